@@ -1,0 +1,109 @@
+"""The one exception hierarchy of jukinet.
+
+Every error carries a stable ``code`` (for logs, the audit trail and, later, the
+``type`` of an RFC 9457 problem) and a sentence a clerk at the window understands.
+This module imports nothing of the project, so the domain may raise these errors
+without depending on any adapter.
+
+    JukinetError
+     ├── InvalidInput                 the request itself is wrong
+     │    ├── InvalidResidentCode
+     │    ├── InvalidLocalGovernmentCode
+     │    ├── UnknownMunicipality
+     │    └── InvalidDate
+     ├── NotFound
+     │    ├── ResidentNotFound
+     │    ├── HouseholdNotFound
+     │    └── OperatorNotFound
+     ├── EventRefused                 the event is illegal in the record's state
+     ├── AccessDenied                 who is asking may not do it (R10–R13)
+     │    ├── AuthenticationFailed
+     │    ├── AccountInactive
+     │    ├── AccountLocked
+     │    └── RoleNotAllowed
+     ├── PoolExhausted                no unused resident code is left (R6)
+     └── ConfigurationError           the node's files or database are not usable
+"""
+
+from __future__ import annotations
+
+
+class JukinetError(Exception):
+    """Base of every error jukinet raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(JukinetError):
+    code = "invalid-input"
+
+
+class InvalidResidentCode(InvalidInput):
+    code = "invalid-resident-code"
+
+
+class InvalidLocalGovernmentCode(InvalidInput):
+    code = "invalid-local-government-code"
+
+
+class UnknownMunicipality(InvalidInput):
+    code = "unknown-municipality"
+
+
+class InvalidDate(InvalidInput):
+    code = "invalid-date"
+
+
+class NotFound(JukinetError):
+    code = "not-found"
+
+
+class ResidentNotFound(NotFound):
+    code = "resident-not-found"
+
+
+class HouseholdNotFound(NotFound):
+    code = "household-not-found"
+
+
+class OperatorNotFound(NotFound):
+    code = "operator-not-found"
+
+
+class EventRefused(JukinetError):
+    code = "event-refused"
+
+
+class AccessDenied(JukinetError):
+    code = "access-denied"
+
+
+class AuthenticationFailed(AccessDenied):
+    code = "authentication-failed"
+
+
+class AccountInactive(AccessDenied):
+    code = "account-inactive"
+
+
+class AccountLocked(AccessDenied):
+    code = "account-locked"
+
+
+class RoleNotAllowed(AccessDenied):
+    code = "role-not-allowed"
+
+
+class PoolExhausted(JukinetError):
+    code = "pool-exhausted"
+
+
+class ConfigurationError(JukinetError):
+    code = "configuration-error"

@@ -34,14 +34,11 @@ def parse_resident_code(text: str) -> ResidentCode:
     """Return ``text`` as a resident code, or raise with the reason it is not one."""
     value = text.strip()
     if len(value) != 11 or not value.isascii() or not value.isdigit():
-        raise InvalidResidentCode(
-            f"A resident code has exactly 11 digits; {text!r} is not one."
-        )
+        raise InvalidResidentCode(f"A resident code has exactly 11 digits; {text!r} is not one.")
     expected = resident_code_check_digit(value[:10])
     if int(value[10]) != expected:
         raise InvalidResidentCode(
-            f"Resident code {value} has a wrong check digit: "
-            f"the last digit should be {expected}."
+            f"Resident code {value} has a wrong check digit: the last digit should be {expected}."
         )
     return ResidentCode(value)
 
@@ -67,8 +64,7 @@ def parse_local_government_code(text: str) -> LocalGovernmentCode:
     value = text.strip()
     if len(value) != 6 or not value.isascii() or not value.isdigit():
         raise InvalidLocalGovernmentCode(
-            f"A local government code has exactly 6 digits (e.g. 131016); "
-            f"{text!r} is not one."
+            f"A local government code has exactly 6 digits (e.g. 131016); {text!r} is not one."
         )
     expected = local_government_code_check_digit(value[:5])
     if int(value[5]) != expected:

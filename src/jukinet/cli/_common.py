@@ -1,0 +1,94 @@
+"""What every command shares: the node's home, authentication, errors, dates."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from jukinet.domain.access import Session
+from jukinet.domain.checks import parse_date
+from jukinet.errors import JukinetError
+from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality.setup import open_register
+from jukinet.storage.register import RegisterStore
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+HOME_ENV = "JUKINET_HOME"
+DEFAULT_HOME = Path("var/municipality")
+
+
+class State:
+    home: Path = DEFAULT_HOME
+
+
+state = State()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """One clear error line and a non-zero exit for every refusal."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except JukinetError as exc:
+            raise fail(f"{exc.message} [{exc.code}]") from None
+
+    return wrapper
+
+
+@contextmanager
+def register() -> Iterator[RegisterStore]:
+    store = open_register(state.home)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def password_from_env_or_prompt(env: str, prompt: str, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+
+
+def login(store: RegisterStore, operator: str | None) -> Session:
+    """Authenticate the operator named by --operator or JUKINET_OPERATOR (R11)."""
+    name = operator or os.environ.get("JUKINET_OPERATOR")
+    if not name:
+        raise fail("Name the operator with --operator or JUKINET_OPERATOR.")
+    password = password_from_env_or_prompt("JUKINET_PASSWORD", f"Password for {name}")
+    return service.login(store, name, password)
+
+
+def day(value: str | None, default: date | None = None) -> date:
+    if value is None:
+        if default is None:
+            raise fail("A date is missing.")
+        return default
+    return parse_date(value)
+
+
+OperatorOption: Any = typer.Option(
+    None, "--operator", "-u", help="Operator user name (or JUKINET_OPERATOR)."
+)

@@ -1,0 +1,346 @@
+"""``jukinet event``: the events a clerk records at the window.
+
+Each command parses its options into one event, records it through the service
+(one transaction, one audit entry) and prints the receipt.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from jukinet.cli._common import (
+    OperatorOption,
+    console,
+    day,
+    err_console,
+    handle_errors,
+    login,
+    register,
+)
+from jukinet.cli.render import receipt_lines
+from jukinet.domain import events as ev
+from jukinet.domain.checks import parse_sex
+from jukinet.domain.record import HEAD, Address, Name
+from jukinet.errors import InvalidInput
+from jukinet.nodes.municipality import service
+from jukinet.places import Places
+from jukinet.storage.register import RegisterStore
+
+app = typer.Typer(
+    help="Record events at the window (clerks and supervisors).", no_args_is_help=True
+)
+
+Family = typer.Option(..., "--family-name", help="氏")
+Given = typer.Option(..., "--given-name", help="名")
+FamilyKana = typer.Option(..., "--family-kana", help="氏のふりがな (katakana)")
+GivenKana = typer.Option(..., "--given-kana", help="名のふりがな (katakana)")
+Notified = typer.Option(None, "--notified", help="Notification date (default: today).")
+Rel = typer.Option([], "--rel", help="CODE=続柄, relationship to the head; repeatable.")
+
+
+def _record(operator: str | None, event: ev.Event) -> None:
+    with register() as store:
+        session = login(store, operator)
+        receipt = service.record_event(store, session, event, date.today())
+    for line in receipt_lines(receipt):
+        console.print(line)
+    if receipt.pool_warning:
+        err_console.print(f"[yellow]warning:[/] {receipt.pool_warning}")
+
+
+def _address(store: RegisterStore, town: str, block: str, building: str) -> Address:
+    """An address of this municipality; the town must be one of its real towns."""
+    with Places() as places:
+        known = {t.name for t in places.towns(store.code)}
+    if known and town not in known:
+        raise InvalidInput(f"{town!r} is not a town (町字) of {store.name}.")
+    return Address(store.code, store.name, town, block, building)
+
+
+def _rels(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        code, sep, rel = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"Write a relationship as CODE=続柄; got {item!r}.")
+        out[code.strip()] = rel.strip()
+    return out
+
+
+def _today(value: str | None) -> date:
+    return day(value, date.today())
+
+
+@app.command("birth")
+@handle_errors
+def birth(
+    parent: str = typer.Option(..., help="Resident code of a parent living here."),
+    family_name: str = Family,
+    given_name: str = Given,
+    family_kana: str = FamilyKana,
+    given_kana: str = GivenKana,
+    sex: str = typer.Option(..., help="male or female"),
+    born: str = typer.Option(..., help="Date of birth."),
+    relationship: str = typer.Option("子", help="続柄 to the head."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """出生: a child born to a resident joins the parent's household."""
+    _record(
+        operator,
+        ev.Birth(
+            parent,
+            Name(family_name, given_name, family_kana, given_kana),
+            parse_sex(sex),
+            day(born),
+            _today(notified),
+            relationship,
+        ),
+    )
+
+
+def _move_in(
+    *,
+    abroad: bool,
+    code: str | None,
+    name: Name,
+    sex: str,
+    born: str,
+    relationship: str,
+    domicile: str,
+    domicile_head: str,
+    town: str,
+    block: str,
+    building: str,
+    previous: str,
+    issuer: str,
+    moved: str,
+    notified: str | None,
+    join: int | None,
+    operator: str | None,
+) -> None:
+    person = ev.NewPerson(
+        name, day(born), parse_sex(sex), relationship, domicile, domicile_head, code or None
+    )
+    with register() as store:
+        address = _address(store, town, block, building)
+    event: ev.Event
+    if abroad:
+        event = ev.MoveInFromAbroad(
+            (person,), address, previous, day(moved), _today(notified), join
+        )
+    else:
+        event = ev.DomesticMoveIn(
+            (person,), address, previous, issuer, day(moved), _today(notified), join
+        )
+    _record(operator, event)
+
+
+@app.command("move-in")
+@handle_errors
+def move_in(
+    code: str = typer.Option(..., help="Resident code on the move-out certificate."),
+    family_name: str = Family,
+    given_name: str = Given,
+    family_kana: str = FamilyKana,
+    given_kana: str = GivenKana,
+    sex: str = typer.Option(...),
+    born: str = typer.Option(..., help="Date of birth."),
+    relationship: str = typer.Option(HEAD, help="続柄 (世帯主 for a new household)."),
+    domicile: str = typer.Option(..., help="本籍"),
+    domicile_head: str = typer.Option(..., help="筆頭者"),
+    town: str = typer.Option(..., help="町字 of the new address."),
+    block: str = typer.Option(..., help="番地・号 of the new address."),
+    building: str = typer.Option("", help="Building and room."),
+    previous: str = typer.Option(..., help="The address moved from (前住所)."),
+    issuer: str = typer.Option(..., help="Local government code of the certificate's issuer."),
+    moved: str = typer.Option(..., help="Date of moving in."),
+    notified: str | None = Notified,
+    join_household: int | None = typer.Option(None, help="Join this household instead."),
+    operator: str | None = OperatorOption,
+) -> None:
+    """転入: move-in from another municipality, on a paper move-out certificate."""
+    _move_in(
+        abroad=False, code=code, name=Name(family_name, given_name, family_kana, given_kana),
+        sex=sex, born=born, relationship=relationship, domicile=domicile,
+        domicile_head=domicile_head, town=town, block=block, building=building,
+        previous=previous, issuer=issuer, moved=moved, notified=notified, join=join_household,
+        operator=operator,
+    )  # fmt: skip
+
+
+@app.command("move-in-abroad")
+@handle_errors
+def move_in_abroad(
+    family_name: str = Family,
+    given_name: str = Given,
+    family_kana: str = FamilyKana,
+    given_kana: str = GivenKana,
+    sex: str = typer.Option(...),
+    born: str = typer.Option(..., help="Date of birth."),
+    relationship: str = typer.Option(HEAD, help="続柄 (世帯主 for a new household)."),
+    domicile: str = typer.Option(..., help="本籍"),
+    domicile_head: str = typer.Option(..., help="筆頭者"),
+    town: str = typer.Option(...),
+    block: str = typer.Option(...),
+    building: str = typer.Option(""),
+    previous: str = typer.Option(..., help="Where abroad the person lived."),
+    moved: str = typer.Option(..., help="Date of arrival."),
+    code: str | None = typer.Option(None, help="The code the person held before, if any."),
+    notified: str | None = Notified,
+    join_household: int | None = typer.Option(None, help="Join this household instead."),
+    operator: str | None = OperatorOption,
+) -> None:
+    """国外転入: move-in from abroad (a new code from the pool unless one is held)."""
+    _move_in(
+        abroad=True, code=code, name=Name(family_name, given_name, family_kana, given_kana),
+        sex=sex, born=born, relationship=relationship, domicile=domicile,
+        domicile_head=domicile_head, town=town, block=block, building=building,
+        previous=previous, issuer="", moved=moved, notified=notified, join=join_household,
+        operator=operator,
+    )  # fmt: skip
+
+
+@app.command("move-within")
+@handle_errors
+def move_within(
+    household: int = typer.Option(..., help="Household number."),
+    town: str = typer.Option(...),
+    block: str = typer.Option(...),
+    building: str = typer.Option(""),
+    moved: str = typer.Option(..., help="Date of the move."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """転居: a household moves within the municipality."""
+    with register() as store:
+        address = _address(store, town, block, building)
+    _record(operator, ev.MoveWithin(household, address, day(moved), _today(notified)))
+
+
+@app.command("move-out")
+@handle_errors
+def move_out(
+    codes: list[str] = typer.Argument(..., help="Resident codes of the persons leaving."),
+    destination: str = typer.Option(..., help="転出先: where they move to."),
+    abroad: bool = typer.Option(False, help="Moving abroad (国外転出)."),
+    moved: str = typer.Option(..., help="(Planned) date of moving out."),
+    new_head: str | None = typer.Option(None, help="New head if the head leaves."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """転出 / 国外転出: persons leave the municipality; their records become 除票."""
+    _record(
+        operator,
+        ev.MoveOut(tuple(codes), destination, abroad, day(moved), _today(notified), new_head),
+    )
+
+
+@app.command("death")
+@handle_errors
+def death(
+    code: str,
+    died: str = typer.Option(..., help="Date of death."),
+    new_head: str | None = typer.Option(None, help="New head if the head died."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """死亡: the record is removed (kept as 除票)."""
+    _record(operator, ev.Death(code, day(died), _today(notified), new_head))
+
+
+@app.command("name-change")
+@handle_errors
+def name_change(
+    code: str,
+    family_name: str = Family,
+    given_name: str = Given,
+    family_kana: str = FamilyKana,
+    given_kana: str = GivenKana,
+    changed: str = typer.Option(..., help="Date of the change."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """氏名の変更: a new name (e.g. after a family-register change)."""
+    name = Name(family_name, given_name, family_kana, given_kana)
+    _record(operator, ev.NameChange(code, name, day(changed), _today(notified)))
+
+
+@app.command("household-split")
+@handle_errors
+def household_split(
+    codes: list[str] = typer.Argument(..., help="Persons forming the new household."),
+    new_head: str = typer.Option(..., help="Head of the new household."),
+    rel: list[str] = Rel,
+    split: str | None = typer.Option(None, help="Date (default today)."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """世帯分離: some members form a new household at the same address."""
+    _record(
+        operator,
+        ev.HouseholdSplit(tuple(codes), new_head, _rels(rel), _today(split), _today(notified)),
+    )
+
+
+@app.command("household-merge")
+@handle_errors
+def household_merge(
+    from_household: int = typer.Option(..., "--from", help="Household that joins."),
+    into_household: int = typer.Option(..., "--into", help="Household it joins."),
+    rel: list[str] = Rel,
+    merged: str | None = typer.Option(None, help="Date (default today)."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """世帯合併: every member of one household joins another at the same address."""
+    _record(
+        operator,
+        ev.HouseholdMerge(
+            from_household, into_household, _rels(rel), _today(merged), _today(notified)
+        ),
+    )
+
+
+@app.command("head-change")
+@handle_errors
+def head_change(
+    household: int = typer.Option(...),
+    new_head: str = typer.Option(...),
+    rel: list[str] = Rel,
+    changed: str | None = typer.Option(None, help="Date (default today)."),
+    notified: str | None = Notified,
+    operator: str | None = OperatorOption,
+) -> None:
+    """世帯主変更: another member becomes head; give every other member's new 続柄."""
+    _record(
+        operator,
+        ev.HeadChange(household, new_head, _today(changed), _today(notified), _rels(rel)),
+    )
+
+
+@app.command("correct")
+@handle_errors
+def correct(
+    code: str,
+    field: str = typer.Option(..., help=f"One of: {', '.join(ev.CORRECTABLE_FIELDS)}."),
+    value: str = typer.Option(...),
+    reason: str = typer.Option(..., help="Why the record was wrong."),
+    on: str | None = typer.Option(None, help="Date (default today)."),
+    operator: str | None = OperatorOption,
+) -> None:
+    """職権修正: a supervisor corrects a field recorded wrongly."""
+    _record(operator, ev.MinorCorrection(code, field, value, reason, _today(on)))
+
+
+@app.command("code-change")
+@handle_errors
+def code_change(
+    code: str,
+    on: str | None = typer.Option(None, help="Date (default today)."),
+    operator: str | None = OperatorOption,
+) -> None:
+    """住民票コードの変更 (R6): a new random code; the old one is retired for good."""
+    _record(operator, ev.CodeChange(code, _today(on), _today(on)))

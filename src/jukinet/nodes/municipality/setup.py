@@ -1,0 +1,97 @@
+"""Creating and opening a municipality node: home folder, key, database, first administrator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from jukinet import config
+from jukinet.audit import log as audit
+from jukinet.domain.access import Role
+from jukinet.domain.codes import parse_local_government_code
+from jukinet.errors import ConfigurationError
+from jukinet.nodekey import NodeKey
+from jukinet.nodes.municipality.pool import CodeSource, fill
+from jukinet.operators import add as add_operator
+from jukinet.places import Municipality
+from jukinet.storage import register
+from jukinet.storage.database import check_schema, make_engine, migrate, sqlite_url
+from jukinet.storage.register import RegisterStore
+
+DEFAULT_POOL = 10_000
+DEFAULT_LOW_WATER = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class FirstAdministrator:
+    username: str
+    full_name: str
+    password: str
+    trained_on: date
+    pledge_signed_on: date
+
+
+def init_register(
+    home: Path,
+    municipality: Municipality,
+    admin: FirstAdministrator,
+    source: CodeSource,
+    *,
+    database_url: str | None = None,
+    pool_size: int = DEFAULT_POOL,
+    low_water: int = DEFAULT_LOW_WATER,
+) -> config.NodeConfig:
+    """Create a municipality node in ``home``; refuses a folder that already holds one."""
+    code = parse_local_government_code(municipality.code)
+    if (home / config.CONFIG_FILE).exists():
+        raise ConfigurationError(f"{home} already holds a node; choose another --home.")
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = config.NodeConfig(
+        home=home.resolve(),
+        kind="municipality",
+        code=code,
+        name=municipality.prefecture + municipality.name,
+        database_url=database_url or sqlite_url(home.resolve() / "register.db"),
+    )
+    key = NodeKey.generate()
+    key.save(cfg.key_path)
+    engine = make_engine(cfg.database_url)
+    try:
+        migrate(engine)
+        register.create(engine, key, cfg.code, cfg.name, low_water)
+        store = RegisterStore(engine, key)
+        with store.transaction() as tx:
+            add_operator(
+                tx.conn,
+                username=admin.username,
+                full_name=admin.full_name,
+                role=Role.ADMINISTRATOR,
+                node_code=cfg.code,
+                password=admin.password,
+                trained_on=admin.trained_on,
+                pledge_signed_on=admin.pledge_signed_on,
+            )
+            added = fill(tx, source, pool_size)
+            tx.audit(
+                audit.Draft("system", "register.init", cfg.code, detail=cfg.name),
+                audit.Draft("system", "operator.add", admin.username, detail="administrator"),
+                audit.Draft("system", "pool.replenish", "code pool", detail=f"{added} codes"),
+            )
+        (home / "node.pub").write_bytes(key.public_pem())
+        config.write(cfg)
+    except BaseException:
+        cfg.key_path.unlink(missing_ok=True)
+        raise
+    finally:
+        engine.dispose()
+    return cfg
+
+
+def open_register(home: Path) -> RegisterStore:
+    cfg = config.load(home)
+    if cfg.kind != "municipality":
+        raise ConfigurationError(f"The node in {home} is a {cfg.kind} node, not a municipality.")
+    engine = make_engine(cfg.database_url)
+    check_schema(engine)
+    return RegisterStore(engine, NodeKey.load(cfg.key_path))

@@ -1,0 +1,1 @@
+"""Synthetic but realistic data for demonstrations, tests and benchmarks."""

@@ -1,0 +1,318 @@
+"""The municipality register's storage: one transaction per operation.
+
+``RegisterStore.transaction()`` opens a transaction that has locked the audit
+head, so operations on one node are serialised and each one writes its records,
+their history rows and its audit entry atomically (or nothing at all).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from jukinet.audit import log as audit
+from jukinet.domain.codes import LocalGovernmentCode, ResidentCode
+from jukinet.domain.record import Household, ResidentRecord
+from jukinet.domain.rules import Decision
+from jukinet.errors import ConfigurationError, PoolExhausted
+from jukinet.nodekey import NodeKey
+from jukinet.storage import codec
+from jukinet.storage.tables import (
+    code_pool,
+    events,
+    household_history,
+    households,
+    node,
+    persons,
+    record_history,
+    retired_codes,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One past or present state of a record, with the event that made it."""
+
+    record: ResidentRecord
+    event_id: int
+    kind: str
+    reason: str
+    occurred_on: date
+    recorded_at: str
+    operator: str
+
+
+class RegisterTx:
+    """The register inside one transaction: ``RegisterView`` and ``Allocator`` for the rules."""
+
+    def __init__(self, conn: Connection, store: RegisterStore) -> None:
+        self.conn = conn
+        self._store = store
+        self._next_household: int | None = None
+        self.pool_warning: str | None = None
+
+    @property
+    def municipality_code(self) -> LocalGovernmentCode:
+        return self._store.code
+
+    # --- reads -------------------------------------------------------------
+    def record(self, code: ResidentCode) -> ResidentRecord | None:
+        row = self.conn.execute(select(persons).where(persons.c.resident_code == code)).first()
+        return codec.record(row._mapping) if row else None
+
+    def record_by_person(self, person_id: str) -> ResidentRecord:
+        row = self.conn.execute(select(persons).where(persons.c.person_id == person_id)).one()
+        return codec.record(row._mapping)
+
+    def retired_holder(self, code: ResidentCode) -> str | None:
+        """The person who held ``code`` before it was retired, if any."""
+        return self.conn.execute(
+            select(retired_codes.c.person_id).where(retired_codes.c.code == code)
+        ).scalar()
+
+    def code_retired(self, code: ResidentCode) -> bool:
+        return self.retired_holder(code) is not None
+
+    def household(self, household_id: int) -> Household | None:
+        row = self.conn.execute(
+            select(households).where(households.c.household_id == household_id)
+        ).first()
+        return codec.household(row._mapping) if row else None
+
+    def members(self, household_id: int) -> list[ResidentRecord]:
+        rows = self.conn.execute(
+            select(persons)
+            .where(persons.c.household_id == household_id, persons.c.removal_reason.is_(None))
+            .order_by(persons.c.relationship != "世帯主", persons.c.date_of_birth)
+        ).all()
+        return [codec.record(r._mapping) for r in rows]
+
+    def history(self, person_id: str) -> list[Version]:
+        rows = self.conn.execute(
+            select(record_history.c.snapshot, events)
+            .join(events, events.c.event_id == record_history.c.event_id)
+            .where(record_history.c.person_id == person_id)
+            .order_by(record_history.c.version)
+        ).all()
+        return [
+            Version(
+                codec.record(codec.from_json(r.snapshot)),
+                r.event_id,
+                r.kind,
+                r.reason,
+                r.occurred_on,
+                r.recorded_at,
+                r.operator,
+            )
+            for r in rows
+        ]
+
+    # --- allocation (Allocator) ---------------------------------------------
+    def resident_code(self) -> ResidentCode:
+        return self.draw_codes(1)[0]
+
+    def draw_codes(self, count: int) -> list[ResidentCode]:
+        """Take ``count`` unused codes from the pool, in random order (R6)."""
+        rows = self.conn.execute(
+            select(code_pool.c.code)
+            .where(code_pool.c.assigned.is_(False))
+            .order_by(code_pool.c.draw_key)
+            .limit(count)
+        ).all()
+        if len(rows) < count:
+            raise PoolExhausted(
+                "The pool of unused resident codes is exhausted; "
+                "replenish it (`jukinet pool replenish`) before entering new residents."
+            )
+        codes = [ResidentCode(r.code) for r in rows]
+        for chunk in _chunks(codes, 500):
+            self.conn.execute(
+                update(code_pool).where(code_pool.c.code.in_(chunk)).values(assigned=True)
+            )
+        left = self.pool_remaining()
+        if left < self._store.low_water:
+            self.pool_warning = (
+                f"Only {left} unused resident codes are left in the pool "
+                f"(warning below {self._store.low_water}); replenish it soon."
+            )
+        return codes
+
+    def pool_remaining(self) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(code_pool).where(code_pool.c.assigned.is_(False))
+            ).scalar_one()
+        )
+
+    def add_to_pool(self, codes: Iterable[ResidentCode], received_at: str) -> int:
+        """Add codes never seen here before; returns how many were new."""
+        fresh = set(codes)
+        for chunk in _chunks(sorted(fresh), 500):
+            for table in (code_pool, persons, retired_codes):
+                column = table.c.code if table is not persons else persons.c.resident_code
+                fresh -= set(self.conn.scalars(select(column).where(column.in_(chunk))))
+        rows = [
+            {
+                "code": c,
+                "draw_key": secrets.randbits(62),
+                "assigned": False,
+                "received_at": received_at,
+            }
+            for c in fresh
+        ]
+        if rows:
+            self.conn.execute(insert(code_pool), rows)
+        return len(rows)
+
+    def person_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def household_id(self) -> int:
+        if self._next_household is None:
+            current = self.conn.execute(select(func.max(households.c.household_id))).scalar()
+            self._next_household = (current or 0) + 1
+        value = self._next_household
+        self._next_household += 1
+        return value
+
+    # --- writes -------------------------------------------------------------
+    def apply(self, decision: Decision, kind: str, payload: str, operator: str) -> int:
+        """Write the decision: event row, records, households, history rows, retired codes."""
+        event_id = self.add_event(
+            kind, decision.reason.code, decision.occurred_on, payload, operator
+        )
+        self.write_records(decision.records, event_id)
+        self.write_households(decision.households, event_id)
+        for code in decision.retired_codes:
+            holder = next(r.person_id for r in decision.records if r.resident_code != code)
+            self.conn.execute(
+                insert(retired_codes).values(
+                    code=code, person_id=holder, retired_on=decision.occurred_on, event_id=event_id
+                )
+            )
+        return event_id
+
+    def add_event(
+        self, kind: str, reason: str, occurred_on: date, payload: str, operator: str
+    ) -> int:
+        result = self.conn.execute(
+            insert(events).values(
+                kind=kind,
+                reason=reason,
+                occurred_on=occurred_on,
+                recorded_at=audit.now(),
+                operator=operator,
+                payload=payload,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def write_records(self, records: Sequence[ResidentRecord], event_id: int) -> None:
+        new_rows: list[dict[str, Any]] = []
+        for r in records:
+            row = codec.record_row(r)
+            if r.version == 1:
+                new_rows.append(row)
+            else:
+                changed = self.conn.execute(
+                    update(persons)
+                    .where(persons.c.person_id == r.person_id, persons.c.version == r.version - 1)
+                    .values(row)
+                )
+                if changed.rowcount != 1:
+                    raise ConfigurationError(f"Record {r.resident_code} changed concurrently.")
+        if new_rows:
+            self.conn.execute(insert(persons), new_rows)
+        history = [
+            {
+                "person_id": r.person_id,
+                "version": r.version,
+                "event_id": event_id,
+                "snapshot": codec.to_json(codec.record_row(r)),
+            }
+            for r in records
+        ]
+        if history:
+            self.conn.execute(insert(record_history), history)
+
+    def write_households(self, items: Sequence[Household], event_id: int) -> None:
+        for h in items:
+            row = codec.household_row(h)
+            if h.version == 1:
+                self.conn.execute(insert(households).values(row))
+            else:
+                self.conn.execute(
+                    update(households)
+                    .where(households.c.household_id == h.household_id)
+                    .values(row)
+                )
+        history = [
+            {
+                "household_id": h.household_id,
+                "version": h.version,
+                "event_id": event_id,
+                "snapshot": codec.to_json(codec.household_row(h)),
+            }
+            for h in items
+        ]
+        if history:
+            self.conn.execute(insert(household_history), history)
+
+    def audit(self, *drafts: audit.Draft) -> int:
+        return audit.append(self.conn, self._store.key, self._store.code, drafts)
+
+
+class RegisterStore:
+    """A municipality's register database and node key."""
+
+    def __init__(self, engine: Engine, key: NodeKey) -> None:
+        self.engine = engine
+        self.key = key
+        with engine.connect() as conn:
+            meta = dict(conn.execute(select(node.c.key, node.c.value)).tuples().all())
+        if "municipality_code" not in meta:
+            raise ConfigurationError(
+                "This database holds no register: run `jukinet register init`."
+            )
+        self.code = LocalGovernmentCode(meta["municipality_code"])
+        self.name = meta["municipality_name"]
+        self.low_water = int(meta.get("pool_low_water", "1000"))
+
+    @contextmanager
+    def transaction(self) -> Iterator[RegisterTx]:
+        with self.engine.begin() as conn:
+            audit.lock_head(conn)
+            yield RegisterTx(conn, self)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def create(engine: Engine, key: NodeKey, code: str, name: str, low_water: int) -> None:
+    """Write a new register's identity and the empty audit chain (schema already migrated)."""
+    with engine.begin() as conn:
+        if conn.execute(select(node.c.value).where(node.c.key == "municipality_code")).first():
+            raise ConfigurationError("This database already holds a register.")
+        conn.execute(
+            insert(node),
+            [
+                {"key": "municipality_code", "value": code},
+                {"key": "municipality_name", "value": name},
+                {"key": "pool_low_water", "value": str(low_water)},
+            ],
+        )
+        audit.start(conn, key)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

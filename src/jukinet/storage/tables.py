@@ -1,0 +1,187 @@
+"""The municipality register's tables (SQLAlchemy Core).
+
+Current state lives in ``persons`` and ``households``; every version of both
+lives in the history tables, so removed records (除票) and every past state stay
+readable. Nothing here is ever deleted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+node = Table(
+    "node",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+def _address_columns() -> list[Column[object]]:
+    return [
+        Column("lg_code", String(6), nullable=False),
+        Column("municipality_name", Text, nullable=False),
+        Column("town", Text, nullable=False),
+        Column("block", Text, nullable=False),
+        Column("building", Text, nullable=False),
+    ]
+
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("person_id", String(32), primary_key=True),
+    Column("resident_code", String(11), nullable=False, unique=True),
+    Column("family_name", Text, nullable=False),
+    Column("given_name", Text, nullable=False),
+    Column("family_kana", Text, nullable=False),
+    Column("given_kana", Text, nullable=False),
+    Column("date_of_birth", Date, nullable=False),
+    Column("sex", String(6), nullable=False),
+    Column("household_id", Integer, nullable=False, index=True),
+    Column("relationship", Text, nullable=False),
+    *_address_columns(),
+    Column("domicile", Text, nullable=False),
+    Column("domicile_head", Text, nullable=False),
+    Column("became_resident_on", Date, nullable=False),
+    Column("address_fixed_on", Date, nullable=False),
+    Column("notified_on", Date, nullable=False),
+    Column("previous_address", Text, nullable=False),
+    Column("entry_reason", String(24), nullable=False),
+    Column("entry_date", Date, nullable=False),
+    Column("identity_changed_by", String(24), nullable=False),
+    Column("identity_changed_on", Date, nullable=False),
+    Column("removal_reason", String(24)),
+    Column("removal_date", Date),
+    Column("destination", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+households = Table(
+    "households",
+    metadata,
+    Column("household_id", Integer, primary_key=True, autoincrement=False),
+    Column("head_person_id", String(32)),
+    *_address_columns(),
+    Column("dissolved_on", Date),
+    Column("version", Integer, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", Integer, primary_key=True),
+    Column("kind", String(24), nullable=False),
+    Column("reason", String(24), nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+record_history = Table(
+    "record_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_id", ForeignKey("events.event_id"), nullable=False),
+    Column("snapshot", Text, nullable=False),
+    UniqueConstraint("person_id", "version"),
+)
+
+household_history = Table(
+    "household_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("household_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_id", ForeignKey("events.event_id"), nullable=False),
+    Column("snapshot", Text, nullable=False),
+    UniqueConstraint("household_id", "version"),
+)
+
+code_pool = Table(
+    "code_pool",
+    metadata,
+    Column("code", String(11), primary_key=True),
+    # Codes are drawn in the order of this random key, so assignment is random (R6).
+    Column("draw_key", BigInteger, nullable=False),
+    Column("assigned", Boolean, nullable=False),
+    Column("received_at", String(32), nullable=False),
+)
+Index("ix_code_pool_unused", code_pool.c.assigned, code_pool.c.draw_key)
+
+retired_codes = Table(
+    "retired_codes",
+    metadata,
+    Column("code", String(11), primary_key=True),
+    Column("person_id", String(32), nullable=False, index=True),
+    Column("retired_on", Date, nullable=False),
+    Column("event_id", ForeignKey("events.event_id"), nullable=False),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("operator_id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("full_name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("node_code", String(6), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("trained_on", Date),
+    Column("pledge_signed_on", Date),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("locked", Boolean, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("node", String(6), nullable=False),
+    Column("operation", String(48), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the newest entry's hash, signed with the node key. Every writer locks
+# it first, which serialises appends to the chain (and detects a cut-off tail).
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+)

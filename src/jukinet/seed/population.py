@@ -82,7 +82,7 @@ class SyntheticHousehold:
     domicile: str
     """本籍, e.g. "東京都千代田区丸の内一丁目1番"."""
     domicile_head: str
-    """register_head of the family register, family and given name separated by a space."""
+    """筆頭者 of the family register: family and given name separated by a space."""
     resident_since: date
 
 
@@ -188,7 +188,6 @@ class _Builder:
         self.places = places
         self.home = home
         self.rng = rng
-        self.today = today
         self.today_ordinal = today.toordinal()
         self.towns = places.towns(home.code)
         self.all_municipalities = places.municipalities()
@@ -262,12 +261,21 @@ class _Builder:
         return min(wife, self._age_bounds[18])
 
     def child_births(
-        self, mother_ordinal: int, count: int, oldest: float, youngest: float = 0.0
+        self,
+        mother_ordinal: int,
+        count: int,
+        oldest: float,
+        youngest: float = 0.0,
+        father_ordinal: int | None = None,
     ) -> list[int]:
         """Births of up to ``count`` children, oldest first, born when the mother was
-        20 to 45, aged between ``youngest`` and ``oldest`` years today."""
+        20 to 45 (and the father, if known, at least 20), aged between ``youngest``
+        and ``oldest`` years today."""
         mother_age = self.age(mother_ordinal)
         lo = max(20.05, mother_age - oldest)
+        if father_ordinal is not None:
+            # A wife older than her husband must not make him a teenage father.
+            lo = max(lo, 20.05 + mother_age - self.age(father_ordinal))
         hi = min(44.95, mother_age - youngest)
         births: list[int] = []
         if lo > hi:
@@ -281,7 +289,7 @@ class _Builder:
     # -- households --
 
     def household(self, kind: str) -> tuple[list[SyntheticPerson], str]:
-        """Members (head first) and the register_head's given name for one household."""
+        """Members (head first) and the given name of the 筆頭者 of their family register."""
         rng = self.rng
         family = self.family_name()
         taken: set[str] = set()
@@ -294,6 +302,8 @@ class _Builder:
             head = self.person(family, sex, birth, "世帯主", taken)
             add(head)
             age = self.age(birth)
+            # The young living alone are often still in their father's family
+            # register, widows in their late husband's.
             if age < 35 and rng.random() < 0.6:
                 return members, self.given("male", birth - 30 * 365, taken).name
             if sex == "female" and age >= 60 and rng.random() < 0.7:
@@ -312,7 +322,8 @@ class _Builder:
             )
             members.extend((husband, wife) if husband_heads else (wife, husband))
             if kind == "couple_children":
-                for child in self.child_births(wife_birth, _CHILD_COUNT_PICKER(rng), 35.0):
+                count = _CHILD_COUNT_PICKER(rng)
+                for child in self.child_births(wife_birth, count, 35.0, 0.0, husband_birth):
                     add(self.person(family, self.sex(0.51), child, "子", taken))
             return members, husband.given_name
 
@@ -323,11 +334,14 @@ class _Builder:
             add(head)
             # A father's children are dated from an imagined mother of his age.
             mother = birth if sex == "female" else self.spouse_birth(birth)
-            births = self.child_births(mother, 1 if rng.random() < 0.6 else 2, 55.0)
+            father = birth if sex == "male" else None
+            count = 1 if rng.random() < 0.6 else 2
+            births = self.child_births(mother, count, 55.0, 0.0, father)
             if not births:
-                births = self.child_births(mother, 1, 60.0)
+                births = self.child_births(mother, 1, 60.0, 0.0, father)
             for child in births:
                 add(self.person(family, self.sex(0.5), child, "子", taken))
+            # A divorced mother usually opens a register of her own.
             own_register = sex == "female" and rng.random() < 0.7
             if sex == "male" or own_register:
                 return members, head.given_name
@@ -373,13 +387,19 @@ class _Builder:
             members.append(self.person(family, "male", head_birth, "世帯主", taken))
             members.append(self.person(family, "female", wife_birth, "妻", taken))
             mother_of_children = wife_birth
+            father_of_children: int | None = head_birth
             register_head = members[0].given_name
         else:
             sex = self.sex(0.4)
             members.append(self.person(family, sex, head_birth, "世帯主", taken))
-            mother_of_children = head_birth if sex == "female" else self.spouse_birth(head_birth)
+            if sex == "female":
+                mother_of_children, father_of_children = head_birth, None
+            else:
+                mother_of_children = self.spouse_birth(head_birth)
+                father_of_children = head_birth
             register_head = members[0].given_name
-        for child in self.child_births(mother_of_children, _CHILD_COUNT_PICKER(rng), 30.0):
+        count = _CHILD_COUNT_PICKER(rng)
+        for child in self.child_births(mother_of_children, count, 30.0, 0.0, father_of_children):
             members.append(self.person(family, self.sex(0.51), child, "子", taken))
         # The head was born when the head's mother was 20 to 45.
         grandmother = head_birth - round(rng.uniform(20.05, 44.95) * _YEAR)
@@ -401,7 +421,7 @@ class _Builder:
         wife_birth = self.spouse_birth(head_birth)
         if rng.random() < 0.7:
             members.append(self.person(family, "female", wife_birth, "妻", taken))
-        births = self.child_births(wife_birth, 1, 50.0, youngest=25.0)
+        births = self.child_births(wife_birth, 1, 50.0, 25.0, head_birth)
         if not births:
             return members, members[0].given_name
         son = rng.random() < 0.8
@@ -418,8 +438,9 @@ class _Builder:
                     taken,
                 )
             )
-            mother = in_law_birth if son else child_birth
-            for grandchild in self.child_births(mother, _CHILD_COUNT_PICKER(rng), 25.0):
+            mother, father = (in_law_birth, child_birth) if son else (child_birth, in_law_birth)
+            count = _CHILD_COUNT_PICKER(rng)
+            for grandchild in self.child_births(mother, count, 25.0, 0.0, father):
                 members.append(self.person(family, self.sex(0.51), grandchild, "孫", taken))
         return members, members[0].given_name
 

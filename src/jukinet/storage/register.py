@@ -278,7 +278,7 @@ class RegisterStore:
         self.engine = engine
         self.key = key
         with engine.connect() as conn:
-            meta = dict(conn.execute(select(node.c.key, node.c.value)).tuples().all())
+            meta = dict(conn.execute(select(node.c.key, node.c.value)).all())
         if "municipality_code" not in meta:
             raise ConfigurationError(
                 "This database holds no register: run `jukinet register init`."

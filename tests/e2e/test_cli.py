@@ -1,0 +1,156 @@
+"""The ``jukinet`` command as a clerk, an administrator and an auditor use it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from jukinet.cli import app
+
+ADMIN_PW = "admin-password-1"
+CLERK_PW = "clerk-password-1"
+
+
+def jukinet(
+    home: Path, *args: str, password: str = ADMIN_PW, operator: str = "admin", **env: str
+) -> Result:
+    return CliRunner().invoke(
+        app,
+        ["--home", str(home), *args],
+        env={"JUKINET_PASSWORD": password, "JUKINET_OPERATOR": operator, **env},
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    node = tmp_path / "chiyoda"
+    r = jukinet(
+        node, "register", "init", "--municipality", "131016", "--admin", "admin",
+        "--admin-name", "Admin One", "--trained-on", "2026-01-05", "--pledge-on", "2026-01-05",
+        "--pool-size", "3000",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = jukinet(
+        node, "operator", "add", "clerk", "--name", "Clerk One", "--role", "clerk",
+        "--trained-on", "2026-01-05", "--pledge-on", "2026-01-05",
+        JUKINET_NEW_PASSWORD=CLERK_PW,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    return node
+
+
+def clerk(home: Path, *args: str) -> Result:
+    return jukinet(home, *args, password=CLERK_PW, operator="clerk")
+
+
+def test_code_check_says_valid_or_why_not(tmp_path: Path) -> None:
+    ok = jukinet(tmp_path, "code", "check", "131016")
+    assert ok.exit_code == 0
+    assert "valid local government code" in ok.output
+    bad = jukinet(tmp_path, "code", "check", "12345678901")
+    assert bad.exit_code != 0
+    assert "wrong check digit" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_init_of_an_unknown_municipality_fails_and_creates_nothing(tmp_path: Path) -> None:
+    r = jukinet(
+        tmp_path / "x", "register", "init", "--municipality", "139998", "--admin", "admin",
+        "--admin-name", "A", "--trained-on", "2026-01-01", "--pledge-on", "2026-01-01",
+    )  # fmt: skip
+    assert r.exit_code != 0
+    assert "No municipality has local government code" in r.stderr or "check digit" in r.stderr
+    assert not (tmp_path / "x" / "node.toml").exists()
+
+
+def test_a_clerk_records_a_move_in_and_reads_it_back(home: Path) -> None:
+    r = clerk(
+        home, "event", "move-in", "--code", "12345678903", "--family-name", "髙橋",
+        "--given-name", "一郎", "--family-kana", "タカハシ", "--given-kana", "イチロウ",
+        "--sex", "male", "--born", "1975-04-01", "--domicile", "大阪府大阪市北区梅田一丁目1番",
+        "--domicile-head", "髙橋 一郎", "--town", "丸の内", "--block", "二丁目7番3号",
+        "--previous", "大阪府大阪市北区梅田一丁目1番1号", "--issuer", "271276",
+        "--moved", "2026-10-01",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert "転入" in r.output and "12345678903" in r.output
+    shown = clerk(home, "resident", "show", "12345678903")
+    assert shown.exit_code == 0
+    assert "髙橋 一郎" in shown.output  # the variant kanji is kept exactly (統一文字)
+    assert "東京都千代田区丸の内二丁目7番3号" in shown.output
+
+
+def test_a_refused_event_prints_one_error_line_and_exits_non_zero(home: Path) -> None:
+    r = clerk(home, "event", "death", "12345678903", "--died", "2026-10-01")
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == [
+        "error: No resident of this municipality holds code 12345678903. [resident-not-found]"
+    ]
+
+
+def test_an_unknown_town_is_refused(home: Path) -> None:
+    r = clerk(
+        home, "event", "move-in-abroad", "--family-name", "山田", "--given-name", "花子",
+        "--family-kana", "ヤマダ", "--given-kana", "ハナコ", "--sex", "female",
+        "--born", "1990-01-01", "--domicile", "東京都千代田区", "--domicile-head", "山田 太郎",
+        "--town", "梅田", "--block", "1番", "--previous", "フランス", "--moved", "2026-10-01",
+    )  # fmt: skip
+    assert r.exit_code == 1
+    assert "'梅田' is not a town (町字) of 東京都千代田区" in r.stderr
+
+
+def test_a_wrong_password_is_refused(home: Path) -> None:
+    r = jukinet(home, "resident", "show", "12345678903", password="wrong-wrong", operator="clerk")
+    assert r.exit_code == 1
+    assert "Unknown operator or wrong password" in r.stderr
+
+
+def test_a_clerk_may_not_manage_operators(home: Path) -> None:
+    r = clerk(home, "operator", "list")
+    assert r.exit_code == 1
+    assert "may not manage operator accounts" in r.stderr
+
+
+def test_seed_then_summary(home: Path) -> None:
+    r = jukinet(home, "seed", "--residents", "1500")
+    assert r.exit_code == 0, r.stderr
+    assert "Seeded 1,500 residents" in r.output
+    s = jukinet(home, "register", "summary")
+    assert s.exit_code == 0, s.stderr
+    assert "1,500" in s.output
+    assert "東京都千代田区" in s.output
+
+
+def test_audit_verify_finds_tampering_and_says_where(home: Path) -> None:
+    jukinet(home, "seed", "--residents", "200")
+    ok = jukinet(home, "audit", "verify")
+    assert ok.exit_code == 0, ok.stderr
+    assert "Audit log intact" in ok.output
+    with sqlite3.connect(home / "register.db") as db:
+        db.execute("UPDATE audit_log SET target = '00000000000' WHERE seq = 42")
+    bad = jukinet(home, "audit", "verify")
+    assert bad.exit_code == 3
+    assert "entry 42" in bad.output and "altered" in bad.output
+
+
+def test_the_installed_command_runs_the_demo(tmp_path: Path) -> None:
+    """The README's main job, as a real process: a register with synthetic residents."""
+    exe = Path(sys.executable).with_name("jukinet")
+    result = subprocess.run(
+        [str(exe), "demo", "--residents", "2000", "--home", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2,000 residents" in result.stdout
+    assert "東京都千代田区" in result.stdout
+    assert "JUKINET_OPERATOR=clerk" in result.stdout

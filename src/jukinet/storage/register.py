@@ -245,11 +245,12 @@ class RegisterTx:
             self.conn.execute(insert(record_history), history)
 
     def write_households(self, items: Sequence[Household], event_id: int) -> None:
+        fresh = [codec.household_row(h) for h in items if h.version == 1]
+        if fresh:
+            self.conn.execute(insert(households), fresh)
         for h in items:
             row = codec.household_row(h)
-            if h.version == 1:
-                self.conn.execute(insert(households).values(row))
-            else:
+            if h.version > 1:
                 self.conn.execute(
                     update(households)
                     .where(households.c.household_id == h.household_id)

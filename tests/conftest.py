@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from jukinet import operators
@@ -28,6 +29,18 @@ CHIYODA = "131016"
 PASSWORD = "a-long-password-1"
 TODAY = date.today()
 LAST_YEAR = TODAY - timedelta(days=365)
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters (a real hasher): no rule under test depends on the cost.
+
+    The production parameters are checked in ``test_password_hashing_is_costly`` and
+    used by the tests that run the installed command as a process.
+    """
+    monkeypatch.setattr(
+        operators, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture(scope="session")

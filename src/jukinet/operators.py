@@ -17,7 +17,14 @@ from jukinet.storage.tables import operators
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
-_hasher = PasswordHasher()
+
+
+def password_hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (RFC 9106's second recommended profile)."""
+    return PasswordHasher()
+
+
+_hasher = password_hasher()
 
 
 def _operator(row: Any) -> Operator:

@@ -6,11 +6,11 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from jukinet.cli import app
 
@@ -133,7 +133,7 @@ def test_audit_verify_finds_tampering_and_says_where(home: Path) -> None:
     ok = jukinet(home, "audit", "verify")
     assert ok.exit_code == 0, ok.stderr
     assert "Audit log intact" in ok.output
-    with sqlite3.connect(home / "register.db") as db:
+    with closing(sqlite3.connect(home / "register.db")) as db, db:
         db.execute("UPDATE audit_log SET target = '00000000000' WHERE seq = 42")
     bad = jukinet(home, "audit", "verify")
     assert bad.exit_code == 3

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 
-from jukinet import operators
 from jukinet.domain import events as ev
-from jukinet.domain.codes import resident_code_check_digit, with_check_digit
 from jukinet.domain.access import Session
+from jukinet.domain.codes import resident_code_check_digit, with_check_digit
 from jukinet.domain.events import EVENT_KINDS
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import Address, ResidentRecord
@@ -38,14 +36,6 @@ def misspelt(code: str) -> str:
 
 
 UNKNOWN = well_formed("1234567890")  # a code nobody in this register holds
-
-
-@pytest.fixture
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 parameters: the event rules do not depend on password cost."""
-    monkeypatch.setattr(
-        operators, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from argon2 import Type
 from sqlalchemy import update
 
 from jukinet.audit import log as audit
@@ -18,6 +19,7 @@ from jukinet.errors import (
     RoleNotAllowed,
 )
 from jukinet.nodes.municipality import pool, report, service, staff
+from jukinet.operators import password_hasher
 from jukinet.storage.register import RegisterStore
 from jukinet.storage.tables import operators
 from tests.conftest import PASSWORD
@@ -163,3 +165,12 @@ def test_each_role_may_do_exactly_what_it_is_granted(
             with pytest.raises(RoleNotAllowed, match=f"{session.operator.username} \\({role}\\)"):
                 use(session)  # type: ignore[operator]
             assert last_audit(store)[0].outcome == "refused", name
+
+
+def test_password_hashing_is_costly() -> None:
+    """R11: passwords are kept as argon2id hashes with at least OWASP's minimum cost."""
+    hasher = password_hasher()
+    assert hasher.type is Type.ID
+    assert hasher.memory_cost >= 19 * 1024
+    assert hasher.time_cost >= 2
+    assert hasher.hash(PASSWORD).startswith("$argon2id$")

@@ -111,6 +111,10 @@ def _resident(view: RegisterView, code: str) -> ResidentRecord:
     parsed = parse_resident_code(code)
     record = view.record(parsed)
     if record is None:
+        if view.code_retired(parsed):
+            raise ResidentNotFound(
+                f"Code {parsed} was retired at the holder's request (R6); use the current code."
+            )
         raise ResidentNotFound(f"No resident of this municipality holds code {parsed}.")
     if not record.is_resident:
         raise EventRefused(
@@ -228,8 +232,8 @@ def _move_in(
             if view.code_retired(code):
                 raise EventRefused(f"Resident code {code} was retired and cannot be used.")
             earlier = view.record(code)
-            if earlier is not None and earlier.is_resident:
-                raise EventRefused(f"{earlier.name.full} (code {code}) is already a resident here.")
+            if earlier is not None:
+                _may_move_back(earlier, event.moved_on)
         seen.add(code)
         fields = dict(
             resident_code=code,
@@ -262,9 +266,27 @@ def _move_in(
                     **fields,  # type: ignore[arg-type]
                 )
             )
-    if household.head_person_id is None:
-        household = Household(household.household_id, records[0].person_id, event.address)
+    if event.join_household is not None:  # the household itself does not change
+        return Decision(reason(why), event.moved_on, tuple(records))
+    household = Household(household.household_id, records[0].person_id, event.address)
     return Decision(reason(why), event.moved_on, tuple(records), (household,))
+
+
+def _may_move_back(earlier: ResidentRecord, moved_on: date) -> None:
+    """A removed record may come back to life by a move-in, unless it was closed by death."""
+    code = earlier.resident_code
+    if earlier.is_resident:
+        raise EventRefused(f"{earlier.name.full} (code {code}) is already a resident here.")
+    if earlier.removal_reason == "death":
+        raise EventRefused(
+            f"The record with code {code} was closed by death on {earlier.removal_date}; "
+            "it cannot move in."
+        )
+    if earlier.removal_date is not None and moved_on < earlier.removal_date:
+        raise EventRefused(
+            f"{earlier.name.full} moved out on {earlier.removal_date}; "
+            "moving back cannot be dated earlier."
+        )
 
 
 # --- removals ----------------------------------------------------------------
@@ -336,6 +358,11 @@ def _death(event: Death, view: RegisterView, today: date) -> Decision:
     person = _resident(view, event.resident_code)
     if event.died_on < person.date_of_birth:
         raise EventRefused("The date of death is before the date of birth.")
+    if event.died_on < person.became_resident_on:
+        raise EventRefused(
+            f"{person.name.full} became a resident on {person.became_resident_on}; "
+            "a death before that belongs to another municipality's register."
+        )
     reheaded, households = _new_head_if_needed(view, [person], event.new_head, event.died_on)
     dead = person.evolve("death", event.died_on, removal_reason="death", removal_date=event.died_on)
     return Decision(reason("death"), event.died_on, (dead, *reheaded), tuple(households))
@@ -385,9 +412,15 @@ def _name_change(event: NameChange, view: RegisterView, today: date) -> Decision
     return Decision(reason("name-change"), event.changed_on, (changed,))
 
 
-def _relationships(mapping: Mapping[str, str], people: Iterable[ResidentRecord]) -> dict[str, str]:
+def _relationships(
+    mapping: Mapping[str, str], people: Iterable[ResidentRecord], head: ResidentRecord | None = None
+) -> dict[str, str]:
     """Relationship per person id, requiring one for every person listed."""
     by_code = {parse_resident_code(k): v for k, v in mapping.items()}
+    if head is not None and head.resident_code in by_code:
+        raise EventRefused(
+            f"{head.name.full} becomes 世帯主; give relationships only for the other members."
+        )
     result: dict[str, str] = {}
     for p in people:
         rel = by_code.pop(p.resident_code, None)
@@ -419,7 +452,7 @@ def _split(event: HouseholdSplit, view: RegisterView, alloc: Allocator, today: d
     )
     if head is None:
         raise EventRefused("The new head must be one of the persons who split off.")
-    rels = _relationships(event.relationships, [r for r in leaving if r is not head])
+    rels = _relationships(event.relationships, [r for r in leaving if r is not head], head)
     new = Household(alloc.household_id(), head.person_id, household.address)
     on = event.split_on
     moved = [
@@ -473,7 +506,7 @@ def _head_change(event: HeadChange, view: RegisterView, today: date) -> Decision
     if head.person_id == household.head_person_id:
         raise EventRefused(f"{head.name.full} is already the head of this household.")
     others = [m for m in members if m is not head]
-    rels = _relationships(event.relationships, others)
+    rels = _relationships(event.relationships, others, head)
     on = event.changed_on
     changed = [head.evolve("head-change", on, relationship=HEAD)]
     changed += [

@@ -154,3 +154,24 @@ def test_the_installed_command_runs_the_demo(tmp_path: Path) -> None:
     assert "2,000 residents" in result.stdout
     assert "東京都千代田区" in result.stdout
     assert "JUKINET_OPERATOR=clerk" in result.stdout
+
+
+def test_an_impossible_date_is_refused_and_the_refusal_audited(home: Path) -> None:
+    r = clerk(home, "event", "death", "12345678903", "--died", "2026-02-30")
+    assert r.exit_code == 1
+    assert "'2026-02-30' is not a date" in r.stderr
+    log = jukinet(home, "audit", "show", "--last", "2")
+    assert "event.death" in log.output and "refused" in log.output
+
+
+def test_history_shows_every_version_with_its_reason(home: Path) -> None:
+    test_a_clerk_records_a_move_in_and_reads_it_back(home)
+    changed = clerk(home, "event", "code-change", "12345678903")
+    assert changed.exit_code == 0, changed.stderr
+    assert "retired code 12345678903" in changed.output
+    new_code = changed.output.split()[changed.output.split().index("(code-change).") + 1]
+    r = clerk(home, "resident", "history", new_code)
+    assert r.exit_code == 0, r.stderr
+    assert "v1 2026-10-01  転入 (move-in)" in r.output
+    assert "v2 " in r.output and "住民票コードの変更 (code-change)" in r.output
+    assert "12345678903" in r.output and new_code in r.output

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from jukinet.audit import log as audit
 from jukinet.cli._common import OperatorOption, console, fail, handle_errors, login, register
@@ -51,9 +51,13 @@ def show(
             return found, "audit log", f"read {len(found)} entries"
 
         found = run(store, session, Permission.READ_AUDIT, "audit.show", "audit log", work)
-    t = Table(title="audit log")
-    for col in ("seq", "at", "actor", "operation", "target", "outcome", "detail"):
-        t.add_column(col)
+    # One line per entry, never truncated: an auditor reads every character.
     for e in found:
-        t.add_row(str(e.seq), e.at, e.actor, e.operation, e.target, e.outcome, e.detail)
-    console.print(t)
+        console.print(
+            Text.assemble(
+                (f"{e.seq:>8} ", "bold"), f"{e.at}  {e.actor}  {e.operation}  {e.target}  ",
+                (e.outcome, "green" if e.outcome == audit.Outcome.OK else "red"),
+                f"  {e.detail}" if e.detail else "",
+            ),
+            soft_wrap=True,
+        )  # fmt: skip

@@ -6,6 +6,7 @@ Each command parses its options into one event, records it through the service
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import typer
@@ -40,9 +41,12 @@ Notified = typer.Option(None, "--notified", help="Notification date (default: to
 Rel = typer.Option([], "--rel", help="CODE=続柄, relationship to the head; repeatable.")
 
 
-def _record(operator: str | None, event: ev.Event) -> None:
+def _record(operator: str | None, kind: str, build: Callable[[RegisterStore], ev.Event]) -> None:
+    """Log in, parse the options into an event, record it; a bad option is an audited refusal."""
     with register() as store:
         session = login(store, operator)
+        with service.audited(store, session.actor, f"event.{kind}", "new"):
+            event = build(store)
         receipt = service.record_event(store, session, event, date.today())
     for line in receipt_lines(receipt):
         console.print(line)
@@ -90,7 +94,8 @@ def birth(
     """出生: a child born to a resident joins the parent's household."""
     _record(
         operator,
-        ev.Birth(
+        "birth",
+        lambda _: ev.Birth(
             parent,
             Name(family_name, given_name, family_kana, given_kana),
             parse_sex(sex),
@@ -121,21 +126,20 @@ def _move_in(
     join: int | None,
     operator: str | None,
 ) -> None:
-    person = ev.NewPerson(
-        name, day(born), parse_sex(sex), relationship, domicile, domicile_head, code or None
-    )
-    with register() as store:
-        address = _address(store, town, block, building)
-    event: ev.Event
-    if abroad:
-        event = ev.MoveInFromAbroad(
-            (person,), address, previous, day(moved), _today(notified), join
+    def build(store: RegisterStore) -> ev.Event:
+        person = ev.NewPerson(
+            name, day(born), parse_sex(sex), relationship, domicile, domicile_head, code or None
         )
-    else:
-        event = ev.DomesticMoveIn(
+        address = _address(store, town, block, building)
+        if abroad:
+            return ev.MoveInFromAbroad(
+                (person,), address, previous, day(moved), _today(notified), join
+            )
+        return ev.DomesticMoveIn(
             (person,), address, previous, issuer, day(moved), _today(notified), join
         )
-    _record(operator, event)
+
+    _record(operator, "move-in-abroad" if abroad else "move-in", build)
 
 
 @app.command("move-in")
@@ -215,9 +219,13 @@ def move_within(
     operator: str | None = OperatorOption,
 ) -> None:
     """転居: a household moves within the municipality."""
-    with register() as store:
-        address = _address(store, town, block, building)
-    _record(operator, ev.MoveWithin(household, address, day(moved), _today(notified)))
+    _record(
+        operator,
+        "move-within",
+        lambda store: ev.MoveWithin(
+            household, _address(store, town, block, building), day(moved), _today(notified)
+        ),
+    )
 
 
 @app.command("move-out")
@@ -234,7 +242,10 @@ def move_out(
     """転出 / 国外転出: persons leave the municipality; their records become 除票."""
     _record(
         operator,
-        ev.MoveOut(tuple(codes), destination, abroad, day(moved), _today(notified), new_head),
+        "move-out",
+        lambda _: ev.MoveOut(
+            tuple(codes), destination, abroad, day(moved), _today(notified), new_head
+        ),
     )
 
 
@@ -248,7 +259,7 @@ def death(
     operator: str | None = OperatorOption,
 ) -> None:
     """死亡: the record is removed (kept as 除票)."""
-    _record(operator, ev.Death(code, day(died), _today(notified), new_head))
+    _record(operator, "death", lambda _: ev.Death(code, day(died), _today(notified), new_head))
 
 
 @app.command("name-change")
@@ -265,7 +276,9 @@ def name_change(
 ) -> None:
     """氏名の変更: a new name (e.g. after a family-register change)."""
     name = Name(family_name, given_name, family_kana, given_kana)
-    _record(operator, ev.NameChange(code, name, day(changed), _today(notified)))
+    _record(
+        operator, "name-change", lambda _: ev.NameChange(code, name, day(changed), _today(notified))
+    )
 
 
 @app.command("household-split")
@@ -281,7 +294,10 @@ def household_split(
     """世帯分離: some members form a new household at the same address."""
     _record(
         operator,
-        ev.HouseholdSplit(tuple(codes), new_head, _rels(rel), _today(split), _today(notified)),
+        "household-split",
+        lambda _: ev.HouseholdSplit(
+            tuple(codes), new_head, _rels(rel), _today(split), _today(notified)
+        ),
     )
 
 
@@ -298,7 +314,8 @@ def household_merge(
     """世帯合併: every member of one household joins another at the same address."""
     _record(
         operator,
-        ev.HouseholdMerge(
+        "household-merge",
+        lambda _: ev.HouseholdMerge(
             from_household, into_household, _rels(rel), _today(merged), _today(notified)
         ),
     )
@@ -317,7 +334,8 @@ def head_change(
     """世帯主変更: another member becomes head; give every other member's new 続柄."""
     _record(
         operator,
-        ev.HeadChange(household, new_head, _today(changed), _today(notified), _rels(rel)),
+        "head-change",
+        lambda _: ev.HeadChange(household, new_head, _today(changed), _today(notified), _rels(rel)),
     )
 
 
@@ -332,7 +350,11 @@ def correct(
     operator: str | None = OperatorOption,
 ) -> None:
     """職権修正: a supervisor corrects a field recorded wrongly."""
-    _record(operator, ev.MinorCorrection(code, field, value, reason, _today(on)))
+    _record(
+        operator,
+        "minor-correction",
+        lambda _: ev.MinorCorrection(code, field, value, reason, _today(on)),
+    )
 
 
 @app.command("code-change")
@@ -343,4 +365,4 @@ def code_change(
     operator: str | None = OperatorOption,
 ) -> None:
     """住民票コードの変更 (R6): a new random code; the old one is retired for good."""
-    _record(operator, ev.CodeChange(code, _today(on), _today(on)))
+    _record(operator, "code-change", lambda _: ev.CodeChange(code, _today(on), _today(on)))

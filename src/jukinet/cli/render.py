@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from jukinet.domain.reasons import reason
 from jukinet.domain.record import ResidentRecord
@@ -45,23 +46,27 @@ def record_table(r: ResidentRecord) -> Table:
     return t
 
 
-def history_table(versions: list[Version]) -> Table:
-    t = Table(title="履歴 history")
-    for col in ("ver", "event", "reason", "on", "name", "address", "status", "by"):
-        t.add_column(col)
+def history_lines(versions: list[Version]) -> list[Text]:
+    """Every version, oldest first: what changed it, then the record as it stood."""
+    lines: list[Text] = []
     for v in versions:
         r = v.record
-        t.add_row(
-            str(r.version),
-            str(v.event_id),
-            reason(v.reason).name_ja,
-            v.occurred_on.isoformat(),
-            r.name.full,
-            r.address.text,
-            r.status.value,
-            v.operator,
+        lines.append(
+            Text.assemble(
+                (f"v{r.version} ", "bold"),
+                f"{v.occurred_on}  {reason(v.reason).name_ja} ({v.reason}), "
+                f"event {v.event_id}, recorded {v.recorded_at[:19]} by {v.operator}",
+            )
         )
-    return t
+        status = "resident" if r.is_resident else f"removed {r.removal_date}"
+        lines.append(
+            Text(
+                f"    {r.resident_code}  {r.name.full} ({r.name.kana})  {r.date_of_birth}  "
+                f"{r.sex.ja}  household {r.household_id} {r.relationship}  "
+                f"{r.address.text}  {status}"
+            )
+        )
+    return lines
 
 
 def household_table(view: HouseholdView) -> Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from jukinet.cli._common import OperatorOption, console, handle_errors, login, register
-from jukinet.cli.render import history_table, household_table, record_table
+from jukinet.cli.render import history_lines, household_table, record_table
 from jukinet.nodes.municipality import service
 
 app = typer.Typer(help="Read residents' records (audited).", no_args_is_help=True)
@@ -27,7 +27,8 @@ def history(code: str, operator: str | None = OperatorOption) -> None:
     """Every version of a resident's record, oldest first."""
     with register() as store:
         versions = service.resident_history(store, login(store, operator), code)
-    console.print(history_table(versions))
+    for line in history_lines(versions):
+        console.print(line, soft_wrap=True)
 
 
 @household_app.command("show")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -178,6 +179,12 @@ def _seed_with_progress(
 DEMO_MARK = ".jukinet-demo"
 
 
+def _program() -> str:
+    """How the user called us (e.g. .venv/bin/jukinet), to print commands they can paste."""
+    called = Path(sys.argv[0])
+    return str(called) if called.name == "jukinet" else "jukinet"
+
+
 @handle_errors
 def demo(
     municipality: str = typer.Option("131016", help="Local government code of the municipality."),
@@ -221,5 +228,5 @@ def demo(
         f"  export JUKINET_HOME={home} JUKINET_OPERATOR=clerk JUKINET_PASSWORD={clerk_password}",
         soft_wrap=True,
     )
-    console.print("  jukinet household show 1")
+    console.print(f"  {_program()} household show 1", soft_wrap=True)
     console.print(f"Administrator: admin / {admin_password}")

@@ -29,16 +29,29 @@ class Permission(StrEnum):
     READ_AUDIT = "read the audit log"
     MANAGE_OPERATORS = "manage operator accounts"
     MANAGE_NODE = "manage the register and its code pool"
+    READ_SUMMARY = "read the register's summary figures"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.CLERK: frozenset({Permission.READ_RECORD, Permission.RECORD_EVENT}),
-    Role.SUPERVISOR: frozenset(
-        {Permission.READ_RECORD, Permission.RECORD_EVENT, Permission.CORRECT_RECORD}
+    Role.CLERK: frozenset(
+        {Permission.READ_RECORD, Permission.RECORD_EVENT, Permission.READ_SUMMARY}
     ),
-    Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+    Role.SUPERVISOR: frozenset(
+        {
+            Permission.READ_RECORD,
+            Permission.RECORD_EVENT,
+            Permission.CORRECT_RECORD,
+            Permission.READ_SUMMARY,
+        }
+    ),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.READ_SUMMARY}),
     Role.ADMINISTRATOR: frozenset(
-        {Permission.MANAGE_OPERATORS, Permission.MANAGE_NODE, Permission.READ_AUDIT}
+        {
+            Permission.MANAGE_OPERATORS,
+            Permission.MANAGE_NODE,
+            Permission.READ_AUDIT,
+            Permission.READ_SUMMARY,
+        }
     ),
 }
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from jukinet.audit import log as audit
 from jukinet.domain.codes import LocalGovernmentCode, ResidentCode
@@ -217,56 +217,39 @@ class RegisterTx:
         return int(key[0])
 
     def write_records(self, records: Sequence[ResidentRecord], event_id: int) -> None:
-        new_rows: list[dict[str, Any]] = []
-        for r in records:
-            row = codec.record_row(r)
-            if r.version == 1:
-                new_rows.append(row)
-            else:
+        rows = [codec.record_row(r) for r in records]
+        self._write_versions(persons, record_history, "person_id", rows, event_id)
+
+    def write_households(self, items: Sequence[Household], event_id: int) -> None:
+        rows = [codec.household_row(h) for h in items]
+        self._write_versions(households, household_history, "household_id", rows, event_id)
+
+    def _write_versions(
+        self, table: Table, history: Table, key: str, rows: list[dict[str, Any]], event_id: int
+    ) -> None:
+        """Insert first versions, update later ones (each from exactly its predecessor), and
+        keep every version as a JSON snapshot in the history table."""
+        fresh = [row for row in rows if row["version"] == 1]
+        if fresh:
+            self.conn.execute(insert(table), fresh)
+        for row in rows:
+            if row["version"] > 1:
                 changed = self.conn.execute(
-                    update(persons)
-                    .where(persons.c.person_id == r.person_id, persons.c.version == r.version - 1)
+                    update(table)
+                    .where(table.c[key] == row[key], table.c.version == row["version"] - 1)
                     .values(row)
                 )
                 if changed.rowcount != 1:
-                    raise ConfigurationError(f"Record {r.resident_code} changed concurrently.")
-        if new_rows:
-            self.conn.execute(insert(persons), new_rows)
-        history = [
-            {
-                "person_id": r.person_id,
-                "version": r.version,
-                "event_id": event_id,
-                "snapshot": codec.to_json(codec.record_row(r)),
-            }
-            for r in records
-        ]
-        if history:
-            self.conn.execute(insert(record_history), history)
-
-    def write_households(self, items: Sequence[Household], event_id: int) -> None:
-        fresh = [codec.household_row(h) for h in items if h.version == 1]
-        if fresh:
-            self.conn.execute(insert(households), fresh)
-        for h in items:
-            row = codec.household_row(h)
-            if h.version > 1:
-                self.conn.execute(
-                    update(households)
-                    .where(households.c.household_id == h.household_id)
-                    .values(row)
-                )
-        history = [
-            {
-                "household_id": h.household_id,
-                "version": h.version,
-                "event_id": event_id,
-                "snapshot": codec.to_json(codec.household_row(h)),
-            }
-            for h in items
-        ]
-        if history:
-            self.conn.execute(insert(household_history), history)
+                    raise ConfigurationError(
+                        f"{table.name} {row[key]} was changed by someone else meanwhile."
+                    )
+        snapshots = [
+            {key: row[key], "version": row["version"], "event_id": event_id,
+             "snapshot": codec.to_json(row)}
+            for row in rows
+        ]  # fmt: skip
+        if snapshots:
+            self.conn.execute(insert(history), snapshots)
 
     def audit(self, *drafts: audit.Draft) -> int:
         return audit.append(self.conn, self._store.key, self._store.code, drafts)

@@ -1,0 +1,1 @@
+"""The network: PKI, mutually authenticated transport, the signed directory, the outbox."""

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
@@ -22,6 +22,7 @@ from jukinet.domain.codes import LocalGovernmentCode, ResidentCode
 from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import Decision
 from jukinet.errors import ConfigurationError, PoolExhausted
+from jukinet.network.messages import IdentityUpdate
 from jukinet.nodekey import NodeKey
 from jukinet.storage import codec
 from jukinet.storage.tables import (
@@ -30,6 +31,7 @@ from jukinet.storage.tables import (
     household_history,
     households,
     node,
+    outbox,
     persons,
     record_history,
     retired_codes,
@@ -217,8 +219,42 @@ class RegisterTx:
         return int(key[0])
 
     def write_records(self, records: Sequence[ResidentRecord], event_id: int) -> None:
+        """Write new record versions; every identity change also goes to the outbox (R1, R22)."""
+        before = self._identities_before([r.person_id for r in records if r.version > 1])
         rows = [codec.record_row(r) for r in records]
         self._write_versions(persons, record_history, "person_id", rows, event_id)
+        changed = [
+            (r, before.get(r.person_id))
+            for r in records
+            if r.version == 1 or before.get(r.person_id) != _identity_core(r)
+        ]
+        self._enqueue_updates(changed)
+
+    def _identities_before(self, person_ids: Sequence[str]) -> dict[str, tuple[object, ...]]:
+        found: dict[str, tuple[object, ...]] = {}
+        for chunk in _chunks(person_ids, 500):
+            for row in self.conn.execute(select(persons).where(persons.c.person_id.in_(chunk))):
+                found[row.person_id] = _identity_core(codec.record(row._mapping))
+        return found
+
+    def _enqueue_updates(
+        self, changed: Sequence[tuple[ResidentRecord, tuple[object, ...] | None]]
+    ) -> None:
+        if not changed:
+            return
+        # Writers are serialised by the audit-head lock, so max + 1 is this sender's next seq.
+        last = self.conn.execute(select(func.coalesce(func.max(outbox.c.seq), 0))).scalar_one()
+        now = datetime.now(UTC)
+        stamp = now.isoformat(timespec="microseconds")
+        rows = []
+        for i, (r, previous) in enumerate(changed, start=int(last) + 1):
+            old_code = previous[0] if previous is not None else None
+            update = identity_update(
+                r, seq=i, origin=self._store.code, recorded_at=now,
+                previous_code=str(old_code) if old_code and old_code != r.resident_code else None,
+            )  # fmt: skip
+            rows.append({"seq": i, "payload": update.model_dump_json(), "created_at": stamp})
+        self.conn.execute(insert(outbox), rows)
 
     def write_households(self, items: Sequence[Household], event_id: int) -> None:
         rows = [codec.household_row(h) for h in items]
@@ -295,6 +331,38 @@ def create(engine: Engine, key: NodeKey, code: str, name: str, low_water: int) -
             ],
         )
         audit.start(conn, key)
+
+
+def _identity_core(r: ResidentRecord) -> tuple[object, ...]:
+    """What a prefecture holds of a record: the identity items and the status (R1)."""
+    i = r.identity()
+    return (i.resident_code, i.name, i.date_of_birth, i.sex, i.address, r.status)
+
+
+def identity_update(
+    r: ResidentRecord,
+    *,
+    seq: int,
+    origin: str,
+    recorded_at: datetime,
+    previous_code: str | None = None,
+) -> IdentityUpdate:
+    """The identity information of a record as it travels to the prefecture (R1 only)."""
+    i = r.identity()
+    return IdentityUpdate(
+        seq=seq,
+        origin=origin,
+        resident_code=i.resident_code,
+        previous_code=previous_code,
+        name=i.name,
+        date_of_birth=i.date_of_birth,
+        sex=i.sex.value,
+        address=i.address,
+        status=r.status.value,
+        change_reason=i.change_reason,
+        change_date=i.change_date,
+        recorded_at=recorded_at,
+    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -23,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from jukinet.network.outbox import outbox_table
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -185,3 +187,7 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
     Column("signature", LargeBinary, nullable=False),
 )
+
+# Identity updates (R1) waiting for, or already given to, the prefecture: written in
+# the same transaction as the event that changed the identity (docs/network.md).
+outbox = outbox_table(metadata)

@@ -41,6 +41,7 @@ def init_register(
     database_url: str | None = None,
     pool_size: int = DEFAULT_POOL,
     low_water: int = DEFAULT_LOW_WATER,
+    key: NodeKey | None = None,
 ) -> config.NodeConfig:
     """Create a municipality node in ``home``; refuses a folder that already holds one."""
     code = parse_local_government_code(municipality.code)
@@ -54,7 +55,7 @@ def init_register(
         name=municipality.prefecture + municipality.name,
         database_url=database_url or sqlite_url(home.resolve() / "register.db"),
     )
-    key = NodeKey.generate()
+    key = key or NodeKey.generate()
     key.save(cfg.key_path)
     engine = make_engine(cfg.database_url)
     try:

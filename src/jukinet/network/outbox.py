@@ -1,0 +1,271 @@
+"""The transactional outbox and its delivery worker (docs/network.md, "Identity updates").
+
+A writer puts each ``IdentityUpdate`` into the outbox in the same transaction as
+the change it reports, numbered with the sender's next ``seq`` (1, 2, 3 … without
+gaps). The ``DeliveryWorker`` sends the undelivered ones in ``seq`` order and marks
+them delivered up to the receiver's acknowledgement. Delivery is at least once; the
+receiver skips what it already has, so the effect is exactly once. Nothing is ever
+deleted: the outbox is also the record of what was sent and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from jukinet.network.messages import IdentityUpdate, UpdateAck, UpdateBatch
+
+__all__ = [
+    "DeliveryWorker",
+    "Send",
+    "backlog",
+    "delivered_through",
+    "enqueue",
+    "last_delivery",
+    "make_sender",
+    "mark_delivered",
+    "outbox_table",
+    "pending",
+]
+
+log = logging.getLogger("jukinet.network.outbox")
+
+Send = Callable[[UpdateBatch], Awaitable[UpdateAck]]
+
+
+def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
+    """The outbox table in ``metadata``: one row per update, kept after delivery."""
+    table = Table(
+        name,
+        metadata,
+        # The sender's own sequence number, assigned max + 1 by a serialised writer.
+        Column("seq", BigInteger, primary_key=True, autoincrement=False),
+        Column("payload", Text, nullable=False),  # the IdentityUpdate as JSON
+        Column("created_at", String(32), nullable=False),
+        Column("delivered_at", String(32)),
+    )
+    # Only undelivered rows are indexed, so finding them stays cheap however long
+    # the (never pruned) delivery record grows.
+    Index(
+        f"ix_{name}_pending",
+        table.c.seq,
+        sqlite_where=table.c.delivered_at.is_(None),
+        postgresql_where=table.c.delivered_at.is_(None),
+    )
+    return table
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def enqueue(conn: Connection, table: Table, make: Callable[[int], IdentityUpdate]) -> int:
+    """Store the update ``make(seq)`` under the next seq; returns that seq.
+
+    The caller's transaction must serialise writers (the node's audit-head lock does),
+    otherwise two writers could draw the same seq (the primary key would refuse one).
+    """
+    seq = int(conn.execute(select(func.coalesce(func.max(table.c.seq), 0))).scalar_one()) + 1
+    item = make(seq)
+    if item.seq != seq:
+        raise ValueError(f"outbox update carries seq {item.seq}, expected {seq}")
+    conn.execute(
+        insert(table).values(
+            seq=seq, payload=item.model_dump_json(), created_at=_iso(datetime.now(UTC))
+        )
+    )
+    return seq
+
+
+def pending(
+    conn: Connection, table: Table, limit: int, after: int | None = None
+) -> list[IdentityUpdate]:
+    """Updates in seq order: the undelivered ones, or (``after``) every one past a seq."""
+    query = select(table.c.payload).order_by(table.c.seq).limit(limit)
+    if after is None:
+        query = query.where(table.c.delivered_at.is_(None))
+    else:
+        query = query.where(table.c.seq > after)
+    return [IdentityUpdate.model_validate_json(p) for p in conn.scalars(query)]
+
+
+def mark_delivered(conn: Connection, table: Table, through: int, at: datetime) -> None:
+    """Mark every undelivered update up to ``through`` as delivered at ``at``."""
+    conn.execute(
+        update(table)
+        .where(table.c.delivered_at.is_(None), table.c.seq <= through)
+        .values(delivered_at=_iso(at))
+    )
+
+
+def delivered_through(conn: Connection, table: Table) -> int:
+    """The highest seq such that it and every seq before it is delivered."""
+    first_pending = conn.execute(
+        select(func.min(table.c.seq)).where(table.c.delivered_at.is_(None))
+    ).scalar()
+    if first_pending is not None:
+        return int(first_pending) - 1
+    return int(conn.execute(select(func.coalesce(func.max(table.c.seq), 0))).scalar_one())
+
+
+def backlog(conn: Connection, table: Table) -> int:
+    """How many updates wait for delivery."""
+    query = select(func.count()).select_from(table).where(table.c.delivered_at.is_(None))
+    return int(conn.execute(query).scalar_one())
+
+
+def last_delivery(conn: Connection, table: Table) -> datetime | None:
+    """When the newest delivered update was acknowledged (delivery runs in seq order)."""
+    through = delivered_through(conn, table)
+    at = conn.execute(select(table.c.delivered_at).where(table.c.seq == through)).scalar()
+    return datetime.fromisoformat(at) if at else None
+
+
+class Poster(Protocol):
+    """What ``make_sender`` needs of a client: ``jukinet.network.client.NodeClient``."""
+
+    async def post(self, url: str, model: BaseModel, /) -> dict[str, Any]: ...
+
+
+def make_sender(client: Poster, url: str) -> Send:
+    """A ``send`` for the worker: post the batch to ``{url}/updates``, parse the ack."""
+    endpoint = url.rstrip("/") + "/updates"
+
+    async def send(batch: UpdateBatch) -> UpdateAck:
+        return UpdateAck.model_validate(await client.post(endpoint, batch))
+
+    return send
+
+
+class DeliveryWorker:
+    """Delivers one outbox to one receiver, forever, in seq order, at least once.
+
+    A failed send backs off (doubling from ``backoff[0]`` to ``backoff[1]`` seconds)
+    and retries the same updates; nothing is dropped. An acknowledgement below what
+    was already marked delivered means the receiver lacks updates (e.g. it was
+    restored from a backup): the worker resends from the acknowledged seq + 1.
+    Database calls run in a worker thread so the event loop stays free.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        sender: str,
+        send: Send,
+        *,
+        batch: int = 500,
+        idle: float = 0.05,
+        backoff: tuple[float, float] = (0.2, 10.0),
+    ) -> None:
+        self.engine = engine
+        self.table = table
+        self.sender = sender
+        self._send = send
+        self._batch = batch
+        self._idle = idle
+        self._backoff = backoff
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.last_delivery_at: datetime | None = None
+        self.last_error: str | None = None
+        self.acked_through: int | None = None
+
+    def wake(self) -> None:
+        """Cut the idle wait short (there is something new); safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._event.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._event.set)
+
+    async def run_forever(self) -> None:
+        """Deliver until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        delay = self._backoff[0]
+        cursor = await asyncio.to_thread(self._delivered_through)
+        while True:
+            updates = await asyncio.to_thread(self._read, cursor)
+            if not updates:
+                await self._rest(self._idle)
+                continue
+            try:
+                ack = await self._send(UpdateBatch(sender=self.sender, updates=updates))
+            except Exception as exc:  # any failure: keep the updates, back off, retry
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "delivery of %s updates %d..%d failed (%s); retrying in %.1f s",
+                    self.sender, updates[0].seq, updates[-1].seq, self.last_error, delay,
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._backoff[1])
+                continue
+            acked = min(ack.acked_through, updates[-1].seq)
+            self.acked_through = acked
+            progressed = acked > cursor
+            if progressed:
+                at = datetime.now(UTC)
+                await asyncio.to_thread(self._mark, acked, at)
+                self.last_delivery_at = at
+            if acked < updates[-1].seq:
+                # The receiver stopped short: it lacks earlier updates (resend from
+                # acked + 1 at once) or it took nothing at all (back off, then retry).
+                self.last_error = f"receiver acknowledged only through seq {acked}"
+                log.warning(
+                    "%s: receiver acknowledged %d of %d..%d; resending from %d",
+                    self.sender, acked, updates[0].seq, updates[-1].seq, acked + 1,
+                )  # fmt: skip
+                if acked == cursor:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._backoff[1])
+            else:
+                self.last_error = None
+                delay = self._backoff[0]
+            cursor = acked
+            if len(updates) < self._batch and acked >= updates[-1].seq:
+                await self._rest(self._idle)
+
+    async def _rest(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+        self._event.clear()
+
+    def _delivered_through(self) -> int:
+        with self.engine.connect() as conn:
+            return delivered_through(conn, self.table)
+
+    def _read(self, after: int) -> list[IdentityUpdate]:
+        with self.engine.connect() as conn:
+            return pending(conn, self.table, self._batch, after=after)
+
+    def _mark(self, through: int, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            mark_delivered(conn, self.table, through, at)

@@ -42,6 +42,11 @@ class NodeKey:
         with os.fdopen(fd, "wb") as f:
             f.write(pem)
 
+    @property
+    def private(self) -> Ed25519PrivateKey:
+        """The key itself, for libraries that sign with it (TLS, directory, HTTP signatures)."""
+        return self._private
+
     def sign(self, data: bytes) -> bytes:
         return self._private.sign(data)
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from jukinet.cli import audit_cmd, code_cmd, event_cmd, operator_cmd, register_cmd, resident_cmd
+from jukinet.cli import (
+    audit_cmd,
+    code_cmd,
+    event_cmd,
+    network_cmd,
+    operator_cmd,
+    register_cmd,
+    resident_cmd,
+)
 from jukinet.cli._common import DEFAULT_HOME, HOME_ENV, state
 
 app = typer.Typer(
@@ -34,8 +42,12 @@ app.add_typer(resident_cmd.household_app, name="household")
 app.add_typer(event_cmd.app, name="event")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(register_cmd.pool_app, name="pool")
+app.add_typer(network_cmd.app, name="network")
+app.add_typer(network_cmd.pki_app, name="pki")
+app.add_typer(network_cmd.node_app, name="node")
 app.command("seed")(register_cmd.seed)
-app.command("demo")(register_cmd.demo)
+app.command("demo")(network_cmd.demo)
+register_cmd.app.command("demo")(register_cmd.demo)
 
 
 def main() -> None:

@@ -313,6 +313,44 @@ class RegisterStore:
             audit.lock_head(conn)
             yield RegisterTx(conn, self)
 
+    def export_identities(self, chunk: int = 1000) -> Iterator[dict[str, str]]:
+        """Every record's identity information as the prefecture should hold it (reconcile)."""
+        after = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(persons)
+                    .where(persons.c.resident_code > after)
+                    .order_by(persons.c.resident_code)
+                    .limit(chunk)
+                ).all()
+            for row in rows:
+                u = identity_update(
+                    codec.record(row._mapping),
+                    seq=1,
+                    origin=self.code,
+                    recorded_at=datetime.now(UTC),
+                )
+                yield {
+                    "resident_code": u.resident_code, "name": u.name,
+                    "date_of_birth": u.date_of_birth.isoformat(), "sex": u.sex,
+                    "address": u.address, "status": u.status, "change_reason": u.change_reason,
+                    "change_date": u.change_date.isoformat(), "origin": u.origin,
+                }  # fmt: skip
+            if len(rows) < chunk:
+                return
+            after = rows[-1].resident_code
+
+    def count_residents(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(persons)
+                    .where(persons.c.removal_reason.is_(None))
+                ).scalar_one()
+            )
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -1,0 +1,265 @@
+"""``jukinet network``, ``pki``, ``node run`` and ``demo``: a whole network on one machine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from jukinet import config
+from jukinet.cli._common import console, fail, handle_errors, state
+from jukinet.errors import ConfigurationError
+from jukinet.network import monitor
+from jukinet.network.layout import NetworkLayout
+from jukinet.network.server import serve
+from jukinet.network.setup import init_network, revoke_node, write_topology
+from jukinet.network.supervisor import Supervisor
+from jukinet.network.topology import Topology, generate_topology, load_topology
+from jukinet.places import Places
+
+app = typer.Typer(help="A whole network: init, up, status, reconcile.", no_args_is_help=True)
+pki_app = typer.Typer(help="The network's certificates.", no_args_is_help=True)
+node_app = typer.Typer(help="Run this node (--home) as a network process.", no_args_is_help=True)
+
+DEMO_DIR = Path("var/network")
+DEMO_MARK = ".jukinet-demo"
+
+
+def demo_topology() -> Path:
+    return Path(str(resources.files("jukinet") / "topologies" / "demo.toml"))
+
+
+def _topology(layout: NetworkLayout, places: Places) -> Topology:
+    if not layout.topology.exists():
+        raise ConfigurationError(f"{layout.root} holds no network: run `jukinet network init`.")
+    return load_topology(layout.topology, places)
+
+
+@app.command("init")
+@handle_errors
+def init(
+    topology: Path = typer.Option(..., help="The topology TOML file."),
+    directory: Path = typer.Option(..., "--dir", help="Folder for the whole network."),
+    pg: str | None = typer.Option(
+        None, help="PostgreSQL URL for the national and prefecture nodes (default: SQLite)."
+    ),
+) -> None:
+    """Create the CA, every node's key, certificate, configuration and database."""
+    with Places() as places:
+        topo = load_topology(topology, places)
+        layout = init_network(
+            topo,
+            places,
+            directory,
+            database_url_for=_pg_schemas(pg, topo.name) if pg else lambda _n: None,
+            report=lambda line: console.print(f"  {line}"),
+        )
+    write_topology(layout, topology)
+    console.print(f"Network {topo.name!r} created in {directory}: {len(topo.nodes())} nodes.")
+
+
+def _pg_schemas(url: str, network: str):  # type: ignore[no-untyped-def]
+    """One schema per identity node on the given server (municipalities stay on SQLite)."""
+    from sqlalchemy import create_engine, text
+
+    base = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(base)
+
+    def for_node(node: str) -> str | None:
+        if node.startswith("municipality:"):
+            return None
+        schema = f"{network}_{node.replace(':', '_')}".lower().replace("-", "_")
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        sep = "&" if "?" in base else "?"
+        return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+    return for_node
+
+
+@app.command("up")
+@handle_errors
+def up(directory: Path = typer.Argument(..., help="The network's folder.")) -> None:
+    """Start every node as its own process; Ctrl-C stops them all."""
+    _up(NetworkLayout(directory))
+
+
+def _up(layout: NetworkLayout) -> None:
+    with Places() as places:
+        topo = _topology(layout, places)
+    specs = {s.node_id: s for s in topo.nodes()}
+    supervisor = Supervisor(
+        layout,
+        list(specs),
+        healthy=lambda nid: asyncio.run(monitor.healthy(layout, specs[nid])),
+    )
+    try:
+        supervisor.start_all(report=lambda line: console.print(f"  {line}"))
+    except BaseException:
+        supervisor.stop_all(report=lambda line: console.print(f"  {line}"))
+        raise
+    console.print(f"Network {topo.name!r} is up; logs in {layout.logs}. Ctrl-C stops it.")
+    supervisor.watch(report=lambda line: console.print(f"  {line}"))
+
+
+@app.command("status")
+@handle_errors
+def status(directory: Path = typer.Argument(..., help="The network's folder.")) -> None:
+    """Each node: up or down, its peers, outbox backlog and last delivery."""
+    layout = NetworkLayout(directory)
+    with Places() as places:
+        topo = _topology(layout, places)
+    readings = asyncio.run(monitor.statuses(layout, topo.nodes()))
+    t = Table(title=f"network {topo.name}")
+    for col in ("node", "state", "dir", "held", "link", "backlog", "last delivery", "error"):
+        t.add_column(col)
+    down = 0
+    for r in readings:
+        if r.status is None:
+            down += 1
+            t.add_row(r.spec.node_id, "[red]down[/]", "", "", "", "", "", r.error or "")
+            continue
+        s = r.status
+        links = s.links or []
+        first = links[0] if links else None
+        t.add_row(
+            s.node_id, "[green]up[/]", str(s.directory_version), f"{s.identities:,}",
+            first.node_id if first else "—", str(first.outbox_backlog) if first else "—",
+            str(first.last_delivery_at or "—") if first else "—",
+            (first.last_error or "") if first else "",
+        )  # fmt: skip
+    console.print(t)
+    if down:
+        raise fail(f"{down} node(s) do not answer.")
+
+
+@app.command("reconcile")
+@handle_errors
+def reconcile(directory: Path = typer.Argument(..., help="The network's folder.")) -> None:
+    """Compare every municipality's identity information with the prefecture and national
+    copies; an empty report means the network is consistent."""
+    layout = NetworkLayout(directory)
+    with Places() as places:
+        topo = _topology(layout, places)
+    compared, differences = asyncio.run(monitor.reconcile(layout, topo))
+    for d in differences:
+        console.print(f"{d.municipality} {d.resident_code} at {d.holder}: {d.what}", soft_wrap=True)
+    if differences:
+        raise fail(f"{len(differences)} differences in {compared:,} identities.")
+    console.print(f"Consistent: {compared:,} identities agree at every level.")
+
+
+@app.command("firewall")
+@handle_errors
+def firewall(directory: Path = typer.Argument(..., help="The network's folder.")) -> None:
+    """nftables rules that admit exactly the directory's links (R7)."""
+    from jukinet.network.firewall import nftables_rules
+    from jukinet.network.messages import SignedDirectory
+
+    layout = NetworkLayout(directory)
+    with Places() as places:
+        topo = _topology(layout, places)
+    signed = SignedDirectory.model_validate_json(
+        (layout.node(topo.national.node_id) / config.DIRECTORY_FILE).read_bytes()
+    )
+    links = [(m.node_id, topo.prefecture_of(m.code).node_id) for m in topo.municipalities]
+    links += [(p.node_id, topo.national.node_id) for p in topo.prefectures]
+    links += [(m.node_id, topo.national.node_id) for m in topo.municipalities]
+    sys.stdout.write(nftables_rules(signed.directory, links))
+
+
+@app.command("topology")
+@handle_errors
+def topology(
+    prefectures: int = typer.Option(47, help="How many prefectures (1–47)."),
+    per_prefecture: int = typer.Option(3, help="Real municipalities per prefecture."),
+    base_port: int = typer.Option(20000, help="First port."),
+    residents: int = typer.Option(200, help="Synthetic residents per municipality."),
+) -> None:
+    """Print a topology of real prefectures and municipalities (TOML)."""
+    with Places() as places:
+        sys.stdout.write(
+            generate_topology(
+                places,
+                municipalities_per_prefecture=per_prefecture,
+                prefectures=prefectures,
+                base_port=base_port,
+                residents=residents,
+            )
+        )
+
+
+@pki_app.command("revoke")
+@handle_errors
+def revoke(
+    node: str = typer.Argument(..., help="Node id, e.g. municipality:131016."),
+    directory: Path = typer.Option(..., "--dir", help="The network's folder."),
+) -> None:
+    """Revoke a node's certificate; every node refuses it after its next directory refresh."""
+    layout = NetworkLayout(directory)
+    with Places() as places:
+        topo = _topology(layout, places)
+    version = revoke_node(layout, topo, node)
+    console.print(f"Revoked {node}; directory version {version} published.")
+
+
+@node_app.command("run")
+@handle_errors
+def run() -> None:
+    """Serve this node (--home) over mTLS until SIGTERM or Ctrl-C."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Every request is a directory refresh or a delivery; refusals have their own log lines.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    cfg = config.load(state.home)
+    if cfg.network is None:
+        raise ConfigurationError(f"The node in {state.home} is not part of a network.")
+    if cfg.kind == "municipality":
+        from jukinet.nodes.municipality.api import create_app
+    elif cfg.kind == "prefecture":
+        from jukinet.nodes.prefecture.api import create_app
+    elif cfg.kind == "national":
+        from jukinet.nodes.national.api import create_app
+    else:
+        raise ConfigurationError(f"Unknown node kind {cfg.kind!r} in {state.home}.")
+    serve(
+        create_app(cfg.home),
+        host=cfg.network.host,
+        port=cfg.network.port,
+        cert_path=cfg.cert_path,
+        key_path=cfg.key_path,
+        ca_path=cfg.ca_path,
+    )
+
+
+@handle_errors
+def demo(
+    directory: Path = typer.Option(DEMO_DIR, "--dir", help="Folder of the demo network."),
+    topology: Path | None = typer.Option(None, help="Topology (default: the demo network)."),
+) -> None:
+    """Create the demo network, fill every municipality with residents, and run it."""
+    from jukinet.nodes.municipality.seeding_network import seed_all
+
+    layout = NetworkLayout(directory)
+    if directory.exists():
+        if not (directory / DEMO_MARK).exists():
+            raise fail(f"{directory} exists and is not a demo folder; choose another --dir.")
+        shutil.rmtree(directory)
+    source = topology or demo_topology()
+    with Places() as places:
+        topo = load_topology(source, places)
+        init_network(topo, places, directory, report=lambda line: console.print(f"  {line}"))
+        write_topology(layout, source)
+        (directory / DEMO_MARK).write_text("demo network: removed by the next `jukinet demo`\n")
+        seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}"))
+    console.print(
+        f"Try: {sys.argv[0]} network status {directory}   (in another terminal)", soft_wrap=True
+    )
+    _up(layout)

@@ -1,0 +1,190 @@
+"""Calling another node: mutual TLS 1.3 and a signed request, over kept-alive connections.
+
+::
+
+    async with NodeClient(identity) as client:
+        ack = await client.post(f"{prefecture_url}/updates", batch)
+
+A refusal by the peer (any non-2xx answer) raises PeerRefused with the problem's
+detail; a peer that cannot be reached, or that breaks off the TLS handshake
+(for example because it does not accept our certificate), raises PeerUnreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel
+from yarl import URL
+
+from jukinet.errors import AccessDenied, ConfigurationError, InvalidInput, JukinetError
+from jukinet.network.signatures import sign_request
+from jukinet.network.tls import client_context
+
+__all__ = ["NodeClient", "NodeIdentity", "PeerRefused", "PeerUnreachable"]
+
+_DETAIL_LIMIT = 500
+
+
+class PeerRefused(AccessDenied):
+    """The peer answered, and the answer was not a success (``status`` is not 2xx)."""
+
+    code = "peer-refused"
+
+    def __init__(self, status: int, detail: str, url: str = "") -> None:
+        super().__init__(f"{url or 'The peer'} refused the request ({status}): {detail}")
+        self.status = status
+        self.detail = detail
+        self.url = url
+
+
+class PeerUnreachable(JukinetError):
+    """No usable answer: the connection or the TLS handshake failed, or the answer broke off."""
+
+    code = "peer-unreachable"
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """Where a node's key, certificate and the network CA's certificate are."""
+
+    node_id: str
+    key_path: Path
+    cert_path: Path
+    ca_path: Path
+
+    @classmethod
+    def in_folder(cls, node_id: str, folder: Path) -> NodeIdentity:
+        """The files ``jukinet.network.pki.write_identity`` writes into ``folder``."""
+        return cls(node_id, folder / "node.key", folder / "node.pem", folder / "ca.pem")
+
+    def load_key(self) -> Ed25519PrivateKey:
+        try:
+            key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"Cannot read the node key {self.key_path}: {exc}") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigurationError(f"The node key {self.key_path} is not an Ed25519 key.")
+        return key
+
+    def tls_context(self) -> ssl.SSLContext:
+        return client_context(self.cert_path, self.key_path, self.ca_path)
+
+
+def _detail_of(text: str) -> str:
+    try:
+        problem = json.loads(text)
+    except ValueError:
+        return text[:_DETAIL_LIMIT] or "no detail given"
+    if isinstance(problem, dict):
+        detail = problem.get("detail") or problem.get("title")
+        if isinstance(detail, str):
+            return detail
+    return text[:_DETAIL_LIMIT]
+
+
+class NodeClient:
+    """One aiohttp session (mTLS, keep-alive) whose every request is signed."""
+
+    def __init__(
+        self, identity: NodeIdentity, *, timeout: float = 30.0, connections: int = 16
+    ) -> None:
+        self.identity = identity
+        self._timeout = timeout
+        self._connections = connections
+        self._key: Ed25519PrivateKey | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> NodeClient:
+        self._key = self.identity.load_key()
+        connector = aiohttp.TCPConnector(
+            ssl=self.identity.tls_context(), limit=self._connections, keepalive_timeout=30.0
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @asynccontextmanager
+    async def _exchange(
+        self, method: str, url: str, body: bytes, content_type: str | None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        if self._session is None or self._key is None:
+            raise RuntimeError("Use NodeClient as 'async with NodeClient(...) as client'.")
+        target = URL(url)
+        if target.scheme != "https" or not target.host:
+            raise InvalidInput(f"Nodes talk HTTPS only; {url!r} is not an https:// URL.")
+        headers = {"Accept": "application/json"}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        # Sign exactly what goes on the wire: yarl's encoded form of the URL.
+        wire = str(target)
+        headers |= sign_request(method, wire, headers, body, self._key, self.identity.node_id)
+        try:
+            async with self._session.request(
+                method, URL(wire, encoded=True), data=body or None, headers=headers
+            ) as response:
+                if not 200 <= response.status < 300:
+                    text = await response.text(errors="replace")
+                    raise PeerRefused(response.status, _detail_of(text), url)
+                yield response
+        except (aiohttp.ClientError, ssl.SSLError, TimeoutError) as exc:
+            raise PeerUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+    async def _json(self, response: aiohttp.ClientResponse, url: str) -> Any:
+        raw = await response.read()
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            raise PeerUnreachable(f"{url} answered with something that is not JSON.") from None
+
+    async def post(self, url: str, model: BaseModel) -> dict[str, Any]:
+        """POST the model as JSON; the answer's JSON object."""
+        body = model.model_dump_json().encode("utf-8")
+        async with self._exchange("POST", url, body, "application/json") as response:
+            answer = await self._json(response, url)
+        if not isinstance(answer, dict):
+            raise PeerUnreachable(f"{url} answered with JSON that is not an object.")
+        return answer
+
+    async def get(self, url: str) -> Any:
+        """GET, and the answer's JSON."""
+        async with self._exchange("GET", url, b"", None) as response:
+            return await self._json(response, url)
+
+    async def lines(self, url: str) -> AsyncIterator[dict[str, Any]]:
+        """GET a JSON-lines answer, one object per line, as they arrive."""
+        async with self._exchange("GET", url, b"", None) as response:
+            async for raw in response.content:
+                if not raw.strip():
+                    continue
+                try:
+                    item = json.loads(raw)
+                except ValueError:
+                    raise PeerUnreachable(f"{url} sent a line that is not JSON.") from None
+                if not isinstance(item, dict):
+                    raise PeerUnreachable(f"{url} sent a line that is not a JSON object.")
+                yield item

@@ -1,0 +1,172 @@
+"""The signed directory (R7's "dedicated lines"): who is in the network, as the national
+node says, and a node's view of it.
+
+The national node signs the directory's canonical JSON with its Ed25519 key. Every
+node verifies that signature with the national public key from its own config,
+keeps the newest version it has seen (never an older one), and accepts a peer only
+when the directory lists it as active.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel
+
+from jukinet.errors import ConfigurationError
+from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
+from jukinet.network.pki import fingerprint
+
+__all__ = [
+    "DirectoryRefused",
+    "DirectoryView",
+    "canonical",
+    "sign_directory",
+    "verify_directory",
+]
+
+log = logging.getLogger("jukinet.security")
+
+
+class DirectoryRefused(ConfigurationError):
+    """A directory whose signature does not verify, or that belongs to another network."""
+
+    code = "directory-refused"
+
+
+def canonical(model: BaseModel) -> bytes:
+    """The bytes a signature covers: JSON with sorted keys, no spaces, UTF-8.
+
+    Dates and times are ISO 8601 as pydantic writes them, so a model that went
+    over the wire and was parsed again yields the very same bytes.
+    """
+    return json.dumps(
+        model.model_dump(mode="json"),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode("utf-8")
+
+
+def sign_directory(directory: Directory, key: Ed25519PrivateKey) -> SignedDirectory:
+    signature = key.sign(canonical(directory))
+    return SignedDirectory(directory=directory, signature=base64.b64encode(signature).decode())
+
+
+def verify_directory(signed: SignedDirectory, national_key: Ed25519PublicKey) -> Directory:
+    """The directory, once its signature verifies with the national key."""
+    try:
+        signature = base64.b64decode(signed.signature, validate=True)
+        national_key.verify(signature, canonical(signed.directory))
+    except (binascii.Error, ValueError, InvalidSignature):
+        raise DirectoryRefused(
+            f"The directory version {signed.directory.version} is not signed by the national "
+            "node's key; it is ignored."
+        ) from None
+    return signed.directory
+
+
+class DirectoryView:
+    """A node's current directory: the newest correctly signed version it has seen.
+
+    All methods are synchronous and never yield, so within one asyncio loop a
+    lookup never sees half an update.
+    """
+
+    def __init__(self, signed: SignedDirectory, national_key: Ed25519PublicKey) -> None:
+        self._national_key = national_key
+        self._directory = verify_directory(signed, national_key)
+        self._signed = signed
+        self._index = _index(self._directory)
+        self._keys: dict[tuple[str, str], Ed25519PublicKey | None] = {}
+
+    @property
+    def version(self) -> int:
+        return self._directory.version
+
+    @property
+    def directory(self) -> Directory:
+        return self._directory
+
+    @property
+    def signed(self) -> SignedDirectory:
+        """The directory with its signature, e.g. to hand on to another node."""
+        return self._signed
+
+    def update(self, signed: SignedDirectory) -> bool:
+        """Take ``signed`` if it verifies and is strictly newer; say whether it was taken.
+
+        An older or equal version is ignored (a replayed old directory could bring a
+        revoked node back); a bad signature or another network raises DirectoryRefused.
+        """
+        directory = verify_directory(signed, self._national_key)
+        if directory.network != self._directory.network:
+            raise DirectoryRefused(
+                f"The directory is for network {directory.network!r}, "
+                f"not {self._directory.network!r}; it is ignored."
+            )
+        if directory.version <= self._directory.version:
+            return False
+        self._directory = directory
+        self._signed = signed
+        self._index = _index(directory)
+        return True
+
+    def lookup(self, node_id: str) -> DirectoryEntry | None:
+        """The node's entry while it is listed and active; None if absent or revoked."""
+        entry = self._index.get(node_id)
+        if entry is None or entry.status != "active":
+            return None
+        return entry
+
+    def public_key(self, node_id: str) -> Ed25519PublicKey | None:
+        """The Ed25519 key of the node's listed certificate; None unless listed and active."""
+        entry = self.lookup(node_id)
+        if entry is None:
+            return None
+        cache_key = (node_id, entry.fingerprint)
+        if cache_key not in self._keys:
+            self._keys[cache_key] = _entry_key(entry)
+        return self._keys[cache_key]
+
+    def entries(
+        self, role: Role | None = None, *, include_revoked: bool = False
+    ) -> list[DirectoryEntry]:
+        """Active entries (all, with ``include_revoked``), of one role if given."""
+        return [
+            entry
+            for entry in self._directory.entries
+            if (role is None or entry.role == role)
+            and (include_revoked or entry.status == "active")
+        ]
+
+
+def _index(directory: Directory) -> dict[str, DirectoryEntry]:
+    return {entry.node_id: entry for entry in directory.entries}
+
+
+def _entry_key(entry: DirectoryEntry) -> Ed25519PublicKey | None:
+    # The national node signed the entry, but a certificate that does not match its
+    # own fingerprint or node id is a mistake in the directory; trust neither.
+    try:
+        cert = x509.load_pem_x509_certificate(entry.cert_pem.encode("ascii"))
+    except ValueError:
+        log.warning("directory entry %s has an unreadable certificate", entry.node_id)
+        return None
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    key = cert.public_key()
+    if (
+        fingerprint(cert) != entry.fingerprint
+        or [n.value for n in names] != [entry.node_id]
+        or not isinstance(key, Ed25519PublicKey)
+    ):
+        log.warning("directory entry %s does not match its certificate", entry.node_id)
+        return None
+    return key

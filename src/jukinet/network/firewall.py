@@ -1,0 +1,123 @@
+"""Firewall rules for the "dedicated lines" (R7): nftables admitting exactly the links.
+
+The ruleset has one table, ``inet jukinet``. Its input chain sends every new
+connection to a node port through the ``links`` chain, which accepts exactly the
+(caller → callee) links given and drops everything else; traffic to any other
+port of the machine is left alone, so loading the rules never locks out SSH.
+Loading the file again replaces the table (``nft -f``).
+
+Callers are found by their address: the host of their own URL, or, for agencies
+and monitors (clients without a URL), the ``sources`` mapping. On one machine
+all nodes share 127.0.0.1, so there the rules tell links apart by port only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
+
+from jukinet.errors import InvalidInput
+from jukinet.network.messages import Directory, DirectoryEntry
+
+__all__ = ["nftables_rules", "standard_links"]
+
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _address(text: str, what: str) -> _Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{what} is {text!r}; firewall rules need an IP address, not a host name."
+        ) from None
+
+
+def _endpoint(entry: DirectoryEntry) -> tuple[_Address, int]:
+    parts = urlsplit(entry.url)
+    if not parts.hostname or parts.port is None:
+        raise InvalidInput(f"{entry.node_id} has no https://host:port URL; nobody can call it.")
+    return _address(parts.hostname, f"the host of {entry.node_id}"), parts.port
+
+
+def _source(entry: DirectoryEntry, sources: Mapping[str, str]) -> _Address:
+    if entry.node_id in sources:
+        return _address(sources[entry.node_id], f"the source address of {entry.node_id}")
+    if not entry.url:
+        raise InvalidInput(
+            f"{entry.node_id} has no URL; give its source address in the sources mapping."
+        )
+    return _endpoint(entry)[0]
+
+
+def nftables_rules(
+    directory: Directory,
+    links: Iterable[tuple[str, str]],
+    sources: Mapping[str, str] | None = None,
+) -> str:
+    """An nftables ruleset admitting exactly ``links`` (caller node id, callee node id).
+
+    Links from or to a node that is revoked or not in the directory get no rule.
+    """
+    addresses = dict(sources or {})
+    by_id = {entry.node_id: entry for entry in directory.entries}
+    active = {node for node, entry in by_id.items() if entry.status == "active"}
+    ports = sorted({_endpoint(entry)[1] for entry in directory.entries if entry.url})
+    rules: list[str] = []
+    for caller, callee in links:
+        if caller not in active or callee not in active:
+            continue
+        source = _source(by_id[caller], addresses)
+        destination, port = _endpoint(by_id[callee])
+        if source.version != destination.version:
+            raise InvalidInput(f"{caller} and {callee} use different IP versions.")
+        family = "ip" if destination.version == 4 else "ip6"
+        rule = (
+            f"{family} saddr {source} {family} daddr {destination} tcp dport {port} "
+            f'accept comment "{caller} -> {callee}"'
+        )
+        if rule not in rules:
+            rules.append(rule)
+    lines = [
+        "#!/usr/sbin/nft -f",
+        f"# jukinet network {directory.network}, directory version {directory.version}: "
+        f"{len(rules)} link(s).",
+        "table inet jukinet",
+        "delete table inet jukinet",
+        "table inet jukinet {",
+        "\tchain input {",
+        "\t\ttype filter hook input priority filter; policy accept;",
+        "\t\tct state established,related accept",
+    ]
+    if ports:
+        lines.append(f"\t\ttcp dport {{ {', '.join(map(str, ports))} }} jump links")
+    lines += ["\t}", "\tchain links {"]
+    lines += [f"\t\t{rule}" for rule in rules]
+    lines += ['\t\tlog prefix "jukinet refused: " drop', "\t}", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def standard_links(directory: Directory) -> list[tuple[str, str]]:
+    """The links the endpoint table of ``docs/network.md`` needs between active nodes.
+
+    Every member reads the directory from the national node; a municipality sends
+    updates to its prefecture and asks the national node for code pools; a
+    prefecture sends updates to the national node; a monitor reads every node.
+    """
+    entries = [entry for entry in directory.entries if entry.status == "active"]
+    national = [entry.node_id for entry in entries if entry.role == "national"]
+    links: list[tuple[str, str]] = []
+    for entry in entries:
+        if entry.role != "national":
+            links += [(entry.node_id, n) for n in national]
+        if entry.role == "municipality":
+            prefecture = f"prefecture:{entry.code[:2]}"
+            links += [
+                (entry.node_id, p.node_id)
+                for p in entries
+                if p.role == "prefecture" and p.node_id.startswith(prefecture)
+            ]
+        if entry.role == "monitor":
+            links += [(entry.node_id, node.node_id) for node in entries if node.url]
+    return list(dict.fromkeys(links))

@@ -1,0 +1,240 @@
+"""The server side of the network's security for FastAPI: who is calling, and may they.
+
+An endpoint names the roles that may call it::
+
+    FromMunicipality = Annotated[Peer, Depends(require_peer("municipality"))]
+
+    @app.post("/updates")
+    async def updates(batch: UpdateBatch, peer: FromMunicipality) -> UpdateAck: ...
+
+The app keeps its current ``DirectoryView`` in ``app.state.directory`` and a
+``ReplayCache`` in ``app.state.replay``. Optional: ``app.state.authority``
+(``"host:port"``) pins the authority a request must have been signed for;
+without it the Host header is used, and its port must be the port the request
+arrived on, so that a request signed for one node cannot be replayed to another.
+Every refusal is one line on the ``jukinet.security`` logger and an RFC 9457
+``application/problem+json`` body (see :func:`install_problem_handlers`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, NoReturn
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from yarl import URL
+
+from jukinet.errors import (
+    AccessDenied,
+    ConfigurationError,
+    EventRefused,
+    InvalidInput,
+    JukinetError,
+    NotFound,
+    PoolExhausted,
+)
+from jukinet.network.directory import DirectoryRefused, DirectoryView
+from jukinet.network.messages import Problem, SignedDirectory
+from jukinet.network.signatures import ReplayCache, SignatureRefused, verify_request
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "Peer",
+    "install_problem_handlers",
+    "problem_type",
+    "refresh_directory_forever",
+    "require_peer",
+]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+security_log = logging.getLogger("jukinet.security")
+network_log = logging.getLogger("jukinet.network")
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The verified caller of a request."""
+
+    node_id: str
+    role: str
+    code: str
+
+
+def problem_type(code: str) -> str:
+    """The RFC 9457 ``type`` URI for a jukinet error code."""
+    return f"urn:jukinet:problem:{code}"
+
+
+def _problem(status: int, code: str, detail: str) -> Problem:
+    return Problem(
+        type=problem_type(code), title=HTTPStatus(status).phrase, status=status, detail=detail
+    )
+
+
+def _refuse(request: Request, keyid: str | None, status: int, code: str, reason: str) -> NoReturn:
+    security_log.warning(
+        "refused %s %s from %s: %s",
+        request.method,
+        request.url.path,
+        keyid or "an unidentified caller",
+        reason,
+        extra={"peer": keyid, "path": request.url.path, "reason": reason, "status": status},
+    )
+    raise HTTPException(status, detail=_problem(status, code, reason).model_dump())
+
+
+def _addressed_url(request: Request) -> tuple[str | None, str]:
+    """The URL the caller addressed (as signed), or None and why it cannot be trusted."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    # ASGI's raw_path has no query, but httpx's in-process ASGITransport puts it there.
+    raw_path = raw_path.split(b"?", 1)[0]
+    query = request.scope.get("query_string", b"")
+    target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+    authority: str | None = getattr(request.app.state, "authority", None)
+    if authority is None:
+        host = request.headers.get("host")
+        if not host:
+            return None, "The request names no Host."
+        try:
+            port = URL(f"https://{host}").port
+        except ValueError:
+            return None, f"The Host {host!r} is not a host name."
+        server = request.scope.get("server")
+        if server is not None and server[1] is not None and port != server[1]:
+            return None, f"The request was addressed to {host}, not to this node."
+        authority = host
+    return f"https://{authority}{target}", ""
+
+
+def require_peer(*roles: str) -> Callable[..., Awaitable[Peer]]:
+    """A FastAPI dependency: the verified, active, allowed caller, or a refusal.
+
+    No roles means any active member of the directory.
+    """
+    allowed = frozenset(roles)
+
+    async def peer(request: Request) -> Peer:
+        directory: DirectoryView = request.app.state.directory
+        replay: ReplayCache = request.app.state.replay
+        body = await request.body()
+        url, why = _addressed_url(request)
+        if url is None:
+            _refuse(request, None, 401, "signature-refused", why)
+        try:
+            keyid = verify_request(
+                request.method,
+                url,
+                request.headers,
+                body,
+                directory.public_key,
+                replay,
+                window=getattr(request.app.state, "signature_window", 30.0),
+            )
+        except SignatureRefused as exc:
+            _refuse(request, exc.keyid, exc.status, exc.code, exc.reason)
+        entry = directory.lookup(keyid)
+        if entry is None:  # verify_request found its key a moment ago; never expected
+            _refuse(request, keyid, 403, "signature-refused", f"{keyid} is not in the directory.")
+        if allowed and entry.role not in allowed:
+            _refuse(
+                request,
+                keyid,
+                403,
+                "role-not-allowed",
+                f"role {entry.role} may not call {request.method} {request.url.path}",
+            )
+        return Peer(entry.node_id, entry.role, entry.code)
+
+    return peer
+
+
+# --- problem+json ---------------------------------------------------------------
+
+_STATUS_OF: tuple[tuple[type[JukinetError], int], ...] = (
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (AccessDenied, 403),
+    (EventRefused, 409),
+    (PoolExhausted, 503),
+    (ConfigurationError, 500),
+)
+
+
+def _problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail: Any = exc.detail
+    if isinstance(detail, dict) and {"type", "title", "status", "detail"} <= set(detail):
+        problem = Problem.model_validate(detail)
+    else:
+        problem = Problem(
+            type="about:blank",
+            title=HTTPStatus(exc.status_code).phrase,
+            status=exc.status_code,
+            detail=str(detail),
+        )
+    return _problem_response(problem, exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    detail = f"{where}: {first.get('msg', 'invalid')}" if where else "The request is not valid."
+    return _problem_response(_problem(422, "invalid-input", detail))
+
+
+async def _jukinet_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, JukinetError)
+    status = next((s for kind, s in _STATUS_OF if isinstance(exc, kind)), 400)
+    return _problem_response(_problem(status, exc.code, exc.message))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer HTTP errors, invalid requests and JukinetErrors as problem+json (RFC 9457)."""
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(JukinetError, _jukinet_error)
+
+
+# --- keeping the directory fresh ------------------------------------------------
+
+
+async def refresh_directory_forever(
+    app: FastAPI, fetch: Callable[[], Awaitable[SignedDirectory]], every: float
+) -> None:
+    """Fetch the signed directory every ``every`` seconds and take newer versions.
+
+    Meant as a background task of the app's lifespan; a failure is logged and the
+    next round tried, so only cancellation ends it.
+    """
+    while True:
+        try:
+            signed = await fetch()
+            view: DirectoryView = app.state.directory
+            if view.update(signed):
+                network_log.info("directory version %d taken", view.version)
+        except asyncio.CancelledError:
+            raise
+        except DirectoryRefused as exc:
+            security_log.warning("directory refused: %s", exc)
+        except Exception as exc:
+            # Never die: an unreachable national node must not stop a node working
+            # with the directory it already has.
+            network_log.warning("directory refresh failed: %s: %s", type(exc).__name__, exc)
+        await asyncio.sleep(every)

@@ -1,0 +1,235 @@
+"""``network init``: a CA, a key and certificate per node, the signed directory, every node.
+
+Everything is written under one folder (see ``layout``). The national node's
+initial code pools for the municipalities are issued through the national
+service function itself (the same one ``POST /pools`` calls), since no process
+runs yet; later pools travel over the network.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from jukinet import config
+from jukinet.config import NetworkSettings
+from jukinet.domain.codes import ResidentCode
+from jukinet.errors import ConfigurationError
+from jukinet.network import pki
+from jukinet.network.directory import sign_directory
+from jukinet.network.layout import MONITOR_ID, NetworkLayout
+from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
+from jukinet.network.topology import NodeSpec, Topology
+from jukinet.nodekey import NodeKey
+from jukinet.nodes.identity_store import IdentityStore
+from jukinet.nodes.municipality.setup import FirstAdministrator, init_register
+from jukinet.nodes.national import pools
+from jukinet.nodes.national import service as national
+from jukinet.nodes.prefecture import service as prefecture
+from jukinet.places import Places
+
+INITIAL_POOL = 5_000
+ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    key: Ed25519PrivateKey
+    cert: x509.Certificate
+
+
+class PoolFromNational:
+    """A ``CodeSource`` backed by the national node's own service, used during init."""
+
+    name = "national"
+
+    def __init__(self, store: IdentityStore, municipality: str) -> None:
+        self.store, self.municipality = store, municipality
+
+    def issue(self, count: int) -> list[ResidentCode]:
+        grant = pools.issue_pool(self.store, self.municipality, count, actor="network-init")
+        return [ResidentCode(c) for c in grant.codes]
+
+
+def directory_for(topology: Topology, issued: dict[str, Issued], version: int = 1) -> Directory:
+    entries = [
+        _entry(spec.node_id, spec.role, spec.code, spec.name, spec.url, issued[spec.node_id])
+        for spec in topology.nodes()
+    ]
+    entries += [
+        _entry(a.node_id, "agency", a.code, a.name, "", issued[a.node_id])
+        for a in topology.agencies
+    ]
+    entries.append(_entry(MONITOR_ID, "monitor", "operations", "運用監視", "", issued[MONITOR_ID]))
+    return Directory(
+        network=topology.name, version=version, issued_at=datetime.now(UTC), entries=entries
+    )
+
+
+def _entry(nid: str, role: Role, code: str, name: str, url: str, i: Issued) -> DirectoryEntry:
+    return DirectoryEntry(
+        node_id=nid,
+        role=role,
+        code=code,
+        name=name,
+        url=url,
+        cert_pem=pki.cert_pem(i.cert),
+        fingerprint=pki.fingerprint(i.cert),
+    )
+
+
+def init_network(
+    topology: Topology,
+    places: Places,
+    root: Path,
+    *,
+    database_url_for: Callable[[str], str | None] = lambda _node: None,
+    pool_size: int = INITIAL_POOL,
+    today: date | None = None,
+    report: Callable[[str], None] = lambda _line: None,
+) -> NetworkLayout:
+    """Create the whole network of ``topology`` under ``root`` (which must not hold one)."""
+    layout = NetworkLayout(root)
+    if layout.topology.exists():
+        raise ConfigurationError(f"{root} already holds a network; choose another --dir.")
+    root.mkdir(parents=True, exist_ok=True)
+    ca = pki.create_ca(topology.name)
+    pki.save_ca(ca, layout.ca)
+
+    issued: dict[str, Issued] = {}
+    for spec in topology.nodes():
+        key, cert = pki.issue_certificate(ca, spec.role, spec.code, [spec.host])
+        issued[spec.node_id] = Issued(key, cert)
+    for agency in topology.agencies:
+        key, cert = pki.issue_certificate(ca, "agency", agency.code, [])
+        issued[agency.node_id] = Issued(key, cert)
+    key, cert = pki.issue_certificate(ca, "monitor", "operations", [])
+    issued[MONITOR_ID] = Issued(key, cert)
+
+    national_key = issued[topology.national.node_id].key
+    signed = sign_directory(directory_for(topology, issued), national_key)
+    national_pub = national_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+    def settings(spec: NodeSpec, upstream: str) -> NetworkSettings:
+        return NetworkSettings(
+            node_id=spec.node_id,
+            host=spec.host,
+            port=spec.port,
+            national_url=topology.national.url,
+            upstream_url=upstream,
+        )
+
+    def finish(home: Path, spec: NodeSpec, cfg: config.NodeConfig, upstream: str) -> None:
+        (home / config.CERT_FILE).write_bytes(_pem(issued[spec.node_id].cert))
+        (home / config.CA_FILE).write_bytes(_pem(ca.cert))
+        (home / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
+        (home / config.DIRECTORY_FILE).write_text(signed.model_dump_json(indent=1))
+        config.write(
+            config.NodeConfig(
+                cfg.home, cfg.kind, cfg.code, cfg.name, cfg.database_url, settings(spec, upstream)
+            )
+        )
+
+    n = topology.national
+    home = layout.node(n.node_id)
+    cfg = national.init_node(
+        home, n.code, n.name, database_url_for(n.node_id), NodeKey(issued[n.node_id].key)
+    )
+    finish(home, n, cfg, "")
+    report(f"national node {n.name}")
+    national_store = national.open_node(home)
+    try:
+        for p in topology.prefectures:
+            home = layout.node(p.node_id)
+            cfg = prefecture.init_node(
+                home, p.code, p.name, database_url_for(p.node_id), NodeKey(issued[p.node_id].key)
+            )
+            finish(home, p, cfg, n.url)
+            report(f"prefecture {p.code} {p.name}")
+        layout.secrets.mkdir(mode=0o700, exist_ok=True)
+        for m in topology.municipalities:
+            home = layout.node(m.node_id)
+            password = secrets.token_urlsafe(12)
+            day = today or date.today()
+            cfg = init_register(
+                home,
+                places.municipality(m.code),
+                FirstAdministrator(ADMIN, f"{m.name} 管理者", password, day, day),
+                PoolFromNational(national_store, m.code),
+                database_url=database_url_for(m.node_id),
+                pool_size=pool_size,
+                key=NodeKey(issued[m.node_id].key),
+            )
+            finish(home, m, cfg, topology.prefecture_of(m.code).url)
+            _secret(layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n")
+            report(f"municipality {m.code} {m.name} (pool of {pool_size:,} codes)")
+    finally:
+        national_store.close()
+
+    for nid, i in issued.items():
+        if nid.startswith(("agency:", "monitor:")):
+            folder = layout.client(nid)
+            pki.write_identity(folder, i.key, i.cert, ca.cert)
+            (folder / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
+    return layout
+
+
+def write_topology(layout: NetworkLayout, source: Path) -> None:
+    shutil.copyfile(source, layout.topology)
+
+
+def publish_directory(layout: NetworkLayout, signed: SignedDirectory, national_id: str) -> None:
+    """Replace the national node's directory file; the running node serves it next refresh."""
+    path = layout.node(national_id) / config.DIRECTORY_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(signed.model_dump_json(indent=1))
+    os.replace(tmp, path)
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _secret(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
+    """Revoke ``node``'s certificate at the CA and mark it revoked in a newly signed
+    directory; returns the directory's new version. Nodes refuse it after their next
+    refresh (docs/network.md)."""
+    national_home = layout.node(topology.national.node_id)
+    signed = SignedDirectory.model_validate_json(
+        (national_home / config.DIRECTORY_FILE).read_bytes()
+    )
+    current = signed.directory
+    entry = next((e for e in current.entries if e.node_id == node), None)
+    if entry is None:
+        raise ConfigurationError(f"{node} is not in the network's directory.")
+    if entry.status == "revoked":
+        raise ConfigurationError(f"{node} is already revoked.")
+    pki.revoke(layout.ca, x509.load_pem_x509_certificate(entry.cert_pem.encode()))
+    entries = [
+        e.model_copy(update={"status": "revoked"}) if e is entry else e for e in current.entries
+    ]
+    newer = current.model_copy(
+        update={"version": current.version + 1, "issued_at": datetime.now(UTC), "entries": entries}
+    )
+    national_key = NodeKey.load(national_home / config.KEY_FILE)
+    publish_directory(
+        layout, sign_directory(newer, national_key.private), topology.national.node_id
+    )
+    return newer.version

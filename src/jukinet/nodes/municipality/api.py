@@ -1,0 +1,91 @@
+"""The municipality node's HTTP API and its delivery worker (docs/network.md).
+
+Clerks work through the CLI on the same database; this process delivers the
+identity updates their events put into the outbox to the prefecture, keeps the
+directory fresh, and answers the operations monitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import StreamingResponse
+
+from jukinet import config
+from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
+from jukinet.network import outbox as ob
+from jukinet.network.client import NodeClient
+from jukinet.network.messages import NodeStatus, PeerLink, node_id
+from jukinet.network.peer import Peer, require_peer
+from jukinet.nodes.identity_store import json_lines
+from jukinet.nodes.municipality.setup import open_register
+from jukinet.nodes.runtime import install, load_runtime, refresh_directory
+from jukinet.storage.tables import outbox
+
+Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
+
+
+def create_app(home: Path) -> FastAPI:
+    """The municipality node in ``home`` as an ASGI app (uvicorn serves it over mTLS)."""
+    cfg = config.load(home)
+    runtime = load_runtime(cfg)
+    store = open_register(home)
+    prefecture = node_id("prefecture", prefecture_code_of(LocalGovernmentCode(cfg.code)))
+    worker: ob.DeliveryWorker | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal worker
+        async with NodeClient(runtime.identity) as client:
+            worker = ob.DeliveryWorker(
+                store.engine,
+                outbox,
+                runtime.node_id,
+                ob.make_sender(client, runtime.settings.upstream_url),
+            )
+            tasks = [
+                asyncio.create_task(refresh_directory(runtime, client)),
+                asyncio.create_task(worker.run_forever()),
+            ]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                store.close()
+
+    app = FastAPI(title=f"jukinet municipality {cfg.code}", lifespan=lifespan)
+    install(app, runtime)
+
+    @app.get("/identities")
+    def identities(peer: Monitor) -> StreamingResponse:
+        return StreamingResponse(
+            json_lines(store.export_identities()), media_type="application/jsonl"
+        )
+
+    @app.get("/status")
+    def status(peer: Monitor) -> NodeStatus:
+        with store.engine.connect() as conn:
+            waiting, delivered = ob.backlog(conn, outbox), ob.last_delivery(conn, outbox)
+        link = PeerLink(
+            node_id=prefecture,
+            outbox_backlog=waiting,
+            last_delivery_at=(worker and worker.last_delivery_at) or delivered,
+            last_error=worker.last_error if worker else None,
+        )
+        return NodeStatus(
+            node_id=runtime.node_id,
+            role="municipality",
+            directory_version=runtime.directory.version,
+            started_at=runtime.started_at,
+            links=[link],
+            identities=store.count_residents(),
+        )
+
+    return app

@@ -1,0 +1,69 @@
+"""The national node's HTTP API (docs/network.md, "Endpoints and who may call them").
+
+Routes parse, call one service function off the event loop, and return the model.
+``GET /directory`` and ``GET /health`` come with the node runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.responses import StreamingResponse
+
+from jukinet import config
+from jukinet.network.client import NodeClient
+from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
+from jukinet.network.peer import Peer, require_peer
+from jukinet.nodes.identity_store import json_lines
+from jukinet.nodes.national import pools, service
+from jukinet.nodes.runtime import install, load_runtime, refresh_directory
+
+Prefecture = Annotated[Peer, Depends(require_peer("prefecture"))]
+Municipality = Annotated[Peer, Depends(require_peer("municipality"))]
+Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
+
+
+def create_app(home: Path) -> FastAPI:
+    """The national node in ``home`` as an ASGI app (uvicorn serves it over mTLS)."""
+    runtime = load_runtime(config.load(home))
+    store = service.open_node(home)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with NodeClient(runtime.identity) as client:
+            task = asyncio.create_task(refresh_directory(runtime, client))
+            try:
+                yield
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                store.close()
+
+    app = FastAPI(title="jukinet national node", lifespan=lifespan)
+    install(app, runtime)
+
+    @app.post("/updates")
+    def updates(batch: UpdateBatch, peer: Prefecture) -> UpdateAck:
+        return service.receive(store, peer, batch)
+
+    @app.post("/pools")
+    def issue(request: PoolRequest, peer: Municipality) -> PoolGrant:
+        return pools.issue_pool(store, peer.code, request.count, actor=peer.node_id)
+
+    @app.get("/identities")
+    def identities(peer: Monitor, municipality: Annotated[str, Query()]) -> StreamingResponse:
+        rows = service.export(store, municipality)
+        return StreamingResponse(json_lines(rows), media_type="application/jsonl")
+
+    @app.get("/status")
+    def status(peer: Monitor) -> NodeStatus:
+        return service.status(
+            store, started_at=runtime.started_at, directory_version=runtime.directory.version
+        )
+
+    return app

@@ -1,0 +1,82 @@
+"""The prefecture node's HTTP API (docs/network.md, "Endpoints and who may call them").
+
+Routes parse, call one service function off the event loop, and return the model.
+The lifespan keeps the directory fresh and runs the delivery worker that forwards
+applied updates to the national node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.responses import StreamingResponse
+
+from jukinet import config
+from jukinet.network.client import NodeClient
+from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
+from jukinet.network.outbox import DeliveryWorker, make_sender
+from jukinet.network.peer import Peer, require_peer
+from jukinet.nodes.identity_store import json_lines
+from jukinet.nodes.prefecture import service
+from jukinet.nodes.runtime import install, load_runtime, refresh_directory
+
+Municipality = Annotated[Peer, Depends(require_peer("municipality"))]
+Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
+
+
+def create_app(home: Path) -> FastAPI:
+    """The prefecture node in ``home`` as an ASGI app (uvicorn serves it over mTLS)."""
+    runtime = load_runtime(config.load(home))
+    store = service.open_node(home)
+    worker: DeliveryWorker | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal worker
+        async with NodeClient(runtime.identity) as client:
+            worker = service.delivery_worker(
+                store, make_sender(client, runtime.settings.upstream_url)
+            )
+            tasks = [
+                asyncio.create_task(refresh_directory(runtime, client)),
+                asyncio.create_task(worker.run_forever()),
+            ]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                store.close()
+
+    app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan)
+    install(app, runtime)
+
+    @app.post("/updates")
+    async def updates(batch: UpdateBatch, peer: Municipality) -> UpdateAck:
+        ack = await asyncio.to_thread(service.receive, store, peer, batch)
+        if worker is not None:
+            worker.wake()
+        return ack
+
+    @app.get("/identities")
+    def identities(peer: Monitor, municipality: Annotated[str, Query()]) -> StreamingResponse:
+        return StreamingResponse(
+            json_lines(service.export(store, municipality)), media_type="application/jsonl"
+        )
+
+    @app.get("/status")
+    def status(peer: Monitor) -> NodeStatus:
+        return service.status(
+            store,
+            started_at=runtime.started_at,
+            directory_version=runtime.directory.version,
+            worker=worker,
+        )
+
+    return app

@@ -1,0 +1,216 @@
+"""Benchmark: identity update propagation, municipality -> prefecture -> national.
+
+    .venv/bin/python -m bench.propagation [--rate 200] [--seconds 20]
+
+Starts a network of real processes (national, one prefecture, one municipality;
+SQLite; mTLS on loopback) with ``jukinet network up``, records births at the
+municipality's window at a steady rate, and measures for every update the time
+from its recording at the municipality to its application at the national node
+(both stamped on this machine's clock), and the throughput.
+
+The floor: the same updates written straight into a national node's database by
+its own service (``IdentityStore.apply_batch``), one per transaction, no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import closing
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from jukinet.domain import events as ev
+from jukinet.domain.access import Role, Session
+from jukinet.domain.codes import LocalGovernmentCode, resident_code_check_digit
+from jukinet.domain.identity import Sex
+from jukinet.domain.record import Address, Name
+from jukinet.network.layout import NetworkLayout
+from jukinet.network.messages import IdentityUpdate, UpdateBatch
+from jukinet.network.setup import init_network, write_topology
+from jukinet.network.topology import load_topology
+from jukinet.nodekey import NodeKey
+from jukinet.nodes.identity_store import admit_to_national
+from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality.setup import open_register
+from jukinet.nodes.national import service as national
+from jukinet.operators import get
+from jukinet.places import Places
+from jukinet.storage.register import RegisterStore
+
+TODAY = date.today()
+EXE = Path(sys.executable).with_name("jukinet")
+
+
+def _ports() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _topology(base: int) -> str:
+    return f"""[network]
+name = "bench"
+[national]
+port = {base}
+[[prefectures]]
+code = "130001"
+port = {base + 1}
+[[municipalities]]
+code = "131016"
+port = {base + 2}
+residents = 10
+"""
+
+
+class Peer:
+    node_id, role, code = "prefecture:130001", "prefecture", "130001"
+
+
+def _pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100)[p - 1]
+
+
+def run(rate: float, seconds: float) -> None:
+    count = int(rate * seconds)
+    with tempfile.TemporaryDirectory() as tmp, Places() as places:
+        root = Path(tmp) / "net"
+        topo_file = Path(tmp) / "bench.toml"
+        topo_file.write_text(_topology(_ports()))
+        topo = load_topology(topo_file, places)
+        layout = init_network(topo, places, root, pool_size=count + 3000)
+        write_topology(layout, topo_file)
+        home = layout.node("municipality:131016")
+        store = open_register(home)
+        with store.engine.connect() as conn:
+            admin = Session(get(conn, "admin"))
+        staff.add(
+            store, admin, username="clerk", full_name="Bench Clerk", role=Role.CLERK,
+            password="bench-password-1", trained_on=TODAY, pledge_signed_on=TODAY,
+        )  # fmt: skip
+        with store.engine.connect() as conn:
+            clerk = Session(get(conn, "clerk"))
+        parent = _parent(store, clerk)
+        up = subprocess.Popen(
+            [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        assert up.stdout is not None
+        for line in up.stdout:
+            if "is up;" in line:
+                break
+        threading.Thread(target=lambda: [None for _ in up.stdout or ()], daemon=True).start()
+        try:
+            start = time.perf_counter()
+            for i in range(count):
+                due = start + i / rate
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                child = Name("山田", f"子{i}", "ヤマダ", "コ")
+                birth = ev.Birth(parent, child, Sex.FEMALE, TODAY, TODAY)
+                service.record_event(store, clerk, birth, TODAY)
+            offered = count / (time.perf_counter() - start)
+            latencies, span = _wait_and_measure(layout, count)
+        finally:
+            up.send_signal(signal.SIGINT)
+            up.wait(timeout=60)
+            store.close()
+        floor = _floor(Path(tmp) / "floor", count)
+    print(f"\n[propagation, {count:,} births at {rate:.0f}/s offered ({offered:.0f}/s achieved)]")
+    p50, p99 = _pct(latencies, 50) * 1000, _pct(latencies, 99) * 1000
+    print(
+        f"  municipality -> national visible: p50 {p50:.0f} ms  p99 {p99:.0f} ms  "
+        f"max {max(latencies) * 1000:.0f} ms"
+    )
+    print(f"  throughput at national          : {count / span:,.0f} updates/s")
+    print("  floor: the same updates applied directly at national, one per transaction:")
+    print(
+        f"    {floor[0]:,.0f} updates/s, p50 {floor[1] * 1000:.2f} ms, p99 {floor[2] * 1000:.2f} ms"
+    )
+
+
+def _wait_and_measure(layout: NetworkLayout, count: int) -> tuple[list[float], float]:
+    db = layout.node("national:national") / "identities.db"
+    deadline = time.monotonic() + 120
+    while True:
+        with closing(sqlite3.connect(db)) as conn:
+            rows = conn.execute(
+                "SELECT recorded_at, applied_at FROM identity_history "
+                "WHERE change_reason = 'birth' AND name LIKE '山田 子%'"
+            ).fetchall()
+        if len(rows) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    if len(rows) < count:
+        raise SystemExit(f"only {len(rows)} of {count} updates reached the national node")
+    pairs = [(datetime.fromisoformat(r), datetime.fromisoformat(a)) for r, a in rows]
+    latencies = [(a - r).total_seconds() for r, a in pairs]
+    first = min(r for r, _ in pairs)
+    last = max(a for _, a in pairs)
+    return latencies, (last - first).total_seconds()
+
+
+def _floor(home: Path, count: int) -> tuple[float, float, float]:
+    national.init_node(home, "national", "floor", None, NodeKey.generate())
+    store = national.open_node(home)
+    times = []
+    try:
+        t0 = time.perf_counter()
+        for i in range(1, count + 1):
+            update = IdentityUpdate(
+                seq=i, origin="131016", resident_code=_code(i), name=f"山田 子{i}",
+                date_of_birth=TODAY, sex="female", address="東京都千代田区丸の内一丁目1番1号",
+                status="resident", change_reason="birth", change_date=TODAY,
+                recorded_at=datetime.now(UTC),
+            )  # fmt: skip
+            s = time.perf_counter()
+            store.apply_batch(
+                Peer(), UpdateBatch(sender=Peer.node_id, updates=[update]),
+                authority=admit_to_national,
+            )  # fmt: skip
+            times.append(time.perf_counter() - s)
+        rate = count / (time.perf_counter() - t0)
+    finally:
+        store.close()
+    return rate, _pct(times, 50), _pct(times, 99)
+
+
+def _parent(store: RegisterStore, clerk: Session) -> str:
+    """One resident to be the parent of every birth."""
+    arrival = ev.MoveInFromAbroad(
+        (ev.NewPerson(Name("山田", "花子", "ヤマダ", "ハナコ"), date(1990, 1, 1), Sex.FEMALE,
+                      "世帯主", "東京都千代田区", "山田 花子"),),
+        Address(LocalGovernmentCode("131016"), "東京都千代田区", "丸の内", "一丁目1番1号"),
+        "アメリカ合衆国", TODAY, TODAY,
+    )  # fmt: skip
+    return service.record_event(store, clerk, arrival, TODAY).records[0].resident_code
+
+
+def _code(i: int) -> str:
+    body = f"{i:010d}"
+    return body + str(resident_code_check_digit(body))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    print(f"jukinet propagation benchmark — {date.today()} — {platform.node()} "
+          f"({os.cpu_count()} cores, Python {platform.python_version()})")  # fmt: skip
+    run(args.rate, args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -141,10 +141,10 @@ def test_audit_verify_finds_tampering_and_says_where(home: Path) -> None:
 
 
 def test_the_installed_command_runs_the_demo(tmp_path: Path) -> None:
-    """The README's main job, as a real process: a register with synthetic residents."""
+    """A single register with synthetic residents, as a real process."""
     exe = Path(sys.executable).with_name("jukinet")
     result = subprocess.run(
-        [str(exe), "demo", "--residents", "2000", "--home", str(tmp_path / "demo")],
+        [str(exe), "register", "demo", "--residents", "2000", "--home", str(tmp_path / "demo")],
         capture_output=True,
         text=True,
         timeout=300,

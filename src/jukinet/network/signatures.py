@@ -219,8 +219,13 @@ def verify_request(
         raise refuse("The signature has no created time.")
     # A captured request is worth little when it expires quickly; the window also
     # bounds how long nonces must be remembered.
-    if abs(clock - created) > window:
-        raise refuse(f"The signature was created {clock - created:.0f} s from this node's clock.")
+    skew = clock - created
+    if abs(skew) > window:
+        side = "before" if skew > 0 else "after"
+        raise refuse(
+            f"The signature's created time is {abs(skew):.0f} s {side} this node's clock "
+            f"(allowed: {window:.0f} s)."
+        )
     expires = result.parameters.get("expires")
     if isinstance(expires, int) and expires < clock:
         raise refuse("The signature has expired.")

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from alembic import command
 from alembic.config import Config
@@ -53,7 +53,14 @@ from jukinet.audit import log as audit
 from jukinet.domain.reasons import Family, reasons_of
 from jukinet.errors import AccessDenied, ConfigurationError, JukinetError
 from jukinet.network import outbox as ob
-from jukinet.network.messages import IdentityUpdate, NodeStatus, PeerLink, UpdateAck, UpdateBatch
+from jukinet.network.messages import (
+    IdentityUpdate,
+    NodeStatus,
+    PeerLink,
+    Role,
+    UpdateAck,
+    UpdateBatch,
+)
 from jukinet.nodekey import NodeKey
 from jukinet.storage import tables as register_tables
 from jukinet.storage.database import make_engine, sqlite_url
@@ -578,7 +585,7 @@ class IdentityStore:
     ) -> NodeStatus:
         return NodeStatus(
             node_id=self.node_id,
-            role=self.kind,  # type: ignore[arg-type]  # "prefecture" or "national"
+            role=cast(Role, self.kind),  # "prefecture" or "national"
             directory_version=directory_version,
             started_at=started_at,
             links=links,

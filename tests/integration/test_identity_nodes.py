@@ -1,0 +1,618 @@
+"""Prefecture and national nodes: identity information only (R1), updates applied in order,
+exactly once, by the right senders only (docs/network.md, "Identity updates"), and code
+pools that never overlap (R6). Real databases: SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, insert, inspect, select, text
+
+from jukinet.audit import log as audit
+from jukinet.domain.codes import generate_resident_code, parse_resident_code, with_check_digit
+from jukinet.errors import ConfigurationError, InvalidInput, InvalidLocalGovernmentCode
+from jukinet.network import outbox as ob
+from jukinet.network.messages import IdentityUpdate, UpdateBatch, node_id
+from jukinet.network.peer import Peer
+from jukinet.nodekey import NodeKey
+from jukinet.nodes import identity_store as ids
+from jukinet.nodes.identity_store import IdentityStore, UpdateRefused
+from jukinet.nodes.national import pools
+from jukinet.nodes.national import service as national_service
+from jukinet.nodes.prefecture import service as prefecture_service
+from jukinet.storage.database import make_engine
+
+PG_ENV = "JUKINET_TEST_PG_URL"
+TOKYO = with_check_digit("13000")  # 130001
+OSAKA_PREFECTURE = with_check_digit("27000")
+CHIYODA = with_check_digit("13101")  # 131016
+CHUO = with_check_digit("13102")
+OSAKA = with_check_digit("27100")
+NAGATACHO = "東京都千代田区永田町一丁目7番1号"
+
+# --- fixtures: real nodes on real databases ---------------------------------------
+
+UrlFactory = Callable[[str], str]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UrlFactory]:
+    """A factory of fresh, empty databases: SQLite files, or PostgreSQL schemas."""
+    if request.param == "sqlite":
+        yield lambda name: f"sqlite:///{tmp_path / f'{name}.db'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there.")
+        pytest.skip(f"no PostgreSQL server configured ({PG_ENV} is not set)")
+    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = create_engine(base)
+    schemas: list[str] = []
+
+    def fresh(name: str) -> str:
+        schema = f"t_{name}_{uuid.uuid4().hex[:10]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        sep = "&" if "?" in base else "?"
+        return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+    try:
+        yield fresh
+    finally:
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def start_prefecture(database: UrlFactory, home: Path, code: str = TOKYO) -> IdentityStore:
+    prefecture_service.init_node(home, code, "東京都", database(code), NodeKey.generate())
+    return prefecture_service.open_node(home)
+
+
+def start_national(database: UrlFactory, home: Path) -> IdentityStore:
+    national_service.init_node(home, "national", "全国センター", database("n"), NodeKey.generate())
+    return national_service.open_node(home)
+
+
+@pytest.fixture
+def prefecture(database: UrlFactory, tmp_path: Path) -> Iterator[IdentityStore]:
+    store = start_prefecture(database, tmp_path / "prefecture")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def national(database: UrlFactory, tmp_path: Path) -> Iterator[IdentityStore]:
+    store = start_national(database, tmp_path / "national")
+    yield store
+    store.close()
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def municipality(code: str) -> Peer:
+    return Peer(node_id("municipality", code), "municipality", code)
+
+
+def prefecture_peer(code: str = TOKYO) -> Peer:
+    return Peer(node_id("prefecture", code), "prefecture", code)
+
+
+def update(
+    seq: int,
+    code: str,
+    *,
+    origin: str = CHIYODA,
+    reason: str = "birth",
+    status: str = "resident",
+    name: str = "山田 太郎",
+    address: str = "東京都千代田区丸の内一丁目1番1号",
+    previous: str | None = None,
+) -> IdentityUpdate:
+    return IdentityUpdate(
+        seq=seq,
+        origin=origin,
+        resident_code=code,
+        previous_code=previous,
+        name=name,
+        date_of_birth=date(1980, 1, 1),
+        sex="male",
+        address=address,
+        status=status,  # type: ignore[arg-type]
+        change_reason=reason,
+        change_date=date(2025, 4, 1),
+        recorded_at=datetime.now(UTC),
+    )
+
+
+def batch(sender: Peer, *updates: IdentityUpdate) -> UpdateBatch:
+    return UpdateBatch(sender=sender.node_id, updates=list(updates))
+
+
+def send(store: IdentityStore, sender: Peer, *updates: IdentityUpdate) -> int:
+    """Deliver updates to a prefecture as the municipality ``sender``; the ack."""
+    return prefecture_service.receive(store, sender, batch(sender, *updates)).acked_through
+
+
+def state(store: IdentityStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table except the audit chain, as sorted rows."""
+    with store.engine.connect() as conn:
+        return {
+            t.name: sorted(conn.execute(select(t)).all(), key=repr)
+            for t in ids.metadata.sorted_tables
+            if t.name not in ("audit_log", "audit_head")
+        }
+
+
+def audit_entries(store: IdentityStore) -> list[audit.Entry]:
+    with store.engine.connect() as conn:
+        return list(audit.entries(conn))
+
+
+def expect_refusal(
+    store: IdentityStore, attempt: Callable[[], object], phrase: str, error: type = UpdateRefused
+) -> audit.Entry:
+    """``attempt`` raises ``error`` and changes nothing but one refusal entry; that entry."""
+    before, entries = state(store), audit_entries(store)
+    with pytest.raises(error, match=phrase):
+        attempt()
+    assert state(store) == before
+    after = audit_entries(store)
+    assert after[: len(entries)] == entries and len(after) == len(entries) + 1
+    assert after[-1].outcome == audit.Outcome.REFUSED
+    return after[-1]
+
+
+# --- R1: the schema can hold identity information and nothing else ------------------
+
+IDENTITY = {
+    "name",
+    "date_of_birth",
+    "sex",
+    "address",
+    "status",
+    "change_reason",
+    "change_date",
+    "origin",
+    "recorded_at",
+}
+
+
+def test_identity_tables_hold_only_identity_information(prefecture: IdentityStore) -> None:
+    expected = {
+        "identities": {"resident_code", "person_key", *IDENTITY, "applied_at"},
+        "identity_history": {
+            "id",
+            "person_key",
+            "resident_code",
+            "previous_code",
+            *IDENTITY,
+            "sender",
+            "sender_seq",
+            "applied_at",
+        },
+        "retired_codes": {"code", "person_key", "retired_on"},
+    }
+    inspector = inspect(prefecture.engine)
+    for table, columns in expected.items():
+        assert set(ids.metadata.tables[table].c.keys()) == columns
+        assert {c["name"] for c in inspector.get_columns(table)} == columns  # as migrated
+    # Each identity column is a field of the message that may travel (R1), nothing more.
+    assert set(IdentityUpdate.model_fields) >= IDENTITY
+
+
+def test_a_database_not_at_the_newest_schema_is_refused(database: UrlFactory) -> None:
+    engine = make_engine(database("empty"))
+    try:
+        with pytest.raises(ConfigurationError, match="schema none"):
+            ids.check_identity_schema(engine)
+        ids.migrate_identity(engine)
+        ids.check_identity_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def test_init_refuses_a_municipality_code_and_a_used_home(
+    database: UrlFactory, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidLocalGovernmentCode, match="municipality's code"):
+        prefecture_service.init_node(tmp_path / "p", CHIYODA, "x", None, NodeKey.generate())
+    start_prefecture(database, tmp_path / "ok").close()
+    with pytest.raises(ConfigurationError, match="already holds a node"):
+        prefecture_service.init_node(tmp_path / "ok", TOKYO, "x", None, NodeKey.generate())
+    with pytest.raises(ConfigurationError, match="not a national node"):
+        national_service.open_node(tmp_path / "ok")
+
+
+# --- step 3: in order, exactly once --------------------------------------------------
+
+
+def test_updates_apply_in_order_with_a_history_row_each(prefecture: IdentityStore) -> None:
+    code = generate_resident_code()
+    ack = send(
+        prefecture,
+        municipality(CHIYODA),
+        update(1, code),
+        update(2, code, reason="move-within", address=NAGATACHO),
+        update(3, code, reason="name-change", name="佐藤 太郎", address=NAGATACHO),
+    )
+    assert ack == 3
+    held = prefecture.identity(code)
+    assert held is not None
+    assert (held.name, held.address, held.change_reason, held.origin) == (
+        "佐藤 太郎",
+        NAGATACHO,
+        "name-change",
+        CHIYODA,
+    )
+    history = prefecture.history(code)
+    assert [(h.sender_seq, h.change_reason) for h in history] == [
+        (1, "birth"),
+        (2, "move-within"),
+        (3, "name-change"),
+    ]
+    assert prefecture.inbox(municipality(CHIYODA).node_id) == 3
+    entry = audit_entries(prefecture)[-1]
+    assert (entry.actor, entry.operation, entry.target, entry.outcome, entry.detail) == (
+        "municipality:131016",
+        "updates.apply",
+        "municipality:131016",
+        "ok",
+        "applied 3, duplicates 0, acked 3",
+    )
+
+
+def test_duplicates_are_skipped_and_acknowledged(prefecture: IdentityStore) -> None:
+    code = generate_resident_code()
+    sent = [update(1, code), update(2, code, reason="name-change", name="佐藤 太郎")]
+    assert send(prefecture, municipality(CHIYODA), *sent) == 2
+    before = state(prefecture)
+    assert send(prefecture, municipality(CHIYODA), *sent) == 2
+    assert state(prefecture)["identity_history"] == before["identity_history"]
+    assert state(prefecture)["identities"] == before["identities"]
+    assert audit_entries(prefecture)[-1].detail == "applied 0, duplicates 2, acked 2"
+    # A resend that overlaps what was applied applies only the new part.
+    assert (
+        send(
+            prefecture,
+            municipality(CHIYODA),
+            *sent,
+            update(3, code, status="removed", reason="death"),
+        )
+        == 3
+    )
+    assert len(prefecture.history(code)) == 3
+    assert audit_entries(prefecture)[-1].detail == "applied 1, duplicates 2, acked 3"
+
+
+def test_a_gap_stops_the_batch_and_acks_the_last_applied(prefecture: IdentityStore) -> None:
+    a, b = generate_resident_code(), generate_resident_code()
+    chiyoda = municipality(CHIYODA)
+    assert send(prefecture, chiyoda, update(3, a)) == 0  # nothing before 3 arrived yet
+    assert prefecture.count() == 0
+    assert (
+        send(
+            prefecture,
+            chiyoda,
+            update(1, a),
+            update(2, b),
+            update(4, a, reason="death", status="removed"),
+        )
+        == 2
+    )
+    held = prefecture.identity(a)
+    assert held is not None and held.status == "resident"  # seq 4 was not applied
+    assert (
+        send(
+            prefecture,
+            chiyoda,
+            update(3, b, reason="name-change", name="山田 次郎"),
+            update(4, a, reason="death", status="removed"),
+        )
+        == 4
+    )
+    held = prefecture.identity(a)
+    assert held is not None and held.status == "removed"
+    assert [h.sender_seq for h in prefecture.history(a)] == [1, 4]
+
+
+def test_each_sender_has_its_own_sequence(prefecture: IdentityStore) -> None:
+    a, b = generate_resident_code(), generate_resident_code()
+    assert send(prefecture, municipality(CHIYODA), update(1, a)) == 1
+    assert send(prefecture, municipality(CHUO), update(1, b, origin=CHUO)) == 1
+    assert prefecture.count() == 2
+
+
+# --- step 5: authority; a refusal changes nothing but the audit log -------------------
+
+
+def test_a_municipality_of_another_prefecture_is_refused(prefecture: IdentityStore) -> None:
+    osaka = municipality(OSAKA)
+    entry = expect_refusal(
+        prefecture,
+        lambda: send(prefecture, osaka, update(1, generate_resident_code(), origin=OSAKA)),
+        "not a municipality of prefecture 130001",
+    )
+    assert (entry.actor, entry.operation) == (osaka.node_id, "updates.apply")
+    assert entry.detail.startswith("update-refused: ")
+
+
+def test_a_municipality_may_not_report_for_another(prefecture: IdentityStore) -> None:
+    chiyoda = municipality(CHIYODA)
+    code = generate_resident_code()
+    expect_refusal(
+        prefecture,
+        lambda: send(prefecture, chiyoda, update(1, code), update(2, code, origin=CHUO)),
+        "may report only changes it recorded itself",
+    )
+    assert prefecture.inbox(chiyoda.node_id) == 0  # the good first update was not kept either
+
+
+def test_only_municipalities_deliver_to_a_prefecture(prefecture: IdentityStore) -> None:
+    other = prefecture_peer(OSAKA_PREFECTURE)
+    expect_refusal(
+        prefecture,
+        lambda: send(prefecture, other, update(1, generate_resident_code())),
+        "not a municipality",
+    )
+
+
+def test_a_batch_must_come_from_the_sender_it_names(prefecture: IdentityStore) -> None:
+    forged = UpdateBatch(
+        sender=municipality(CHUO).node_id, updates=[update(1, generate_resident_code())]
+    )
+    expect_refusal(
+        prefecture,
+        lambda: prefecture_service.receive(prefecture, municipality(CHIYODA), forged),
+        "names municipality:131024 as its sender",
+    )
+
+
+def test_another_municipality_s_resident_cannot_be_changed(prefecture: IdentityStore) -> None:
+    code = generate_resident_code()
+    assert send(prefecture, municipality(CHUO), update(1, code, origin=CHUO)) == 1
+    chiyoda = municipality(CHIYODA)
+    for reason in ("move-within", "move-in"):  # neither a correction nor an entry while resident
+        expect_refusal(
+            prefecture,
+            lambda r=reason: send(prefecture, chiyoda, update(1, code, reason=r)),  # type: ignore[misc]
+            "held by municipality 131024",
+        )
+    # Once Chuo has removed the person (moved out), Chiyoda may enter them (move-in) ...
+    assert (
+        send(
+            prefecture,
+            municipality(CHUO),
+            update(2, code, origin=CHUO, reason="move-out", status="removed"),
+        )
+        == 2
+    )
+    expect_refusal(  # ... but not correct a record it does not hold,
+        prefecture,
+        lambda: send(prefecture, chiyoda, update(1, code, reason="minor-correction")),
+        "held by municipality 131024",
+    )
+    assert send(prefecture, chiyoda, update(1, code, reason="move-in")) == 1  # ... by an entry.
+    held = prefecture.identity(code)
+    assert held is not None and (held.origin, held.status) == (CHIYODA, "resident")
+    assert [h.origin for h in prefecture.history(code)] == [CHUO, CHUO, CHIYODA]
+
+
+def test_the_national_node_takes_updates_only_from_prefectures(national: IdentityStore) -> None:
+    code = generate_resident_code()
+    tokyo = prefecture_peer(TOKYO)
+    expect_refusal(
+        national,
+        lambda: national_service.receive(
+            national, tokyo, batch(tokyo, update(1, code, origin=OSAKA))
+        ),
+        "not in prefecture 130001",
+    )
+    chiyoda = municipality(CHIYODA)
+    expect_refusal(
+        national,
+        lambda: national_service.receive(national, chiyoda, batch(chiyoda, update(1, code))),
+        "not a prefecture",
+    )
+    assert national_service.receive(national, tokyo, batch(tokyo, update(1, code))).acked_through
+    assert national.count() == 1
+
+
+# --- code changes (R6) ---------------------------------------------------------------
+
+
+def test_a_code_change_keeps_one_person_with_history_across_both_codes(
+    prefecture: IdentityStore,
+) -> None:
+    old, new = generate_resident_code(), generate_resident_code()
+    chiyoda = municipality(CHIYODA)
+    send(prefecture, chiyoda, update(1, old))
+    assert send(prefecture, chiyoda, update(2, new, previous=old, reason="code-change")) == 2
+    assert prefecture.identity(old) is None
+    held = prefecture.identity(new)
+    assert held is not None and held.change_reason == "code-change"
+    assert prefecture.count() == 1
+    assert prefecture.retired_code_holder(old) == new
+    history = prefecture.history(new)
+    assert history == prefecture.history(old)
+    assert [(h.resident_code, h.previous_code) for h in history] == [(old, None), (new, old)]
+    # The retired code is never used again, and a new code must be new.
+    expect_refusal(
+        prefecture,
+        lambda: send(prefecture, chiyoda, update(3, old, reason="move-in")),
+        "retired by a code change",
+    )
+    other = generate_resident_code()
+    send(prefecture, chiyoda, update(3, other))
+    expect_refusal(
+        prefecture,
+        lambda: send(prefecture, chiyoda, update(4, new, previous=other, reason="code-change")),
+        "already in use",
+    )
+
+
+def test_only_the_holder_changes_a_code(prefecture: IdentityStore) -> None:
+    old = generate_resident_code()
+    send(prefecture, municipality(CHUO), update(1, old, origin=CHUO))
+    expect_refusal(
+        prefecture,
+        lambda: send(
+            prefecture,
+            municipality(CHIYODA),
+            update(1, generate_resident_code(), previous=old, reason="code-change"),
+        ),
+        "held by municipality 131024",
+    )
+
+
+# --- step 4: the prefecture forwards what it applied ---------------------------------
+
+
+def test_the_prefecture_forwards_exactly_the_applied_updates(prefecture: IdentityStore) -> None:
+    a, b, c = (generate_resident_code() for _ in range(3))
+    chiyoda, chuo = municipality(CHIYODA), municipality(CHUO)
+    first = [update(1, a), update(2, b), update(3, a, reason="name-change", name="山田 一")]
+    send(prefecture, chiyoda, *first)
+    send(prefecture, chiyoda, *first, update(4, b, reason="death", status="removed"))  # resend
+    send(prefecture, chuo, update(1, c, origin=CHUO), update(3, c, origin=CHUO))  # with a gap
+    with prefecture.engine.connect() as conn:
+        queued = ob.pending(conn, ids.outbox, 100)
+        assert ob.backlog(conn, ids.outbox) == 5
+    applied = [*first, update(4, b, reason="death", status="removed"), update(1, c, origin=CHUO)]
+    assert [u.seq for u in queued] == [1, 2, 3, 4, 5]
+    strip = {"seq", "recorded_at"}
+    assert [u.model_dump(exclude=strip) for u in queued] == [
+        u.model_dump(exclude=strip) for u in applied
+    ]
+    assert [u.origin for u in queued] == [CHIYODA] * 4 + [CHUO]
+
+
+def test_national_does_not_forward(national: IdentityStore) -> None:
+    tokyo = prefecture_peer()
+    national_service.receive(national, tokyo, batch(tokyo, update(1, generate_resident_code())))
+    with national.engine.connect() as conn:
+        assert ob.backlog(conn, ids.outbox) == 0
+
+
+# --- reconcile and status ------------------------------------------------------------
+
+
+def test_export_lists_the_current_identities_of_one_municipality(
+    prefecture: IdentityStore,
+) -> None:
+    codes = sorted(generate_resident_code() for _ in range(5))
+    send(prefecture, municipality(CHIYODA), *(update(i + 1, c) for i, c in enumerate(codes[:3])))
+    send(
+        prefecture,
+        municipality(CHUO),
+        *(update(i + 1, c, origin=CHUO) for i, c in enumerate(codes[3:])),
+    )
+    rows = list(prefecture.export(CHIYODA, chunk=2))  # keyset pages of 2
+    assert [r["resident_code"] for r in rows] == codes[:3]
+    assert rows[0] == {
+        "resident_code": codes[0],
+        "name": "山田 太郎",
+        "date_of_birth": "1980-01-01",
+        "sex": "male",
+        "address": "東京都千代田区丸の内一丁目1番1号",
+        "status": "resident",
+        "change_reason": "birth",
+        "change_date": "2025-04-01",
+        "origin": CHIYODA,
+    }
+    lines = b"".join(ids.json_lines(prefecture_service.export(prefecture, CHUO))).splitlines()
+    assert [json.loads(line)["resident_code"] for line in lines] == codes[3:]
+    with pytest.raises(InvalidLocalGovernmentCode):
+        prefecture_service.export(prefecture, "13101")
+
+
+def test_status_counts_identities_and_the_outbox_towards_national(
+    prefecture: IdentityStore,
+) -> None:
+    send(prefecture, municipality(CHIYODA), update(1, generate_resident_code()))
+    started = datetime.now(UTC)
+    status = prefecture_service.status(prefecture, started_at=started, directory_version=3)
+    assert (status.node_id, status.role, status.identities, status.directory_version) == (
+        "prefecture:130001",
+        "prefecture",
+        1,
+        3,
+    )
+    [link] = status.links
+    assert (link.node_id, link.outbox_backlog, link.last_delivery_at) == (
+        "national:national",
+        1,
+        None,
+    )
+
+
+# --- code pools (R6) -------------------------------------------------------------------
+
+
+def test_pools_never_overlap(national: IdentityStore) -> None:
+    municipalities = [CHIYODA, CHUO, OSAKA]
+    grants = [pools.issue_pool(national, m, 400) for m in municipalities for _ in range(5)]
+    codes = [c for g in grants for c in g.codes]
+    assert len(codes) == len(set(codes)) == 15 * 400
+    assert all(parse_resident_code(c) == c for c in codes)
+    with national.engine.connect() as conn:
+        issued = dict(
+            conn.execute(select(ids.issued_codes.c.code, ids.issued_codes.c.municipality)).all()
+        )
+    assert issued == {c: municipalities[i // 5] for i, g in enumerate(grants) for c in g.codes}
+    assert pools.code_was_issued(national, codes[0])
+    entry = audit_entries(national)[-1]
+    assert (entry.actor, entry.operation, entry.target, entry.detail) == (
+        "municipality:271004",
+        "pools.issue",
+        OSAKA,
+        "400 codes",
+    )
+
+
+def test_a_code_once_issued_or_held_is_never_handed_out_again(
+    national: IdentityStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issued = pools.issue_pool(national, CHIYODA, 3).codes
+    held = generate_resident_code()  # a code the node knows from an identity update
+    tokyo = prefecture_peer()
+    national_service.receive(national, tokyo, batch(tokyo, update(1, held)))
+    fresh = [generate_resident_code() for _ in range(2)]
+    draws = iter([*issued, held, *fresh])  # the random draw hits every used code first
+    monkeypatch.setattr(pools, "generate_resident_code", lambda: next(draws))
+    grant = pools.issue_pool(national, CHUO, 2)
+    assert sorted(grant.codes) == sorted(fresh)
+    assert not pools.code_was_issued(national, held)
+
+
+def test_pool_requests_outside_the_rules_are_refused(
+    national: IdentityStore, prefecture: IdentityStore
+) -> None:
+    expect_refusal(national, lambda: pools.issue_pool(national, CHIYODA, 0), "1 to", InvalidInput)
+    expect_refusal(
+        prefecture,
+        lambda: pools.issue_pool(prefecture, CHIYODA, 1),
+        "Only the national node",
+        ConfigurationError,
+    )
+
+
+def test_the_registry_refuses_a_second_issue_of_a_code(national: IdentityStore) -> None:
+    code = pools.issue_pool(national, CHIYODA, 1).codes[0]
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), national.transaction() as conn:
+        conn.execute(insert(ids.issued_codes).values(code=code, municipality=CHUO, issued_at="x"))
+    with national.engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(ids.issued_codes)).scalar_one()
+    assert count == 1

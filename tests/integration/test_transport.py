@@ -1,0 +1,416 @@
+"""The transport end to end: a real uvicorn server on 127.0.0.1, real mTLS, real signatures.
+
+The server plays prefecture 130001: ``POST /updates`` takes municipalities only,
+``GET /prefectures-only`` prefectures only, ``GET /identities`` (JSON lines) any
+member. Every test starts its own server with a fresh directory view and replay
+cache, and stops it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import aiohttp
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, FastAPI
+from fastapi.responses import StreamingResponse
+
+from jukinet.errors import InvalidInput
+from jukinet.network import pki
+from jukinet.network.client import NodeClient, NodeIdentity, PeerRefused, PeerUnreachable
+from jukinet.network.directory import DirectoryView, sign_directory
+from jukinet.network.messages import (
+    Directory,
+    DirectoryEntry,
+    PoolRequest,
+    SignedDirectory,
+)
+from jukinet.network.peer import Peer, install_problem_handlers, require_peer
+from jukinet.network.server import serve_async
+from jukinet.network.signatures import ReplayCache, sign_request
+
+SERVER = "prefecture:130001"
+CHIYODA = "municipality:131016"
+SHINJUKU = "municipality:131041"
+OSAKA = "prefecture:270008"
+
+
+@dataclass(frozen=True)
+class World:
+    folder: Path
+    national: Ed25519PrivateKey
+    entries: tuple[DirectoryEntry, ...]
+
+    def identity(self, name: str, node: str = "") -> NodeIdentity:
+        """The identity in folder ``name`` (node id defaults to the folder's name)."""
+        return NodeIdentity.in_folder(node or name, self.folder / name.replace(":", "_"))
+
+    def signed(self, version: int, revoked: frozenset[str] = frozenset()) -> SignedDirectory:
+        entries = [
+            e.model_copy(update={"status": "revoked"}) if e.node_id in revoked else e
+            for e in self.entries
+        ]
+        directory = Directory(
+            network="demo", version=version, issued_at=datetime.now(UTC), entries=entries
+        )
+        return sign_directory(directory, self.national)
+
+
+def _member(ca: pki.NetworkCA, folder: Path, role: str, code: str, **kw: Any) -> DirectoryEntry:
+    key, cert = pki.issue_certificate(ca, role, code, ["127.0.0.1"], **kw)
+    pki.write_identity(folder / f"{role}_{code}", key, cert, ca.cert)
+    return DirectoryEntry(
+        node_id=f"{role}:{code}",
+        role=role,  # type: ignore[arg-type]
+        code=code,
+        name=code,
+        url="https://127.0.0.1:7410" if role == "prefecture" else "",
+        cert_pem=pki.cert_pem(cert),
+        fingerprint=pki.fingerprint(cert),
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    folder = tmp_path_factory.mktemp("network")
+    ca = pki.create_ca("demo")
+    entries = tuple(
+        _member(ca, folder, role, code)
+        for role, code in [
+            ("prefecture", "130001"),
+            ("municipality", "131016"),
+            ("municipality", "131041"),
+            ("prefecture", "270008"),
+        ]
+    )
+    # Not in the directory, or not acceptable at the handshake:
+    foreign = pki.create_ca("demo")
+    _member(foreign, folder / "foreign", "municipality", "131016")
+    _member(foreign, folder / "foreign", "prefecture", "130001")
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    _member(
+        ca,
+        folder / "expired",
+        "municipality",
+        "131016",
+        not_before=long_ago,
+        not_after=long_ago + timedelta(days=1),
+    )
+    # The CA revokes Shinjuku's certificate; only servers started with the CRL know.
+    pki.save_ca(ca, folder / "ca")
+    pki.revoke(folder / "ca", pki.load_certificate(folder / "municipality_131041" / "node.pem"))
+    return World(folder, Ed25519PrivateKey.generate(), entries)
+
+
+MunicipalityPeer = Annotated[Peer, Depends(require_peer("municipality"))]
+PrefecturePeer = Annotated[Peer, Depends(require_peer("prefecture"))]
+AnyMember = Annotated[Peer, Depends(require_peer())]
+
+
+def _app(world: World) -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.state.directory = DirectoryView(world.signed(1), world.national.public_key())
+    app.state.replay = ReplayCache()
+
+    @app.post("/updates")
+    async def updates(request: PoolRequest, peer: MunicipalityPeer) -> dict[str, Any]:
+        return {"peer": asdict(peer), "count": request.count}
+
+    @app.get("/prefectures-only")
+    async def prefectures_only(peer: PrefecturePeer) -> dict[str, Any]:
+        return {"peer": asdict(peer)}
+
+    @app.get("/identities")
+    async def identities(peer: AnyMember) -> StreamingResponse:
+        async def rows() -> AsyncIterator[bytes]:
+            for n in range(3):
+                yield (json.dumps({"n": n, "for": peer.node_id}) + "\n").encode()
+
+        return StreamingResponse(rows(), media_type="application/jsonl")
+
+    return app
+
+
+@asynccontextmanager
+async def _running(
+    app: FastAPI, server: NodeIdentity, crl_path: Path | None = None
+) -> AsyncIterator[str]:
+    """The app served over mTLS on an ephemeral port of 127.0.0.1; its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve_async(
+            app,
+            host="127.0.0.1",
+            port=port,
+            cert_path=server.cert_path,
+            key_path=server.key_path,
+            ca_path=server.ca_path,
+            crl_path=crl_path,
+            sockets=[sock],
+            stop=stop,
+        )
+    )
+    try:
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        await task
+
+
+def _run(world: World, scenario: Callable[[FastAPI, str], Awaitable[None]]) -> None:
+    async def main() -> None:
+        app = _app(world)
+        async with _running(app, world.identity(SERVER)) as url:
+            await scenario(app, url)
+
+    asyncio.run(main())
+
+
+async def _raw(
+    world: World,
+    method: str,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    times: int = 1,
+    who: str = CHIYODA,
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """Send the same request ``times`` times with aiohttp directly (mTLS, given headers)."""
+    identity = world.identity(who)
+    connector = aiohttp.TCPConnector(ssl=identity.tls_context())
+    answers = []
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for _ in range(times):
+            async with session.request(method, url, data=body, headers=headers) as response:
+                answers.append(
+                    (
+                        response.status,
+                        response.headers["Content-Type"],
+                        await response.json(content_type=None),
+                    )
+                )
+    return answers
+
+
+def _signed_headers(
+    world: World, url: str, body: bytes, *, created: float | None = None
+) -> dict[str, str]:
+    key = world.identity(CHIYODA).load_key()
+    headers = {"Content-Type": "application/json"}
+    return headers | sign_request("POST", url, headers, body, key, CHIYODA, created=created)
+
+
+BODY = PoolRequest(count=5).model_dump_json().encode()
+
+
+@pytest.fixture
+def security_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.WARNING, logger="jukinet.security"):
+        yield caplog
+
+
+def test_a_signed_call_by_an_allowed_role_reaches_the_endpoint(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        async with NodeClient(world.identity(CHIYODA)) as client:
+            answer = await client.post(f"{url}/updates", PoolRequest(count=5))
+            again = await client.post(f"{url}/updates", PoolRequest(count=6))  # kept alive
+        assert answer == {
+            "peer": {"node_id": CHIYODA, "role": "municipality", "code": "131016"},
+            "count": 5,
+        }
+        assert again["count"] == 6
+        async with NodeClient(world.identity(OSAKA)) as client:
+            assert (await client.get(f"{url}/prefectures-only"))["peer"]["node_id"] == OSAKA
+            rows = [row async for row in client.lines(f"{url}/identities")]
+        assert rows == [{"n": n, "for": OSAKA} for n in range(3)]
+
+    _run(world, scenario)
+
+
+def test_a_caller_of_the_wrong_role_is_forbidden_with_a_problem(
+    world: World, security_log: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        async with NodeClient(world.identity(OSAKA)) as client:
+            with pytest.raises(PeerRefused) as refused:
+                await client.post(f"{url}/updates", PoolRequest(count=5))
+        assert refused.value.status == 403
+        assert refused.value.detail == "role prefecture may not call POST /updates"
+
+        key = world.identity(OSAKA).load_key()
+        headers = sign_request("POST", f"{url}/updates", {}, BODY, key, OSAKA)
+        [(status, content_type, problem)] = await _raw(
+            world, "POST", f"{url}/updates", BODY, headers, who=OSAKA
+        )
+        assert (status, content_type) == (403, "application/problem+json")
+        assert problem["status"] == 403
+        assert problem["type"] == "urn:jukinet:problem:role-not-allowed"
+
+    _run(world, scenario)
+    refusals = [r.getMessage() for r in security_log.records if r.name == "jukinet.security"]
+    assert refusals[0] == (
+        "refused POST /updates from prefecture:270008: role prefecture may not call POST /updates"
+    )
+
+
+def test_a_certificate_of_a_foreign_ca_fails_the_handshake(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        impostor = NodeIdentity(
+            CHIYODA,
+            world.folder / "foreign" / "municipality_131016" / "node.key",
+            world.folder / "foreign" / "municipality_131016" / "node.pem",
+            world.identity(CHIYODA).ca_path,  # trusts the real CA, shows a foreign certificate
+        )
+        async with NodeClient(impostor) as client:
+            with pytest.raises(PeerUnreachable):
+                await client.post(f"{url}/updates", PoolRequest(count=5))
+
+    _run(world, scenario)
+
+
+def test_a_server_with_a_foreign_certificate_is_not_trusted(world: World) -> None:
+    async def main() -> None:
+        fake = NodeIdentity.in_folder(SERVER, world.folder / "foreign" / "prefecture_130001")
+        async with (
+            _running(_app(world), fake) as url,
+            NodeClient(world.identity(CHIYODA)) as client,
+        ):
+            with pytest.raises(PeerUnreachable, match="certificate"):
+                await client.post(f"{url}/updates", PoolRequest(count=5))
+
+    asyncio.run(main())
+
+
+def test_an_expired_certificate_fails_the_handshake(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        expired = world.identity("expired/municipality:131016", CHIYODA)
+        async with NodeClient(expired) as client:
+            with pytest.raises(PeerUnreachable):
+                await client.post(f"{url}/updates", PoolRequest(count=5))
+
+    _run(world, scenario)
+
+
+def test_a_server_started_with_the_crl_refuses_revoked_certificates(world: World) -> None:
+    async def main() -> None:
+        app = _app(world)
+        crl = world.folder / "ca" / "crl.pem"
+        async with _running(app, world.identity(SERVER), crl) as url:
+            async with NodeClient(world.identity(CHIYODA)) as client:
+                await client.post(f"{url}/updates", PoolRequest(count=1))
+            async with NodeClient(world.identity(SHINJUKU)) as client:
+                with pytest.raises(PeerUnreachable):
+                    await client.post(f"{url}/updates", PoolRequest(count=1))
+
+    asyncio.run(main())
+
+
+def test_tls_1_2_is_refused(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        context = world.identity(CHIYODA).tls_context()
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
+            with pytest.raises(aiohttp.ClientError):
+                async with session.get(f"{url}/identities") as response:
+                    await response.read()
+
+    _run(world, scenario)
+
+
+def test_plain_http_gets_no_answer(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        plain = url.replace("https://", "http://")
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.ClientError):
+                async with session.post(f"{plain}/updates", data=BODY) as response:
+                    await response.read()
+        async with NodeClient(world.identity(CHIYODA)) as client:
+            with pytest.raises(InvalidInput, match="HTTPS only"):
+                await client.post(f"{plain}/updates", PoolRequest(count=5))
+
+    _run(world, scenario)
+
+
+def test_a_revoked_node_is_forbidden_once_the_directory_says_so(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        async with NodeClient(world.identity(SHINJUKU)) as client:
+            await client.post(f"{url}/updates", PoolRequest(count=1))
+            view: DirectoryView = app.state.directory
+            assert view.update(world.signed(2, revoked=frozenset({SHINJUKU})))
+            with pytest.raises(PeerRefused) as refused:
+                await client.post(f"{url}/updates", PoolRequest(count=1))
+        assert refused.value.status == 403
+        assert "not an active member" in refused.value.detail
+
+    _run(world, scenario)
+
+
+def test_a_replayed_request_is_refused(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        headers = _signed_headers(world, f"{url}/updates", BODY)
+        first, second = await _raw(world, "POST", f"{url}/updates", BODY, headers, times=2)
+        assert first[0] == 200
+        assert second[:2] == (401, "application/problem+json")
+        assert "replay" in second[2]["detail"]
+
+    _run(world, scenario)
+
+
+def test_a_tampered_body_with_the_original_signature_is_refused(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        headers = _signed_headers(world, f"{url}/updates", BODY)
+        tampered = PoolRequest(count=99_999).model_dump_json().encode()
+        [(status, _, problem)] = await _raw(world, "POST", f"{url}/updates", tampered, headers)
+        assert status == 401
+        assert "Content-Digest" in problem["detail"]
+
+    _run(world, scenario)
+
+
+def test_an_unsigned_request_over_valid_mtls_is_refused(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        headers = {"Content-Type": "application/json"}
+        [(status, _, problem)] = await _raw(world, "POST", f"{url}/updates", BODY, headers)
+        assert status == 401
+        assert problem["detail"] == "The request carries no signature."
+
+    _run(world, scenario)
+
+
+def test_a_stale_signature_is_refused(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        headers = _signed_headers(world, f"{url}/updates", BODY, created=time.time() - 60)
+        [(status, _, problem)] = await _raw(world, "POST", f"{url}/updates", BODY, headers)
+        assert status == 401
+        assert "created" in problem["detail"]
+
+    _run(world, scenario)
+
+
+def test_a_request_signed_for_another_node_is_refused(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        other = "https://127.0.0.1:7411/updates"  # what the caller signed, for another port
+        headers = _signed_headers(world, other, BODY) | {"Host": "127.0.0.1:7411"}
+        [(status, _, problem)] = await _raw(world, "POST", f"{url}/updates", BODY, headers)
+        assert status == 401
+        assert "addressed to 127.0.0.1:7411" in problem["detail"]
+
+    _run(world, scenario)

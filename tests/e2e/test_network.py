@@ -354,3 +354,28 @@ def test_a_revoked_peer_is_refused_after_the_next_directory_update(network: Netw
     assert refused_everywhere, "a node still answers a revoked peer"
     monitor = network.identity(MONITOR_ID)
     assert call(monitor, f"{network.url(0)}/health")  # the others still are
+
+
+def test_a_municipality_replenishes_its_pool_from_the_national_node(network: Network) -> None:
+    """R6: codes come from the national registry over the network, never twice."""
+    node = "municipality:271276"
+    username, password = (network.layout.secrets / "municipality-271276.txt").read_text().split()
+    db = network.home("national:national") / "identities.db"
+
+    def issued() -> dict[str, int]:
+        with closing(sqlite3.connect(db)) as conn:
+            return dict(conn.execute("SELECT municipality, COUNT(*) FROM issued_codes GROUP BY 1"))
+
+    before = issued()
+    r = subprocess.run(
+        [str(EXE), "--home", str(network.home(node)), "pool", "replenish", "700", "-u", username],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "JUKINET_PASSWORD": password},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "Added 700 codes" in r.stdout
+    after = issued()
+    assert after["271276"] == before["271276"] + 700
+    assert {k: v for k, v in after.items() if k != "271276"} == {
+        k: v for k, v in before.items() if k != "271276"
+    }

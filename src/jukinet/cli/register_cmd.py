@@ -27,6 +27,7 @@ from jukinet.cli._common import (
 from jukinet.domain.access import Role, Session
 from jukinet.nodes.municipality import pool as code_pool
 from jukinet.nodes.municipality import report, service, staff
+from jukinet.nodes.municipality.codes_source import code_source_for
 from jukinet.nodes.municipality.seeding import SeedReport
 from jukinet.nodes.municipality.seeding import seed as seed_register
 from jukinet.nodes.municipality.setup import (
@@ -136,7 +137,7 @@ def pool_replenish(
     """Add codes to the pool (administrator)."""
     with register() as store:
         session = login(store, operator)
-        added = code_pool.replenish(store, session, code_pool.LocalCodeSource(), count)
+        added = code_pool.replenish(store, session, code_source_for(state.home), count)
         console.print(f"Added {added:,} codes; {code_pool.remaining(store):,} unused.")
 
 
@@ -168,7 +169,7 @@ def _seed_with_progress(
             store,
             session,
             places,
-            code_pool.LocalCodeSource(),
+            code_source_for(state.home),
             residents,
             today=date.today(),
             rng_seed=rng_seed,

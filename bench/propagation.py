@@ -40,7 +40,7 @@ from jukinet.network.messages import IdentityUpdate, UpdateBatch
 from jukinet.network.setup import init_network, write_topology
 from jukinet.network.topology import load_topology
 from jukinet.nodekey import NodeKey
-from jukinet.nodes.identity_store import admit_to_national
+from jukinet.nodes.identity.authority import admit_to_national
 from jukinet.nodes.municipality import service, staff
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.national import service as national

@@ -6,15 +6,13 @@ pools that never overlap (R6). Real databases: SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select
 
 from jukinet.audit import log as audit
 from jukinet.domain.codes import generate_resident_code, parse_resident_code, with_check_digit
@@ -23,12 +21,16 @@ from jukinet.network import outbox as ob
 from jukinet.network.messages import IdentityUpdate, UpdateBatch, node_id
 from jukinet.network.peer import Peer
 from jukinet.nodekey import NodeKey
-from jukinet.nodes import identity_store as ids
-from jukinet.nodes.identity_store import IdentityStore, UpdateRefused
+from jukinet.nodes.identity import setup as ids_setup
+from jukinet.nodes.identity import store as ids_store
+from jukinet.nodes.identity import tables as ids
+from jukinet.nodes.identity.authority import UpdateRefused
+from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import service as prefecture_service
 from jukinet.storage.database import make_engine
+from tests.conftest import UrlFactory
 
 PG_ENV = "JUKINET_TEST_PG_URL"
 TOKYO = with_check_digit("13000")  # 130001
@@ -39,40 +41,6 @@ OSAKA = with_check_digit("27100")
 NAGATACHO = "東京都千代田区永田町一丁目7番1号"
 
 # --- fixtures: real nodes on real databases ---------------------------------------
-
-UrlFactory = Callable[[str], str]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UrlFactory]:
-    """A factory of fresh, empty databases: SQLite files, or PostgreSQL schemas."""
-    if request.param == "sqlite":
-        yield lambda name: f"sqlite:///{tmp_path / f'{name}.db'}"
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there.")
-        pytest.skip(f"no PostgreSQL server configured ({PG_ENV} is not set)")
-    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = create_engine(base)
-    schemas: list[str] = []
-
-    def fresh(name: str) -> str:
-        schema = f"t_{name}_{uuid.uuid4().hex[:10]}"
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        schemas.append(schema)
-        sep = "&" if "?" in base else "?"
-        return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-    try:
-        yield fresh
-    finally:
-        with admin.begin() as conn:
-            for schema in schemas:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def start_prefecture(database: UrlFactory, home: Path, code: str = TOKYO) -> IdentityStore:
@@ -217,9 +185,9 @@ def test_a_database_not_at_the_newest_schema_is_refused(database: UrlFactory) ->
     engine = make_engine(database("empty"))
     try:
         with pytest.raises(ConfigurationError, match="schema none"):
-            ids.check_identity_schema(engine)
-        ids.migrate_identity(engine)
-        ids.check_identity_schema(engine)
+            ids_setup.check_identity_schema(engine)
+        ids_setup.migrate_identity(engine)
+        ids_setup.check_identity_schema(engine)
     finally:
         engine.dispose()
 
@@ -532,7 +500,7 @@ def test_export_lists_the_current_identities_of_one_municipality(
         "change_date": "2025-04-01",
         "origin": CHIYODA,
     }
-    lines = b"".join(ids.json_lines(prefecture_service.export(prefecture, CHUO))).splitlines()
+    lines = b"".join(ids_store.json_lines(prefecture_service.export(prefecture, CHUO))).splitlines()
     assert [json.loads(line)["resident_code"] for line in lines] == codes[3:]
     with pytest.raises(InvalidLocalGovernmentCode):
         prefecture_service.export(prefecture, "13101")

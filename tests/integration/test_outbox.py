@@ -8,8 +8,6 @@ database) behind an async function, standing in for the HTTP hop.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,56 +15,23 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import MetaData, create_engine, func, select, text
+from sqlalchemy import MetaData, func, select
 
 from jukinet.domain.codes import generate_resident_code, with_check_digit
 from jukinet.network import outbox as ob
 from jukinet.network.messages import IdentityUpdate, UpdateAck, UpdateBatch, node_id
 from jukinet.network.peer import Peer
 from jukinet.nodekey import NodeKey
-from jukinet.nodes import identity_store as ids
-from jukinet.nodes.identity_store import IdentityStore
+from jukinet.nodes.identity import tables as ids
+from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import service as prefecture_service
 from jukinet.storage.database import make_engine
+from tests.conftest import UrlFactory
 
 PG_ENV = "JUKINET_TEST_PG_URL"
 TOKYO = with_check_digit("13000")
 CHIYODA = with_check_digit("13101")
-
-UrlFactory = Callable[[str], str]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UrlFactory]:
-    """A factory of fresh, empty databases: SQLite files, or PostgreSQL schemas."""
-    if request.param == "sqlite":
-        yield lambda name: f"sqlite:///{tmp_path / f'{name}.db'}"
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there.")
-        pytest.skip(f"no PostgreSQL server configured ({PG_ENV} is not set)")
-    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = create_engine(base)
-    schemas: list[str] = []
-
-    def fresh(name: str) -> str:
-        schema = f"t_{name}_{uuid.uuid4().hex[:10]}"
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        schemas.append(schema)
-        sep = "&" if "?" in base else "?"
-        return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-    try:
-        yield fresh
-    finally:
-        with admin.begin() as conn:
-            for schema in schemas:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.topology import NodeSpec, Topology
 from jukinet.nodekey import NodeKey
-from jukinet.nodes.identity_store import IdentityStore
+from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national

@@ -22,7 +22,7 @@ from jukinet.network import outbox as ob
 from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, PeerLink, node_id
 from jukinet.network.peer import Peer, require_peer
-from jukinet.nodes.identity_store import json_lines
+from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.runtime import install, load_runtime, refresh_directory
 from jukinet.storage.tables import outbox

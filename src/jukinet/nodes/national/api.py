@@ -19,7 +19,7 @@ from jukinet import config
 from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
 from jukinet.network.peer import Peer, require_peer
-from jukinet.nodes.identity_store import json_lines
+from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.national import pools, service
 from jukinet.nodes.runtime import install, load_runtime, refresh_directory
 

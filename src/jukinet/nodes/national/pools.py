@@ -16,7 +16,8 @@ from jukinet.audit import log as audit
 from jukinet.domain.codes import generate_resident_code, parse_local_government_code
 from jukinet.errors import ConfigurationError, InvalidInput, JukinetError
 from jukinet.network.messages import MAX_POOL, PoolGrant, node_id
-from jukinet.nodes.identity_store import IdentityStore, identities, issued_codes, retired_codes
+from jukinet.nodes.identity.store import IdentityStore
+from jukinet.nodes.identity.tables import identities, issued_codes, retired_codes
 
 _CHUNK = 500
 

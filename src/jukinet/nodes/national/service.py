@@ -16,13 +16,9 @@ from jukinet.domain.codes import parse_local_government_code
 from jukinet.errors import InvalidInput
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
 from jukinet.nodekey import NodeKey
-from jukinet.nodes.identity_store import (
-    IdentityStore,
-    Sender,
-    admit_to_national,
-    init_identity_node,
-    open_identity_node,
-)
+from jukinet.nodes.identity.authority import Sender, admit_to_national
+from jukinet.nodes.identity.setup import init_identity_node, open_identity_node
+from jukinet.nodes.identity.store import IdentityStore
 
 KIND = "national"
 CODE = "national"

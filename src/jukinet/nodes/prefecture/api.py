@@ -21,7 +21,7 @@ from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Peer, require_peer
-from jukinet.nodes.identity_store import json_lines
+from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.prefecture import service
 from jukinet.nodes.runtime import install, load_runtime, refresh_directory
 

@@ -18,14 +18,10 @@ from jukinet.errors import InvalidLocalGovernmentCode
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch, node_id
 from jukinet.network.outbox import DeliveryWorker, Send
 from jukinet.nodekey import NodeKey
-from jukinet.nodes.identity_store import (
-    IdentityStore,
-    Sender,
-    admit_to_prefecture,
-    init_identity_node,
-    open_identity_node,
-    outbox,
-)
+from jukinet.nodes.identity.authority import Sender, admit_to_prefecture
+from jukinet.nodes.identity.setup import init_identity_node, open_identity_node
+from jukinet.nodes.identity.store import IdentityStore
+from jukinet.nodes.identity.tables import outbox
 
 KIND = "prefecture"
 NATIONAL = node_id("national", "national")

@@ -1,13 +1,13 @@
 """Alembic environment of the identity schema (prefecture and national nodes).
 
-Runs on the engine handed in by ``identity_store.migrate_identity``.
+Runs on the engine handed in by ``jukinet.nodes.identity.setup.migrate_identity``.
 """
 
 from __future__ import annotations
 
 from alembic import context
 
-from jukinet.nodes.identity_store import metadata
+from jukinet.nodes.identity.tables import metadata
 
 engine = context.config.attributes["engine"]
 

@@ -1,0 +1,1 @@
+"""What the prefecture and national nodes share: identity information only (R1)."""

@@ -1,0 +1,144 @@
+"""The prefecture and national nodes' schema: identity information only (R1).
+
+Both kinds hold only identity confirmation information (本人確認情報): the four
+items, the resident code, the change information (reason, date), the status, and
+the bookkeeping of delivery. No table has a column for anything else; a test pins
+the column sets. One schema serves both kinds so that both share one migration
+chain: ``issued_codes`` is used by the national node only (the code registry, R6),
+the outbox by the prefecture only (it forwards to the national node).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from jukinet.network import outbox as ob
+from jukinet.storage import tables as register_tables
+
+security_log = logging.getLogger("jukinet.security")
+
+metadata = MetaData(naming_convention=register_tables.metadata.naming_convention)
+
+_Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+def _identity_columns() -> list[Column[Any]]:
+    """The four items, the status and the change information (R1) — and nothing else."""
+    return [
+        Column("name", Text, nullable=False),
+        Column("date_of_birth", Date, nullable=False),
+        Column("sex", String(6), nullable=False),
+        Column("address", Text, nullable=False),
+        Column("status", String(8), nullable=False),
+        Column("change_reason", String(32), nullable=False),
+        Column("change_date", Date, nullable=False),
+        Column("origin", String(6), nullable=False),  # the municipality that recorded it
+        Column("recorded_at", String(40), nullable=False),  # when it was recorded there
+    ]
+
+
+node = Table(
+    "node",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Current identity per resident code. ``person_key`` is this node's own random link
+# between the codes one person has held (R6 code changes); it means nothing elsewhere.
+identities = Table(
+    "identities",
+    metadata,
+    Column("resident_code", String(11), primary_key=True),
+    Column("person_key", String(32), nullable=False, index=True),
+    *_identity_columns(),
+    Column("applied_at", String(32), nullable=False),
+)
+Index("ix_identities_origin", identities.c.origin, identities.c.resident_code)  # export
+
+# One row per applied update, never changed: the full change history (R22).
+identity_history = Table(
+    "identity_history",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("person_key", String(32), nullable=False, index=True),
+    Column("resident_code", String(11), nullable=False),
+    Column("previous_code", String(11)),
+    *_identity_columns(),
+    Column("sender", String(64), nullable=False),
+    Column("sender_seq", BigInteger, nullable=False),
+    Column("applied_at", String(32), nullable=False),
+    # An update is applied once, whatever the sender resends.
+    UniqueConstraint("sender", "sender_seq"),
+)
+
+# Codes retired by a code change (R6): never usable again, still leading to the person.
+retired_codes = Table(
+    "retired_codes",
+    metadata,
+    Column("code", String(11), primary_key=True),
+    Column("person_key", String(32), nullable=False, index=True),
+    Column("retired_on", Date, nullable=False),
+)
+
+inbox_state = Table(
+    "inbox_state",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+outbox = ob.outbox_table(metadata)
+
+# The national code registry (R6): every code ever issued to a municipality.
+issued_codes = Table(
+    "issued_codes",
+    metadata,
+    Column("code", String(11), primary_key=True),
+    Column("municipality", String(6), nullable=False),
+    Column("issued_at", String(32), nullable=False),
+)
+
+# The same columns as jukinet.storage.tables.audit_log / audit_head: jukinet.audit.log
+# runs its statements with those Table objects, which name only the table and its
+# columns, so they run unchanged on this database. ``node`` is wider here, for the
+# national node's code ("national").
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("node", String(32), nullable=False),
+    Column("operation", String(48), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+)

@@ -379,3 +379,31 @@ def test_a_municipality_replenishes_its_pool_from_the_national_node(network: Net
     assert {k: v for k, v in after.items() if k != "271276"} == {
         k: v for k, v in before.items() if k != "271276"
     }
+
+
+def test_firewall_rules_admit_exactly_the_directorys_links(network: Network) -> None:
+    """R7: one accept line per link of the protocol, everything else to the node ports dropped."""
+    r = jukinet("network", "firewall", str(network.root))
+    assert r.returncode == 0, r.stderr
+    prefecture_port = network.base + 1
+    assert (
+        f'tcp dport {prefecture_port} accept comment "municipality:131016 -> prefecture:130001"'
+        in r.stdout
+    )
+    assert "municipality:271276 -> prefecture:130001" not in r.stdout
+    assert 'log prefix "jukinet refused: " drop' in r.stdout
+
+
+def test_a_topology_of_all_47_prefectures_is_generated_and_loads(tmp_path: Path) -> None:
+    from jukinet.network.topology import load_topology
+    from jukinet.places import Places
+
+    r = jukinet("network", "topology", "--prefectures", "47", "--per-prefecture", "3")
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "japan.toml"
+    path.write_text(r.stdout)
+    with Places() as places:
+        topo = load_topology(path, places)
+    assert len(topo.prefectures) == 47
+    assert len(topo.municipalities) == 141
+    assert {m.code[:2] for m in topo.municipalities} == {p.code[:2] for p in topo.prefectures}

@@ -16,7 +16,9 @@ from jukinet import config
 from jukinet.cli._common import console, fail, handle_errors, state
 from jukinet.errors import ConfigurationError
 from jukinet.network import monitor
+from jukinet.network.firewall import nftables_rules, standard_links
 from jukinet.network.layout import NetworkLayout
+from jukinet.network.messages import SignedDirectory
 from jukinet.network.server import serve
 from jukinet.network.setup import init_network, revoke_node, write_topology
 from jukinet.network.supervisor import Supervisor
@@ -157,21 +159,30 @@ def reconcile(directory: Path = typer.Argument(..., help="The network's folder."
 
 @app.command("firewall")
 @handle_errors
-def firewall(directory: Path = typer.Argument(..., help="The network's folder.")) -> None:
+def firewall(
+    directory: Path = typer.Argument(..., help="The network's folder."),
+    source: list[str] = typer.Option(
+        [], help="NODE=ADDRESS for a client (agency, monitor) that has no URL; repeatable."
+    ),
+) -> None:
     """nftables rules that admit exactly the directory's links (R7)."""
-    from jukinet.network.firewall import nftables_rules
-    from jukinet.network.messages import SignedDirectory
-
     layout = NetworkLayout(directory)
     with Places() as places:
         topo = _topology(layout, places)
     signed = SignedDirectory.model_validate_json(
         (layout.node(topo.national.node_id) / config.DIRECTORY_FILE).read_bytes()
     )
-    links = [(m.node_id, topo.prefecture_of(m.code).node_id) for m in topo.municipalities]
-    links += [(p.node_id, topo.national.node_id) for p in topo.prefectures]
-    links += [(m.node_id, topo.national.node_id) for m in topo.municipalities]
-    sys.stdout.write(nftables_rules(signed.directory, links))
+    sources = dict(item.split("=", 1) for item in source if "=" in item)
+    served = {e.node_id for e in signed.directory.entries if e.url}
+    links, unplaced = [], set()
+    for caller, callee in standard_links(signed.directory):
+        if caller in served or caller in sources:
+            links.append((caller, callee))
+        else:
+            unplaced.add(caller)
+    for node in sorted(unplaced):
+        sys.stdout.write(f"# {node} has no known address: add --source {node}=ADDRESS\n")
+    sys.stdout.write(nftables_rules(signed.directory, links, sources))
 
 
 @app.command("topology")

@@ -120,3 +120,104 @@ class Problem(Message):
     title: str
     status: int
     detail: str
+
+
+# --- provision to administrative bodies (R2, R5, R23, R24) and disclosure (R14) ---
+
+ProvisionField = Literal[
+    "resident_code", "name", "date_of_birth", "sex", "address", "status", "change_reason",
+    "change_date", "pseudonym",
+]  # fmt: skip
+MAX_CANDIDATES = 20
+
+
+class LookupRequest(Message):
+    """Identity information of one person by resident code, for a listed affair."""
+
+    affair: str
+    resident_code: str = Field(pattern=r"^\d{11}$")
+
+
+class SearchRequest(Message):
+    """Candidates by the 4 items (name required), for a listed affair."""
+
+    affair: str
+    name: str = Field(min_length=1, max_length=100)
+    date_of_birth: date | None = None
+    sex: Literal["male", "female"] | None = None
+    address: str | None = Field(default=None, max_length=300)
+
+
+class VerifyRequest(Message):
+    """Match without disclosure: does what the applicant wrote agree with the register?"""
+
+    affair: str
+    resident_code: str = Field(pattern=r"^\d{11}$")
+    name: str = Field(min_length=1, max_length=100)
+    date_of_birth: date
+    sex: Literal["male", "female"]
+    address: str = Field(min_length=1, max_length=300)
+
+
+class ProvidedRecord(Message):
+    """Only the fields the affair may receive; ``None`` for a field it may not."""
+
+    fields: dict[ProvisionField, str]
+
+
+class LookupResponse(Message):
+    found: bool
+    record: ProvidedRecord | None = None
+
+
+class Candidate(Message):
+    score: float
+    record: ProvidedRecord
+
+
+class SearchResponse(Message):
+    candidates: list[Candidate]
+
+
+class VerifyResponse(Message):
+    """Per item: match or not. No data of the register is returned."""
+
+    found: bool
+    matches: dict[Literal["name", "date_of_birth", "sex", "address"], bool]
+
+
+class BatchRow(Message):
+    """One line of a batch answer (JSON lines), in input order."""
+
+    row: int
+    resident_code: str | None = None
+    found: bool = False
+    record: ProvidedRecord | None = None
+    error: str | None = None
+
+
+class DisclosureRequest(Message):
+    """A resident asks to whom their identity information was provided (R14).
+
+    ``verified_by`` names how identity was checked: a clerk at the window now; the
+    resident card (its signature) slots in later.
+    """
+
+    resident_code: str = Field(pattern=r"^\d{11}$")
+    verified_by: Literal["clerk", "card"]
+    clerk: str = Field(min_length=1, max_length=64)
+
+
+class ProvisionEntry(Message):
+    at: datetime
+    node: str
+    recipient: str
+    recipient_name: str
+    affair: str
+    function: Literal["lookup", "search", "verify", "batch"]
+    fields: list[str]
+
+
+class DisclosureResponse(Message):
+    resident_code: str
+    provisions: list[ProvisionEntry]  # newest first

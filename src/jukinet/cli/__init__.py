@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from jukinet.cli import (
+    agency_cmd,
     audit_cmd,
     code_cmd,
     event_cmd,
@@ -43,6 +44,7 @@ app.add_typer(event_cmd.app, name="event")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(register_cmd.pool_app, name="pool")
 app.add_typer(network_cmd.app, name="network")
+app.add_typer(agency_cmd.app, name="agency")
 app.add_typer(network_cmd.pki_app, name="pki")
 app.add_typer(network_cmd.node_app, name="node")
 app.command("seed")(register_cmd.seed)

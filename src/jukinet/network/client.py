@@ -177,7 +177,20 @@ class NodeClient:
 
     async def lines(self, url: str) -> AsyncIterator[dict[str, Any]]:
         """GET a JSON-lines answer, one object per line, as they arrive."""
-        async with self._exchange("GET", url, b"", None) as response:
+        async for item in self._lines("GET", url, b"", None):
+            yield item
+
+    async def lines_post(
+        self, url: str, body: bytes, content_type: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """POST ``body`` and read a JSON-lines answer as it arrives (batch status)."""
+        async for item in self._lines("POST", url, body, content_type):
+            yield item
+
+    async def _lines(
+        self, method: str, url: str, body: bytes, content_type: str | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        async with self._exchange(method, url, body, content_type) as response:
             async for raw in response.content:
                 if not raw.strip():
                     continue

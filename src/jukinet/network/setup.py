@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from jukinet import config
+from jukinet.agency.client import write_settings as write_agency_settings
 from jukinet.config import NetworkSettings
 from jukinet.domain.codes import ResidentCode
 from jukinet.errors import ConfigurationError
@@ -182,6 +183,7 @@ def init_network(
             folder = layout.client(nid)
             pki.write_identity(folder, i.key, i.cert, ca.cert)
             (folder / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
+            write_agency_settings(folder, nid, topology.national.url)
     return layout
 
 

@@ -1,0 +1,148 @@
+"""``AgencyClient``: lookup, search, verify and batch status over mTLS with signed requests."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+from urllib.parse import urlencode
+
+from jukinet.errors import ConfigurationError
+from jukinet.network.client import NodeClient, NodeIdentity
+from jukinet.network.messages import (
+    BatchRow,
+    LookupRequest,
+    LookupResponse,
+    SearchRequest,
+    SearchResponse,
+    VerifyRequest,
+    VerifyResponse,
+)
+
+SETTINGS_FILE = "agency.toml"
+BATCH_CHUNK = 20_000  # lines per request: memory stays flat on both sides
+
+
+@dataclass(frozen=True, slots=True)
+class AgencySettings:
+    """An agency's folder: its key and certificate, and where the nodes are."""
+
+    identity: NodeIdentity
+    national_url: str
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> AgencySettings:
+        try:
+            data = tomllib.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+            node_id, national = str(data["node_id"]), str(data["national_url"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(
+                f"{folder} is not an agency's folder ({SETTINGS_FILE}: {exc})."
+            ) from None
+        return cls(NodeIdentity.in_folder(node_id, folder), national)
+
+
+def write_settings(folder: Path, node_id: str, national_url: str) -> None:
+    (folder / SETTINGS_FILE).write_text(
+        f'node_id = "{node_id}"\nnational_url = "{national_url}"\n', encoding="utf-8"
+    )
+
+
+class AgencyClient:
+    """One session to a node (the national node unless ``node_url`` names a prefecture)."""
+
+    def __init__(self, settings: AgencySettings, node_url: str | None = None) -> None:
+        self.settings = settings
+        self.url = (node_url or settings.national_url).rstrip("/")
+        self._client = NodeClient(settings.identity, timeout=600.0)
+
+    @classmethod
+    def from_folder(cls, folder: Path, node_url: str | None = None) -> AgencyClient:
+        return cls(AgencySettings.from_folder(folder), node_url)
+
+    async def __aenter__(self) -> AgencyClient:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._client.aclose()
+
+    async def lookup(self, affair: str, resident_code: str) -> LookupResponse:
+        request = LookupRequest(affair=affair, resident_code=resident_code)
+        answer = await self._client.post(f"{self.url}/provision/lookup", request)
+        return LookupResponse.model_validate(answer)
+
+    async def search(
+        self,
+        affair: str,
+        name: str,
+        *,
+        date_of_birth: date | None = None,
+        sex: Literal["male", "female"] | None = None,
+        address: str | None = None,
+    ) -> SearchResponse:
+        request = SearchRequest(
+            affair=affair, name=name, date_of_birth=date_of_birth, sex=sex, address=address
+        )
+        answer = await self._client.post(f"{self.url}/provision/search", request)
+        return SearchResponse.model_validate(answer)
+
+    async def verify(
+        self,
+        affair: str,
+        resident_code: str,
+        name: str,
+        date_of_birth: date,
+        sex: Literal["male", "female"],
+        address: str,
+    ) -> VerifyResponse:
+        request = VerifyRequest(
+            affair=affair, resident_code=resident_code, name=name, date_of_birth=date_of_birth,
+            sex=sex, address=address,
+        )  # fmt: skip
+        answer = await self._client.post(f"{self.url}/provision/verify", request)
+        return VerifyResponse.model_validate(answer)
+
+    async def batch(
+        self,
+        affair: str,
+        lines: Iterable[str],
+        *,
+        chunk: int = BATCH_CHUNK,
+        progress: Callable[[int], None] = lambda _rows: None,
+    ) -> AsyncIterator[BatchRow]:
+        """Status of every resident code in ``lines`` (CSV or JSON lines), in input order.
+
+        The file goes up in chunks of ``chunk`` lines, each its own signed request, so
+        neither side ever holds the whole file; rows keep their numbers across chunks.
+        """
+        done = 0
+        for block in _blocks(lines, chunk):
+            query = urlencode({"affair": affair, "first_row": done + 1})
+            body = "".join(block).encode("utf-8")
+            async for item in self._client.lines_post(
+                f"{self.url}/provision/batch?{query}", body, "text/plain; charset=utf-8"
+            ):
+                yield BatchRow.model_validate(item)
+            done += len(block)
+            progress(done)
+
+
+def _blocks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    block: list[str] = []
+    for line in lines:
+        block.append(line if line.endswith("\n") else line + "\n")
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block

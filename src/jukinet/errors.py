@@ -20,9 +20,11 @@ without depending on any adapter.
      │    ├── AuthenticationFailed
      │    ├── AccountInactive
      │    ├── AccountLocked
-     │    └── RoleNotAllowed
+     │    ├── RoleNotAllowed
+     │    └── ProvisionRefused        the legal table (別表) does not allow this provision (R2, R5)
      ├── PoolExhausted                no unused resident code is left (R6)
      └── ConfigurationError           the node's files or database are not usable
+          └── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
 """
 
 from __future__ import annotations
@@ -107,3 +109,11 @@ class PoolExhausted(JukinetError):
 
 class ConfigurationError(JukinetError):
     code = "configuration-error"
+
+
+class ProvisionRefused(AccessDenied):
+    code = "provision-refused"
+
+
+class LegalTableInvalid(ConfigurationError):
+    code = "legal-table-invalid"

@@ -1,0 +1,287 @@
+"""The legal table (別表): who may receive identity information, for what (R2, R4, R5).
+
+The table is data, versioned and loaded at start-up. A recipient is a government
+body (R4: the network serves no private party) acting on the network through one
+agency client. Each of its affairs (事務) states its legal basis, the functions it
+may use and the fields it may receive; anything else is refused (R2, R5).
+
+TOML format::
+
+    version = "2026-04-01"            # the table's version, recorded with each provision
+
+    [[recipients]]
+    code = "mofa"                     # recipient code, unique
+    name = "外務大臣"
+    level = "national"                # national | prefectural | municipal
+    kind = "government"               # must be "government" (R4)
+    agency = "mofa-passport"          # the network client acting for it ("agency:<agency>"), unique
+
+    [[recipients.affairs]]
+    code = "passport-issuance"        # unique across the whole table
+    description = "旅券の発給に関する事務"
+    basis = "住民基本台帳法 別表第一"
+    functions = ["verify"]            # lookup | search | verify | batch, at least one
+    fields = ["name", "date_of_birth", "sex", "address"]   # a subset of R1
+    max_candidates = 5                # optional: most candidates a search returns
+    sector = "passport"               # optional: a sector pseudonym replaces resident_code
+
+Unknown keys are refused, so that a misspelt key never silently widens or narrows
+what a body receives.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from jukinet.errors import LegalTableInvalid, ProvisionRefused
+
+__all__ = [
+    "R1_FIELDS",
+    "Affair",
+    "Function",
+    "LegalTable",
+    "Level",
+    "Recipient",
+    "load_legal_table",
+    "load_shipped_legal_table",
+    "parse_legal_table",
+]
+
+
+class Level(StrEnum):
+    NATIONAL = "national"
+    PREFECTURAL = "prefectural"
+    MUNICIPAL = "municipal"
+
+
+class Function(StrEnum):
+    LOOKUP = "lookup"  # by resident code
+    SEARCH = "search"  # by the 4 items, ranked candidates
+    VERIFY = "verify"  # match / no match per item, no data returned
+    BATCH = "batch"  # status of many resident codes (R24)
+
+
+# R1: the identity confirmation information, and nothing else, may leave the network.
+R1_FIELDS = frozenset(
+    {
+        "resident_code",
+        "name",
+        "date_of_birth",
+        "sex",
+        "address",
+        "status",
+        "change_reason",
+        "change_date",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Affair:
+    code: str
+    description: str
+    basis: str
+    functions: frozenset[Function]
+    fields: frozenset[str]
+    max_candidates: int = 5
+    sector: str | None = None  # if set, a sector pseudonym replaces resident_code
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    code: str
+    name: str
+    level: Level
+    agency: str
+    affairs: tuple[Affair, ...]
+
+    def affair(self, affair_code: str) -> Affair | None:
+        return next((a for a in self.affairs if a.code == affair_code), None)
+
+
+@dataclass(frozen=True, slots=True)
+class LegalTable:
+    version: str
+    recipients: tuple[Recipient, ...]
+
+    def recipient_for_agency(self, agency_code: str) -> Recipient:
+        """The recipient the agency acts for; refused if it is none (R2)."""
+        for recipient in self.recipients:
+            if recipient.agency == agency_code:
+                return recipient
+        raise ProvisionRefused(
+            f"Agency {agency_code!r} is not a recipient in the legal table (R2); "
+            "nothing is provided to it."
+        )
+
+    def authorize(
+        self,
+        agency_code: str,
+        affair_code: str,
+        function: Function,
+        fields: Iterable[str] | None = None,
+    ) -> tuple[Recipient, Affair]:
+        """The recipient and affair allowing this provision, or ProvisionRefused (R2, R5)."""
+        recipient = self.recipient_for_agency(agency_code)
+        who = f"{recipient.name} (agency {agency_code!r})"
+        affair = recipient.affair(affair_code)
+        if affair is None:
+            raise ProvisionRefused(
+                f"Affair {affair_code!r} is not listed for {who} in the legal table; "
+                "provision is refused (R2, R5)."
+            )
+        if function not in affair.functions:
+            allowed = ", ".join(sorted(affair.functions))
+            raise ProvisionRefused(
+                f"Function {str(function)!r} is not allowed to {who} for affair "
+                f"{affair_code!r} (allowed: {allowed}); provision is refused (R2, R5)."
+            )
+        refused = sorted(set(fields or ()) - affair.fields)
+        if refused:
+            names = ", ".join(repr(f) for f in refused)
+            raise ProvisionRefused(
+                f"Field(s) {names} may not be provided to {who} for affair "
+                f"{affair_code!r}; provision is refused (R2, R5)."
+            )
+        return recipient, affair
+
+
+_RECIPIENT_KEYS = frozenset({"code", "name", "level", "kind", "agency", "affairs"})
+_AFFAIR_KEYS = frozenset(
+    {"code", "description", "basis", "functions", "fields", "max_candidates", "sector"}
+)
+
+
+def _text(item: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    value = item.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise LegalTableInvalid(f"{where}: {key!r} must be a non-empty string.")
+    return value
+
+
+def _strings(item: Mapping[str, Any], key: str, where: str) -> list[str]:
+    value = item.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise LegalTableInvalid(f"{where}: {key!r} must be a list of strings.")
+    return value
+
+
+def _no_unknown_keys(item: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    unknown = sorted(set(item) - known)
+    if unknown:
+        raise LegalTableInvalid(f"{where}: unknown key(s) {', '.join(unknown)}.")
+
+
+def _affair(item: Any, where: str) -> Affair:
+    if not isinstance(item, dict):
+        raise LegalTableInvalid(f"{where}: each affair must be a table.")
+    code = _text(item, "code", where)
+    where = f"{where}, affair {code!r}"
+    _no_unknown_keys(item, _AFFAIR_KEYS, where)
+    names = _strings(item, "functions", where)
+    if not names:
+        raise LegalTableInvalid(f"{where}: no functions are listed.")
+    unknown = sorted(set(names) - {f.value for f in Function})
+    if unknown:
+        raise LegalTableInvalid(f"{where}: unknown function(s) {', '.join(unknown)}.")
+    fields = frozenset(_strings(item, "fields", where))
+    outside = sorted(fields - R1_FIELDS)
+    if outside:
+        raise LegalTableInvalid(
+            f"{where}: field(s) {', '.join(outside)} are not identity confirmation "
+            "information (R1) and may never be provided."
+        )
+    max_candidates = item.get("max_candidates", 5)
+    if type(max_candidates) is not int or max_candidates < 1:
+        raise LegalTableInvalid(f"{where}: 'max_candidates' must be a positive integer.")
+    sector = _text(item, "sector", where, required=False) or None
+    if sector is not None and "resident_code" in fields:
+        raise LegalTableInvalid(
+            f"{where}: receives the sector pseudonym {sector!r} instead of the resident "
+            "code, so 'resident_code' may not be among its fields."
+        )
+    return Affair(
+        code=code,
+        description=_text(item, "description", where),
+        basis=_text(item, "basis", where),
+        functions=frozenset(Function(n) for n in names),
+        fields=fields,
+        max_candidates=max_candidates,
+        sector=sector,
+    )
+
+
+def _recipient(item: Any, index: int) -> Recipient:
+    if not isinstance(item, dict):
+        raise LegalTableInvalid(f"Legal table: recipient #{index} must be a table.")
+    code = _text(item, "code", f"Legal table: recipient #{index}")
+    where = f"Legal table: recipient {code!r}"
+    _no_unknown_keys(item, _RECIPIENT_KEYS, where)
+    kind = item.get("kind")
+    if kind != "government":
+        raise LegalTableInvalid(
+            f"{where}: kind is {kind!r}; only government bodies may receive identity "
+            "information (R4: the network serves no private party)."
+        )
+    level = _text(item, "level", where)
+    if level not in {v.value for v in Level}:
+        raise LegalTableInvalid(f"{where}: unknown level {level!r}.")
+    affairs = item.get("affairs")
+    if not isinstance(affairs, list) or not affairs:
+        raise LegalTableInvalid(f"{where}: no affairs are listed.")
+    return Recipient(
+        code=code,
+        name=_text(item, "name", where),
+        level=Level(level),
+        agency=_text(item, "agency", where),
+        affairs=tuple(_affair(a, where) for a in affairs),
+    )
+
+
+def parse_legal_table(text: str) -> LegalTable:
+    """Parse and check a legal table; LegalTableInvalid names what is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LegalTableInvalid(f"Legal table: not valid TOML ({exc}).") from None
+    _no_unknown_keys(data, frozenset({"version", "recipients"}), "Legal table")
+    version = _text(data, "version", "Legal table")
+    items = data.get("recipients", [])
+    if not isinstance(items, list):
+        raise LegalTableInvalid("Legal table: 'recipients' must be an array of tables.")
+    recipients = tuple(_recipient(item, i + 1) for i, item in enumerate(items))
+    seen: dict[str, set[str]] = {"recipient code": set(), "agency": set(), "affair code": set()}
+    for r in recipients:
+        keys = [("recipient code", r.code), ("agency", r.agency)]
+        keys += [("affair code", a.code) for a in r.affairs]
+        for kind, value in keys:
+            if value in seen[kind]:
+                raise LegalTableInvalid(
+                    f"Legal table: recipient {r.code!r}: duplicate {kind} {value!r}."
+                )
+            seen[kind].add(value)
+    return LegalTable(version=version, recipients=recipients)
+
+
+def load_legal_table(path: Path) -> LegalTable:
+    """Read and check the legal table at path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LegalTableInvalid(f"Legal table {path} cannot be read ({exc}).") from None
+    return parse_legal_table(text)
+
+
+def load_shipped_legal_table() -> LegalTable:
+    """The legal table shipped with jukinet (``jukinet/legal/table.toml``)."""
+    return parse_legal_table(
+        files("jukinet.legal").joinpath("table.toml").read_text(encoding="utf-8")
+    )

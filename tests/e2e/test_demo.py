@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.test_network import free_port_block, topology_text
+from tests.e2e.conftest import free_port_block, topology_text
 
 
 def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path: Path) -> None:

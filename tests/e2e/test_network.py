@@ -1,21 +1,13 @@
-"""A whole network of real processes on loopback, real mTLS (R1, R7, R8, R22).
-
-One network is started for the module with ``jukinet network up`` (the supervisor
-and one process per node) and stopped at the end.
-"""
+"""A whole network of real processes on loopback, real mTLS (R1, R7, R8, R22)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,180 +15,24 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from jukinet.domain.access import Role, Session
-from jukinet.domain.codes import LocalGovernmentCode
-from jukinet.domain.record import Address
 from jukinet.network import pki
 from jukinet.network.client import NodeClient, NodeIdentity, PeerRefused, PeerUnreachable
-from jukinet.network.layout import MONITOR_ID, NetworkLayout
+from jukinet.network.layout import MONITOR_ID
 from jukinet.network.messages import IdentityUpdate, UpdateBatch
 from jukinet.network.supervisor import running_pid
-from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.setup import open_register
-from jukinet.operators import get as get_operator
+from tests.e2e.conftest import (
+    EXE,
+    SHINJUKU,
+    TODAY,
+    Network,
+    clerk_session,
+    jukinet,
+    national_identity,
+    wait_until_consistent,
+)
 from tests.helpers import arrival, person
-
-TODAY = date.today()
-SHINJUKU = Address(LocalGovernmentCode("131041"), "東京都新宿区", "西新宿", "二丁目8番1号")
-EXE = Path(sys.executable).with_name("jukinet")
-
-
-def free_port_block(size: int) -> int:
-    """A base port with ``size`` free ports after it (checked by binding)."""
-    for _ in range(50):
-        with closing(socket.socket()) as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + size > 65000:
-            continue
-        ok = True
-        for p in range(base, base + size):
-            with closing(socket.socket()) as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def topology_text(base: int) -> str:
-    return f"""
-[network]
-name = "e2e"
-[national]
-port = {base}
-[[prefectures]]
-code = "130001"
-port = {base + 1}
-[[prefectures]]
-code = "270008"
-port = {base + 2}
-[[municipalities]]
-code = "131016"
-port = {base + 3}
-residents = 150
-[[municipalities]]
-code = "131041"
-port = {base + 4}
-residents = 100
-[[municipalities]]
-code = "271276"
-port = {base + 5}
-residents = 100
-[[agencies]]
-code = "pension-fund"
-name = "日本年金機構"
-"""
-
-
-def jukinet(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(EXE), *args], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
-
-
-class Network:
-    def __init__(self, root: Path, base: int, process: subprocess.Popen[str]) -> None:
-        self.root, self.base, self.process = root, base, process
-        self.layout = NetworkLayout(root)
-
-    def url(self, offset: int) -> str:
-        return f"https://127.0.0.1:{self.base + offset}"
-
-    def home(self, node: str) -> Path:
-        return self.layout.node(node)
-
-    def identity(self, node: str) -> NodeIdentity:
-        folder = (
-            self.layout.client(node) if node.startswith(("agency", "monitor")) else self.home(node)
-        )
-        return NodeIdentity.in_folder(node, folder)
-
-
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    root = tmp_path_factory.mktemp("net") / "e2e"
-    base = free_port_block(6)
-    topo = root.parent / "e2e.toml"
-    topo.write_text(topology_text(base))
-    made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root))
-    assert made.returncode == 0, made.stderr
-    from jukinet.network.topology import load_topology
-    from jukinet.nodes.municipality.seeding_network import seed_all
-    from jukinet.places import Places
-
-    with Places() as places:
-        seed_all(NetworkLayout(root), load_topology(topo, places), places)
-    process = subprocess.Popen(
-        [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )  # fmt: skip
-    net = Network(root, base, process)
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "is up; logs in" in line:
-            break
-        assert time.monotonic() < deadline, "network did not come up"
-    else:
-        pytest.fail(f"network up exited early with {process.wait()}")
-    # Keep reading what the supervisor says, so it never blocks on a full pipe.
-    drain = threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True)
-    drain.start()
-    wait_until_consistent(net)
-    yield net
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
-    finally:
-        drain.join(timeout=5)
-        process.stdout.close()
-    for node in ("national:national", "prefecture:130001", "municipality:131016"):
-        assert running_pid(net.layout, node) is None
-
-
-def wait_until_consistent(net: Network, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        r = jukinet("network", "reconcile", str(net.root))
-        if r.returncode == 0:
-            return r.stdout
-        last = r.stdout + r.stderr
-        time.sleep(1)
-    pytest.fail(f"the network did not become consistent:\n{last[-3000:]}")
-
-
-def clerk_session(home: Path) -> Session:
-    store = open_register(home)
-    try:
-        with store.engine.connect() as conn:
-            admin = Session(get_operator(conn, "admin"))
-        if "clerk" not in {op.username for op in staff.list_all(store, admin)}:
-            staff.add(
-                store, admin, username="clerk", full_name="Clerk", role=Role.CLERK,
-                password="clerk-password-1", trained_on=TODAY, pledge_signed_on=TODAY,
-            )  # fmt: skip
-        with store.engine.connect() as conn:
-            return Session(get_operator(conn, "clerk"))
-    finally:
-        store.close()
-
-
-def national_identity(net: Network, code: str) -> tuple[str, str] | None:
-    db = net.home("national:national") / "identities.db"
-    with closing(sqlite3.connect(db)) as conn:
-        row = conn.execute(
-            "SELECT name, status FROM identities WHERE resident_code = ?", (code,)
-        ).fetchone()
-    return tuple(row) if row else None
 
 
 def test_an_event_at_a_window_reaches_the_national_node(network: Network) -> None:
@@ -336,9 +172,9 @@ async def _post_empty_batch(identity: NodeIdentity, url: str) -> None:
 
 
 def test_a_revoked_peer_is_refused_after_the_next_directory_update(network: Network) -> None:
-    agency = network.identity("agency:pension-fund")
+    agency = network.identity("agency:spare-agency")
     assert call(agency, f"{network.url(3)}/health")
-    revoked = jukinet("pki", "revoke", "agency:pension-fund", "--dir", str(network.root))
+    revoked = jukinet("pki", "revoke", "agency:spare-agency", "--dir", str(network.root))
     assert revoked.returncode == 0, revoked.stderr
     deadline = time.monotonic() + 15
     refused_everywhere = False

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from jukinet.cli._common import OperatorOption, console, handle_errors, login, register
+from jukinet.cli._common import OperatorOption, console, handle_errors, login, register, state
 from jukinet.cli.render import history_lines, household_table, record_table
 from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality.disclosure import disclose
 
 app = typer.Typer(help="Read residents' records (audited).", no_args_is_help=True)
 household_app = typer.Typer(help="Read households (audited).", no_args_is_help=True)
@@ -38,3 +39,22 @@ def show_household(household_id: int, operator: str | None = OperatorOption) -> 
     with register() as store:
         view = service.show_household(store, login(store, operator), household_id)
     console.print(household_table(view))
+
+
+@app.command("disclosure")
+@handle_errors
+def disclosure(code: str, operator: str | None = OperatorOption) -> None:
+    """R14: every provision of a resident's identity information, newest first.
+
+    The clerk has verified the resident at the window before asking.
+    """
+    with register() as store:
+        entries = disclose(store, login(store, operator), state.home, code)
+    if not entries:
+        console.print("No provision of this resident's identity information is recorded.")
+    for e in entries:
+        console.print(
+            f"{e.at:%Y-%m-%d %H:%M}  {e.recipient_name} ({e.recipient})  affair {e.affair}  "
+            f"{e.function}  fields: {', '.join(e.fields) or '— (match only)'}  at {e.node}",
+            soft_wrap=True,
+        )

@@ -163,9 +163,13 @@ def test_identity_tables_hold_only_identity_information(prefecture: IdentityStor
         # name_folded / address_folded are derived from the name and the address
         # (jukinet.domain.names.fold, for search by the 4 items): no new information.
         "identities": {
-            "resident_code", "person_key", *IDENTITY, "applied_at", "name_folded",
+            "resident_code",
+            "person_key",
+            *IDENTITY,
+            "applied_at",
+            "name_folded",
             "address_folded",
-        },  # fmt: skip
+        },
         "identity_history": {
             "id",
             "person_key",

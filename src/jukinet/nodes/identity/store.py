@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from jukinet.audit import log as audit
+from jukinet.domain.names import fold
 from jukinet.errors import ConfigurationError, JukinetError
 from jukinet.network import outbox as ob
 from jukinet.network.messages import (
@@ -233,19 +234,22 @@ class IdentityStore:
         # code, keeping the person; the old code stays retired, pointing to the person.
         moved = standing.previous if u.previous_code is not None else standing.current
         code = u.previous_code if u.previous_code is not None else u.resident_code
+        # The folded name and address (search by the 4 items) follow every write.
+        folded = {"name_folded": fold(u.name), "address_folded": fold(u.address)}
         if moved is None:
             person_key = uuid.uuid4().hex
             conn.execute(
                 insert(identities).values(
-                    resident_code=u.resident_code, person_key=person_key, applied_at=at, **values
+                    resident_code=u.resident_code, person_key=person_key, applied_at=at,
+                    **values, **folded,
                 )
-            )
+            )  # fmt: skip
         else:
             person_key = moved.person_key
             conn.execute(
                 update(identities)
                 .where(identities.c.resident_code == code)
-                .values(resident_code=u.resident_code, applied_at=at, **values)
+                .values(resident_code=u.resident_code, applied_at=at, **values, **folded)
             )
         if u.previous_code is not None:
             conn.execute(

@@ -68,8 +68,13 @@ identities = Table(
     Column("person_key", String(32), nullable=False, index=True),
     *_identity_columns(),
     Column("applied_at", String(32), nullable=False),
+    # Derived from name and address (jukinet.domain.names.fold), for search by the 4
+    # items: no new information, kept in step on every write (store._write).
+    Column("name_folded", Text, nullable=False),
+    Column("address_folded", Text, nullable=False),
 )
 Index("ix_identities_origin", identities.c.origin, identities.c.resident_code)  # export
+Index("ix_identities_name_folded", identities.c.name_folded, identities.c.date_of_birth)
 
 # One row per applied update, never changed: the full change history (R22).
 identity_history = Table(
@@ -113,6 +118,27 @@ issued_codes = Table(
     Column("code", String(11), primary_key=True),
     Column("municipality", String(6), nullable=False),
     Column("issued_at", String(32), nullable=False),
+)
+
+# One row per person provided per call to an administrative body (R2, R14): who got
+# what about whom, when, for which affair. Written in the same transaction as the
+# answer is decided; append-only (no code updates or deletes a row). Kept 7 years
+# (issue 4); no pruning job yet. ``person_key`` ties the rows of one person across
+# code changes (R6) for disclosure; ``resident_code`` is the code as asked.
+provisions = Table(
+    "provisions",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False, index=True),
+    Column("node", String(64), nullable=False),  # this node's id
+    Column("agency", String(64), nullable=False),  # the caller's node id
+    Column("recipient", String(64), nullable=False),  # legal-table recipient code
+    Column("affair", String(64), nullable=False),
+    Column("function", String(8), nullable=False),  # lookup | search | verify | batch
+    Column("person_key", String(32), nullable=False, index=True),
+    Column("resident_code", String(11), nullable=False),
+    Column("fields", Text, nullable=False),  # comma-separated; "" for verify
+    Column("request_id", String(32), nullable=False),
 )
 
 # The same columns as jukinet.storage.tables.audit_log / audit_head: jukinet.audit.log

@@ -19,6 +19,7 @@ from jukinet import config
 from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
 from jukinet.network.peer import Peer, require_peer
+from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.national import pools, service
 from jukinet.nodes.runtime import install, load_runtime, refresh_directory
@@ -31,6 +32,7 @@ Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
 def create_app(home: Path) -> FastAPI:
     """The national node in ``home`` as an ASGI app (uvicorn serves it over mTLS)."""
     runtime = load_runtime(config.load(home))
+    table = provision.load_table(home)  # the legal table (別表): home/legal.toml or shipped
     store = service.open_node(home)
 
     @contextlib.asynccontextmanager
@@ -46,6 +48,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title="jukinet national node", lifespan=lifespan)
     install(app, runtime)
+    app.include_router(provision.router(store, table))  # agencies (R2, R23, R24), R14
 
     @app.post("/updates")
     def updates(batch: UpdateBatch, peer: Prefecture) -> UpdateAck:

@@ -21,6 +21,7 @@ from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Peer, require_peer
+from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.prefecture import service
 from jukinet.nodes.runtime import install, load_runtime, refresh_directory
@@ -32,6 +33,7 @@ Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
 def create_app(home: Path) -> FastAPI:
     """The prefecture node in ``home`` as an ASGI app (uvicorn serves it over mTLS)."""
     runtime = load_runtime(config.load(home))
+    table = provision.load_table(home)  # the legal table (別表): home/legal.toml or shipped
     store = service.open_node(home)
     worker: DeliveryWorker | None = None
 
@@ -56,6 +58,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan)
     install(app, runtime)
+    app.include_router(provision.router(store, table))  # agencies (R2, R23, R24), R14
 
     @app.post("/updates")
     async def updates(batch: UpdateBatch, peer: Municipality) -> UpdateAck:

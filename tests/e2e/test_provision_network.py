@@ -1,0 +1,141 @@
+"""Agencies on a running network: passport verify, pension proof of life, disclosure.
+
+R2, R5 (affairs of the legal table only), R23 (a passport office confirms identity
+over the network), R24 (a pension body learns of a death), R14 (disclosure).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from jukinet.domain import events as ev
+from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality.setup import open_register
+from tests.e2e.conftest import (
+    EXE,
+    TODAY,
+    Network,
+    clerk_session,
+    national_identity,
+)
+from tests.helpers import MARUNOUCHI, arrival, person
+
+CHIYODA = "municipality:131016"
+
+
+def agency(network: Network, code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    folder = network.layout.client(f"agency:{code}")
+    return subprocess.run(
+        [str(EXE), "agency", *args, "--as", str(folder)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
+def enter(network: Network, *people: ev.NewPerson) -> list[str]:
+    """Residents arrive at Chiyoda's window; their codes, once the national node has them."""
+    home = network.home(CHIYODA)
+    clerk = clerk_session(home)
+    store = open_register(home)
+    try:
+        r = service.record_event(store, clerk, arrival(*people), TODAY)
+    finally:
+        store.close()
+    codes = [rec.resident_code for rec in r.records]
+    wait_for(lambda: all(national_identity(network, c) for c in codes))
+    return codes
+
+
+def wait_for(condition: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the network did not get there in time"
+        time.sleep(0.2)
+
+
+def test_a_passport_office_verifies_an_application_across_variant_kanji(network: Network) -> None:
+    """R23: the application is confirmed without a copy of the record and without data."""
+    (code,) = enter(network, person("一郎", "イチロウ", family="髙橋", fk="タカハシ"))
+    base = ["verify", "--affair", "passport-issuance", "--code", code, "--sex", "male",
+            "--address", MARUNOUCHI.text]  # fmt: skip
+    ok = agency(network, "mofa-passport", *base, "--name", "高橋 一郎", "--born", "1980-05-05")
+    assert ok.returncode == 0, ok.stderr
+    answer = json.loads(ok.stdout)
+    assert answer["found"] is True
+    assert answer["matches"] == {"name": True, "date_of_birth": True, "sex": True, "address": True}
+    assert "髙橋" not in ok.stdout and "1980" not in ok.stdout  # no data comes back
+    wrong = agency(network, "mofa-passport", *base, "--name", "高橋 一郎", "--born", "1980-05-06")
+    assert json.loads(wrong.stdout)["matches"]["date_of_birth"] is False
+
+
+def test_an_affair_outside_the_table_is_refused(network: Network) -> None:
+    """R2, R5: a pension body may not use the passport affair."""
+    r = agency(
+        network, "pension-fund", "verify", "--affair", "passport-issuance", "--code",
+        "12345678903", "--name", "誰 か", "--born", "1990-01-01", "--sex", "male",
+        "--address", "どこか",
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert "not listed" in r.stderr or "not a recipient" in r.stderr
+
+
+def test_a_death_reaches_the_pension_funds_next_batch(network: Network, tmp_path: Path) -> None:
+    """R24: proof of life over the network; malformed rows are reported, not fatal."""
+    alive, dying = enter(
+        network,
+        person("年金", "ネンキン", born=date(1940, 1, 1)),
+        person("花", "ハナ", born=date(1942, 2, 2), relationship="妻"),
+    )
+    died_on = TODAY - timedelta(days=1)
+    home = network.home(CHIYODA)
+    store = open_register(home)
+    try:
+        service.record_event(store, clerk_session(home), ev.Death(dying, died_on, TODAY), TODAY)
+    finally:
+        store.close()
+    wait_for(lambda: (national_identity(network, dying) or ("", ""))[1] == "removed")
+    codes = tmp_path / "codes.csv"
+    codes.write_text(f"resident_code\n{alive}\n12345\n{dying}\n")
+    out = tmp_path / "answers.jsonl"
+    r = agency(
+        network, "pension-fund", "batch", str(codes), str(out), "--affair",
+        "national-pension-status",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["row"] for row in rows] == [2, 3, 4]
+    living, malformed, dead = rows
+    assert living["found"] and living["record"]["fields"]["status"] == "resident"
+    assert "error" in malformed and not malformed.get("found")
+    fields = dead["record"]["fields"]
+    assert (fields["status"], fields["change_reason"], fields["change_date"]) == (
+        "removed", "death", died_on.isoformat(),
+    )  # fmt: skip
+    # The pension sector gets a pseudonym instead of the resident code (R5).
+    assert "resident_code" not in fields and fields["pseudonym"]
+
+
+def test_disclosure_lists_what_was_provided(network: Network) -> None:
+    """R14: the resident learns who received their identity information, newest first."""
+    (code,) = enter(network, person("開示", "カイジ", family="佐藤", fk="サトウ"))
+    verify = agency(
+        network, "mofa-passport", "verify", "--affair", "passport-issuance", "--code", code,
+        "--name", "佐藤 開示", "--born", "1980-05-05", "--sex", "male", "--address",
+        MARUNOUCHI.text,
+    )  # fmt: skip
+    assert verify.returncode == 0, verify.stderr
+    home = network.home(CHIYODA)
+    clerk_session(home)
+    r = subprocess.run(
+        [str(EXE), "--home", str(home), "resident", "disclosure", code, "-u", "clerk"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "JUKINET_PASSWORD": "clerk-password-1", "COLUMNS": "200"},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert "passport-issuance" in lines[0] and "verify" in lines[0]

@@ -101,13 +101,12 @@ def _up(layout: NetworkLayout) -> None:
         list(specs),
         healthy=lambda nid: asyncio.run(monitor.healthy(layout, specs[nid])),
     )
-    try:
-        supervisor.start_all(report=lambda line: console.print(f"  {line}"))
-    except BaseException:
-        supervisor.stop_all(report=lambda line: console.print(f"  {line}"))
-        raise
-    console.print(f"Network {topo.name!r} is up; logs in {layout.logs}. Ctrl-C stops it.")
-    supervisor.watch(report=lambda line: console.print(f"  {line}"))
+    supervisor.run(
+        report=lambda line: console.print(f"  {line}"),
+        on_up=lambda: console.print(
+            f"Network {topo.name!r} is up; logs in {layout.logs}. Ctrl-C stops it."
+        ),
+    )
 
 
 @app.command("status")

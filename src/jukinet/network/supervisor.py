@@ -65,16 +65,9 @@ class Supervisor:
         self.layout.pid(child.node_id).write_text(f"{child.process.pid}\n")
         log.info("started %s (pid %d)", child.node_id, child.process.pid)
 
-    def start_all(self, timeout: float = 60.0, report: Callable[[str], None] = print) -> None:
-        """Start every node in order and wait until each is healthy."""
-        for child in self.children:
-            self._start(child)
-            self._wait_healthy(child, timeout)
-            report(f"{child.node_id} is up (pid {child.process.pid if child.process else '?'})")
-
     def _wait_healthy(self, child: Child, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._stopping:
             if child.process is not None and child.process.poll() is not None:
                 raise ConfigurationError(
                     f"{child.node_id} exited with code {child.process.returncode} while starting; "
@@ -83,13 +76,25 @@ class Supervisor:
             if self.healthy(child.node_id):
                 return
             time.sleep(0.2)
+        if self._stopping:
+            return
         raise ConfigurationError(
             f"{child.node_id} did not become healthy within {timeout:.0f} s; "
             f"see {self.layout.log(child.node_id)}."
         )
 
-    def watch(self, report: Callable[[str], None] = print, poll: float = 0.5) -> None:
-        """Restart nodes that die, until asked to stop (SIGINT/SIGTERM)."""
+    def run(
+        self,
+        report: Callable[[str], None] = print,
+        on_up: Callable[[], None] = lambda: None,
+        timeout: float = 60.0,
+        poll: float = 0.5,
+    ) -> None:
+        """Start every node, then restart those that die, until SIGINT/SIGTERM; then stop all.
+
+        The signal handlers are in place before the first node starts, so Ctrl-C at any
+        moment stops every node that was started and leaves none behind.
+        """
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def stop(_signum: int, _frame: object) -> None:
@@ -98,22 +103,34 @@ class Supervisor:
         for s in previous:
             signal.signal(s, stop)
         try:
-            while not self._stopping:
-                now = time.monotonic()
-                for child in self.children:
-                    p = child.process
-                    if p is not None and p.poll() is not None:
-                        report(f"{child.node_id} exited with code {p.returncode}; restarting")
-                        child.process = None
-                        child.restarts += 1
-                        child.next_start = now + min(10.0, 0.5 * 2 ** min(child.restarts, 5))
-                    if child.process is None and now >= child.next_start:
-                        self._start(child)
-                time.sleep(poll)
+            for child in self.children:
+                if self._stopping:
+                    return
+                self._start(child)
+                self._wait_healthy(child, timeout)
+                pid = child.process.pid if child.process else "?"
+                report(f"{child.node_id} is up (pid {pid})")
+            if not self._stopping:
+                on_up()
+            self._watch(report, poll)
         finally:
+            self.stop_all(report)
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            self.stop_all(report)
+
+    def _watch(self, report: Callable[[str], None], poll: float) -> None:
+        while not self._stopping:
+            now = time.monotonic()
+            for child in self.children:
+                p = child.process
+                if p is not None and p.poll() is not None:
+                    report(f"{child.node_id} exited with code {p.returncode}; restarting")
+                    child.process = None
+                    child.restarts += 1
+                    child.next_start = now + min(10.0, 0.5 * 2 ** min(child.restarts, 5))
+                if child.process is None and now >= child.next_start:
+                    self._start(child)
+            time.sleep(poll)
 
     def stop_all(self, report: Callable[[str], None] = print) -> None:
         for child in reversed(self.children):

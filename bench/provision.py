@@ -101,6 +101,7 @@ def build(root: Path, places: Places, persons: int) -> tuple[NetworkLayout, list
     (layout.node("national:national") / "legal.toml").write_text(BENCH_TABLE)
     store = national.open_node(layout.node("national:national"))
     codes: list[str] = []
+    seen: set[str] = set()  # 1 M random 10-digit codes collide a few times (birthdays)
     t0 = time.perf_counter()
     rng = random.Random(7)
     now = datetime.now(UTC).isoformat()
@@ -110,6 +111,9 @@ def build(root: Path, places: Places, persons: int) -> tuple[NetworkLayout, list
             address = f"東京都千代田区{household.address.town}{household.address.block}"
             for p in household.members:
                 code = generate_resident_code()
+                while code in seen:
+                    code = generate_resident_code()
+                seen.add(code)
                 codes.append(code)
                 name = f"{p.family_name} {p.given_name}"
                 rows.append({

@@ -139,3 +139,17 @@ def test_disclosure_lists_what_was_provided(network: Network) -> None:
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1
     assert "passport-issuance" in lines[0] and "verify" in lines[0]
+
+
+def test_a_pension_body_looks_up_one_resident_and_gets_only_its_fields(network: Network) -> None:
+    (code,) = enter(network, person("照会", "ショウカイ", family="鈴木", fk="スズキ"))
+    r = agency(network, "pension-fund", "lookup", code, "--affair", "national-pension-status")
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    fields = answer["record"]["fields"]
+    assert answer["found"] is True
+    assert fields["name"] == "鈴木 照会" and fields["status"] == "resident"
+    assert set(fields) == {
+        "pseudonym", "name", "date_of_birth", "sex", "address", "status", "change_reason",
+        "change_date",
+    }  # fmt: skip

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, insert, select, update
 
+from jukinet.audit.tables import REFERENCE
 from jukinet.nodekey import NodeKey, verify_signature
-from jukinet.storage.tables import audit_head, audit_log
+
+audit_log, audit_head = REFERENCE.log, REFERENCE.head
 
 GENESIS = "0" * 64
 

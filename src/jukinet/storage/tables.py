@@ -15,7 +15,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -23,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from jukinet.audit.tables import audit_tables
 from jukinet.network.outbox import outbox_table
 
 metadata = MetaData(
@@ -162,31 +162,9 @@ operators = Table(
     Column("created_at", String(32), nullable=False),
 )
 
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("at", String(32), nullable=False),
-    Column("actor", String(64), nullable=False),
-    Column("node", String(6), nullable=False),
-    Column("operation", String(48), nullable=False),
-    Column("target", Text, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-)
-
-# One row: the newest entry's hash, signed with the node key. Every writer locks
-# it first, which serialises appends to the chain (and detects a cut-off tail).
-audit_head = Table(
-    "audit_head",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", BigInteger, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("signature", LargeBinary, nullable=False),
-)
+# The municipality's code has 6 characters (the column predates other node kinds).
+_audit = audit_tables(metadata, node_length=6)
+audit_log, audit_head = _audit.log, _audit.head
 
 # Identity updates (R1) waiting for, or already given to, the prefecture: written in
 # the same transaction as the event that changed the identity (docs/network.md).

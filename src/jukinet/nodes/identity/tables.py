@@ -19,7 +19,6 @@ from sqlalchemy import (
     Date,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -27,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from jukinet.audit.tables import audit_tables
 from jukinet.network import outbox as ob
 from jukinet.storage import tables as register_tables
 
@@ -141,30 +141,5 @@ provisions = Table(
     Column("request_id", String(32), nullable=False),
 )
 
-# The same columns as jukinet.storage.tables.audit_log / audit_head: jukinet.audit.log
-# runs its statements with those Table objects, which name only the table and its
-# columns, so they run unchanged on this database. ``node`` is wider here, for the
-# national node's code ("national").
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("at", String(32), nullable=False),
-    Column("actor", String(64), nullable=False),
-    Column("node", String(32), nullable=False),
-    Column("operation", String(48), nullable=False),
-    Column("target", Text, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-)
-
-audit_head = Table(
-    "audit_head",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", BigInteger, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("signature", LargeBinary, nullable=False),
-)
+_audit = audit_tables(metadata)
+audit_log, audit_head = _audit.log, _audit.head

@@ -18,7 +18,6 @@ import argparse
 import os
 import platform
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ from jukinet.domain.record import Address, Name
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import IdentityUpdate, UpdateBatch
 from jukinet.network.setup import init_network, write_topology
-from jukinet.network.topology import load_topology
+from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity.authority import admit_to_national
 from jukinet.nodes.municipality import service, staff
@@ -50,12 +49,6 @@ from jukinet.storage.register import RegisterStore
 
 TODAY = date.today()
 EXE = Path(sys.executable).with_name("jukinet")
-
-
-def _ports() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _topology(base: int) -> str:
@@ -86,7 +79,7 @@ def run(rate: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp, Places() as places:
         root = Path(tmp) / "net"
         topo_file = Path(tmp) / "bench.toml"
-        topo_file.write_text(_topology(_ports()))
+        topo_file.write_text(_topology(free_port_block(3)))
         topo = load_topology(topo_file, places)
         layout = init_network(topo, places, root, pool_size=count + 3000)
         write_topology(layout, topo_file)

@@ -25,7 +25,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,6 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -48,7 +46,7 @@ from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import LookupRequest, SearchRequest
 from jukinet.network.server import serve
 from jukinet.network.setup import init_network, write_topology
-from jukinet.network.topology import load_topology
+from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.tables import identities
 from jukinet.nodes.national import service as national
@@ -78,9 +76,7 @@ sector = "pension"
 
 
 def _port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port_block(1)
 
 
 def _pct(values: list[float], p: int) -> float:

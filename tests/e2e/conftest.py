@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from jukinet.domain.record import Address
 from jukinet.network.client import NodeIdentity
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.supervisor import running_pid
+from jukinet.network.topology import free_port_block
 from jukinet.nodes.municipality import staff
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.operators import get as get_operator
@@ -34,27 +34,6 @@ from jukinet.operators import get as get_operator
 TODAY = date.today()
 SHINJUKU = Address(LocalGovernmentCode("131041"), "東京都新宿区", "西新宿", "二丁目8番1号")
 EXE = Path(sys.executable).with_name("jukinet")
-
-
-def free_port_block(size: int) -> int:
-    """A base port with ``size`` free ports after it (checked by binding)."""
-    for _ in range(50):
-        with closing(socket.socket()) as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + size > 65000:
-            continue
-        ok = True
-        for p in range(base, base + size):
-            with closing(socket.socket()) as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free block of ports")
 
 
 def topology_text(base: int) -> str:
@@ -139,12 +118,14 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     net = Network(root, base, process)
     deadline = time.monotonic() + 120
     assert process.stdout is not None
+    said: list[str] = []
     for line in process.stdout:
+        said.append(line)
         if "is up; logs in" in line:
             break
         assert time.monotonic() < deadline, "network did not come up"
     else:
-        pytest.fail(f"network up exited early with {process.wait()}")
+        pytest.fail(f"network up exited early with {process.wait()}:\n{''.join(said)}")
     # Keep reading what the supervisor says, so it never blocks on a full pipe.
     drain = threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True)
     drain.start()

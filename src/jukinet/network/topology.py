@@ -32,9 +32,12 @@ are unique; ports lie in 1024–65535. Unknown keys are refused, so a misspelt
 
 from __future__ import annotations
 
+import random
 import re
+import socket
 import tomllib
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -340,3 +343,24 @@ def generate_topology(
             f"name = {_toml_string(name)}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def free_port_block(size: int, *, low: int = 20000, high: int = 32000) -> int:
+    """A base port with ``size`` consecutive ports free on 127.0.0.1, for a local network.
+
+    The block is drawn below Linux's ephemeral range (32768 and up by default), where
+    the kernel never hands out ports to outgoing connections; a port picked from the
+    ephemeral range can be taken as the source port of some connection before the
+    node binds it.
+    """
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(low, high - size)
+        try:
+            for port in range(base, base + size):
+                with closing(socket.socket()) as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise ConfigurationError(f"No {size} free consecutive ports between {low} and {high}.")

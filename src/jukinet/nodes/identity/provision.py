@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from jukinet.audit import log as audit
 from jukinet.domain.codes import parse_resident_code
@@ -222,18 +222,21 @@ class _Provider:
         if not provided:
             return
         at = audit.now()
-        conn.execute(
-            insert(provisions),
-            [
-                {
-                    "at": at, "node": self.store.node_id, "agency": self.agency,
-                    "recipient": self.recipient.code, "affair": self.affair.code,
-                    "function": str(self.function), "person_key": p.person_key,
-                    "resident_code": asked, "fields": self.given,
-                    "request_id": self.request_id,
-                }
-                for p, asked in provided
-            ],
+        # A batch writes one row per person; the DBAPI's executemany with plain tuples
+        # skips SQLAlchemy's per-row parameter processing (a quarter of a batch's time).
+        columns = ("at", "node", "agency", "recipient", "affair", "function", "person_key",
+                   "resident_code", "fields", "request_id")  # fmt: skip
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO {provisions.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
+        fixed = (self.store.node_id, self.agency, self.recipient.code, self.affair.code,
+                 str(self.function))  # fmt: skip
+        conn.exec_driver_sql(
+            sql,
+            [(at, *fixed, p.person_key, asked, self.given, self.request_id)
+             for p, asked in provided],
         )  # fmt: skip
 
     def audit(self, conn: Connection, detail: str) -> None:

@@ -34,7 +34,9 @@ def pseudonym(secret: bytes, person_key: str, sector: str) -> str:
     """The person's pseudonym in ``sector``."""
     # hmac.digest is the one-shot C path: a batch computes one per person.
     digest = hmac.digest(secret, f"{person_key}|{sector}".encode(), "sha256")
-    return base64.b32encode(digest).decode("ascii")[:LENGTH]
+    # 20 base32 characters encode the first 12.5 bytes: encoding 15 bytes gives the same
+    # characters as encoding all 32, for half the work (a batch computes millions).
+    return base64.b32encode(digest[:15]).decode("ascii")[:LENGTH]
 
 
 def node_secret(conn: Connection) -> bytes:

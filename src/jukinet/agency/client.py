@@ -129,10 +129,10 @@ class AgencyClient:
         for block in _blocks(lines, chunk):
             query = urlencode({"affair": affair, "first_row": done + 1})
             body = "".join(block).encode("utf-8")
-            async for item in self._client.lines_post(
+            async for raw in self._client.raw_lines_post(
                 f"{self.url}/provision/batch?{query}", body, "text/plain; charset=utf-8"
             ):
-                yield BatchRow.model_validate(item)
+                yield BatchRow.model_validate_json(raw)
             done += len(block)
             progress(done)
 

@@ -180,12 +180,15 @@ class NodeClient:
         async for item in self._lines("GET", url, b"", None):
             yield item
 
-    async def lines_post(
+    async def raw_lines_post(
         self, url: str, body: bytes, content_type: str
-    ) -> AsyncIterator[dict[str, Any]]:
-        """POST ``body`` and read a JSON-lines answer as it arrives (batch status)."""
-        async for item in self._lines("POST", url, body, content_type):
-            yield item
+    ) -> AsyncIterator[bytes]:
+        """POST ``body`` and read the answer line by line as it arrives (batch status);
+        the caller parses each line (e.g. straight into its model)."""
+        async with self._exchange("POST", url, body, content_type) as response:
+            async for raw in response.content:
+                if raw.strip():
+                    yield raw
 
     async def _lines(
         self, method: str, url: str, body: bytes, content_type: str | None

@@ -269,7 +269,13 @@ def demo(
         write_topology(layout, source)
         (directory / DEMO_MARK).write_text("demo network: removed by the next `jukinet demo`\n")
         seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}"))
-    console.print(
-        f"Try: {sys.argv[0]} network status {directory}   (in another terminal)", soft_wrap=True
-    )
+    me = sys.argv[0]
+    pension = layout.client("agency:pension-fund")
+    console.print("In another terminal, try:", soft_wrap=True)
+    for hint in (
+        f"{me} network status {directory}",
+        f"{me} network reconcile {directory}",
+        f"{me} agency lookup --as {pension} --affair national-pension-status <resident code>",
+    ):
+        console.print(f"  {hint}", soft_wrap=True)
     _up(layout)

@@ -17,7 +17,7 @@ from jukinet.cli._common import console, fail, handle_errors, state
 from jukinet.errors import ConfigurationError
 from jukinet.network import monitor
 from jukinet.network.firewall import nftables_rules, standard_links
-from jukinet.network.layout import NetworkLayout
+from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import SignedDirectory
 from jukinet.network.server import serve
 from jukinet.network.setup import init_network, revoke_node, write_topology
@@ -270,11 +270,16 @@ def demo(
         (directory / DEMO_MARK).write_text("demo network: removed by the next `jukinet demo`\n")
         seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}"))
     me = sys.argv[0]
+    first = topo.municipalities[0]
+    clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()
     pension = layout.client("agency:pension-fund")
     console.print("In another terminal, try:", soft_wrap=True)
     for hint in (
         f"{me} network status {directory}",
         f"{me} network reconcile {directory}",
+        f"export JUKINET_HOME={layout.node(first.node_id)} JUKINET_OPERATOR={clerk[0]} "
+        f"JUKINET_PASSWORD={clerk[1]}",
+        f"{me} household show 1      # a clerk of {first.name}",
         f"{me} agency lookup --as {pension} --affair national-pension-status <resident code>",
     ):
         console.print(f"  {hint}", soft_wrap=True)

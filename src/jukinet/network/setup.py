@@ -173,7 +173,9 @@ def init_network(
                 key=NodeKey(issued[m.node_id].key),
             )
             finish(home, m, cfg, topology.prefecture_of(m.code).url)
-            _secret(layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n")
+            write_secret(
+                layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n"
+            )
             report(f"municipality {m.code} {m.name} (pool of {pool_size:,} codes)")
     finally:
         national_store.close()
@@ -203,7 +205,8 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _secret(path: Path, text: str) -> None:
+def write_secret(path: Path, text: str) -> None:
+    """A file only the owner may read (first passwords of a new network)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)

@@ -7,13 +7,15 @@ updates wait in each outbox until the network is up.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date
 
+from jukinet.domain.access import Role
 from jukinet.network.layout import NetworkLayout, folder_name
-from jukinet.network.setup import PoolFromNational
+from jukinet.network.setup import PoolFromNational, write_secret
 from jukinet.network.topology import MunicipalitySpec, Topology
-from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality import service, staff
 from jukinet.nodes.municipality.pool import CodeSource
 from jukinet.nodes.municipality.seeding import seed
 from jukinet.nodes.municipality.setup import open_register
@@ -54,6 +56,15 @@ def _seed_one(
         session = service.login(store, username, password)
         # Codes come from the national registry, as on a running network.
         result = seed(store, session, places, source, m.residents, today=date.today(), rng_seed=i)
+        # A window clerk for trying the demo (the administrator may not read records).
+        clerk_password = secrets.token_urlsafe(12)
+        staff.add(
+            store, session, username="clerk", full_name=f"{m.name} 窓口", role=Role.CLERK,
+            password=clerk_password, trained_on=date.today(), pledge_signed_on=date.today(),
+        )  # fmt: skip
+        write_secret(
+            layout.secrets / f"{folder_name(m.node_id)}-clerk.txt", f"clerk {clerk_password}\n"
+        )
     finally:
         store.close()
     report(f"{m.name}: {result.residents:,} residents in {result.seconds:.1f} s")

@@ -414,3 +414,42 @@ def test_a_request_signed_for_another_node_is_refused(world: World) -> None:
         assert "addressed to 127.0.0.1:7411" in problem["detail"]
 
     _run(world, scenario)
+
+
+def _pem_of(world: World, node: str) -> str:
+    return next(e.cert_pem for e in world.entries if e.node_id == node)
+
+
+def test_a_pinned_client_refuses_a_member_that_took_another_nodes_address(world: World) -> None:
+    """R8: a node serving with its own valid certificate cannot pose as another node."""
+    tokyo = _pem_of(world, SERVER)
+
+    async def main() -> None:
+        impostor = world.identity(OSAKA)  # a real member, same CA, same host name
+        async with (
+            _running(_app(world), impostor) as url,
+            NodeClient(world.identity(CHIYODA), pins=lambda _origin: tokyo) as client,
+        ):
+            with pytest.raises(PeerUnreachable, match="certificate"):
+                await client.post(f"{url}/updates", BODY_MODEL)
+        async with (
+            _running(_app(world), world.identity(SERVER)) as url,
+            NodeClient(world.identity(CHIYODA), pins=lambda _origin: tokyo) as client,
+        ):
+            answer = await client.post(f"{url}/updates", BODY_MODEL)
+            assert answer["peer"]["node_id"] == CHIYODA
+
+    asyncio.run(main())
+
+
+def test_a_pinned_client_never_contacts_an_address_outside_the_directory(world: World) -> None:
+    async def main() -> None:
+        async with NodeClient(world.identity(CHIYODA), pins=lambda _origin: None) as client:
+            with pytest.raises(PeerRefused, match="not a node of the directory") as refused:
+                await client.post("https://127.0.0.1:1/updates", BODY_MODEL)
+            assert refused.value.status == 421
+
+    asyncio.run(main())
+
+
+BODY_MODEL = PoolRequest(count=5)

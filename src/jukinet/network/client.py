@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from yarl import URL
 
 from jukinet.errors import AccessDenied, ConfigurationError, InvalidInput, JukinetError
 from jukinet.network.signatures import sign_request
-from jukinet.network.tls import client_context
+from jukinet.network.tls import client_context, pinned_client_context
 
 __all__ = ["NodeClient", "NodeIdentity", "PeerRefused", "PeerUnreachable"]
 
@@ -97,9 +97,19 @@ class NodeClient:
     """One aiohttp session (mTLS, keep-alive) whose every request is signed."""
 
     def __init__(
-        self, identity: NodeIdentity, *, timeout: float = 30.0, connections: int = 16
+        self,
+        identity: NodeIdentity,
+        *,
+        timeout: float = 30.0,
+        connections: int = 16,
+        pins: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``pins`` maps an origin (``https://host:port``) to the only server certificate
+        (PEM) to accept there — a node passes its directory's; without it the network
+        CA and the host name are checked."""
         self.identity = identity
+        self._pins = pins
+        self._pinned: dict[str, ssl.SSLContext] = {}
         self._timeout = timeout
         self._connections = connections
         self._key: Ed25519PrivateKey | None = None
@@ -143,9 +153,22 @@ class NodeClient:
         # Sign exactly what goes on the wire: yarl's encoded form of the URL.
         wire = str(target)
         headers |= sign_request(method, wire, headers, body, self._key, self.identity.node_id)
+        request_ssl: ssl.SSLContext | bool = True  # the session's context
+        if self._pins is not None:
+            origin = f"{target.scheme}://{target.authority}"
+            pem = self._pins(origin)
+            if pem is None:
+                raise PeerRefused(
+                    421, f"{origin} is not a node of the directory (R7): not contacted.", url
+                )
+            request_ssl = self._pinned_context(pem)
         try:
             async with self._session.request(
-                method, URL(wire, encoded=True), data=body or None, headers=headers
+                method,
+                URL(wire, encoded=True),
+                data=body or None,
+                headers=headers,
+                ssl=request_ssl,
             ) as response:
                 if not 200 <= response.status < 300:
                     text = await response.text(errors="replace")
@@ -153,6 +176,13 @@ class NodeClient:
                 yield response
         except (aiohttp.ClientError, ssl.SSLError, TimeoutError) as exc:
             raise PeerUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+    def _pinned_context(self, pem: str) -> ssl.SSLContext:
+        context = self._pinned.get(pem)
+        if context is None:
+            context = pinned_client_context(self.identity.cert_path, self.identity.key_path, pem)
+            self._pinned[pem] = context
+        return context
 
     async def _json(self, response: aiohttp.ClientResponse, url: str) -> Any:
         raw = await response.read()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jukinet.errors import ConfigurationError
 
-__all__ = ["client_context", "server_context"]
+__all__ = ["client_context", "pinned_client_context", "server_context"]
 
 
 def _load(context: ssl.SSLContext, cert_path: Path, key_path: Path, ca_path: Path) -> None:
@@ -58,3 +58,23 @@ def load_crl(context: ssl.SSLContext, crl_path: Path) -> None:
     except (OSError, ssl.SSLError) as exc:
         raise ConfigurationError(f"Cannot load the CRL {crl_path}: {exc}") from None
     context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+
+
+def pinned_client_context(cert_path: Path, key_path: Path, server_cert_pem: str) -> ssl.SSLContext:
+    """A client context that trusts exactly one server certificate: the directory's.
+
+    On one machine every node's certificate names 127.0.0.1, so checking the CA and the
+    host name would accept any member that took another node's port. Trusting only
+    the certificate the signed directory lists for that address closes this: the
+    partial-chain flag lets OpenSSL accept that leaf as the whole chain (its validity
+    dates are still checked).
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    try:
+        context.load_cert_chain(cert_path, key_path)
+        context.load_verify_locations(cadata=server_cert_pem)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"Cannot build a pinned TLS context: {exc}") from None
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context

@@ -44,6 +44,17 @@ class NodeRuntime:
     def node_id(self) -> str:
         return self.settings.node_id
 
+    def pin(self, origin: str) -> str | None:
+        """The certificate the directory lists for the active node at ``origin`` (R7, R8)."""
+        for entry in self.directory.entries():
+            if entry.url and entry.url.rstrip("/") == origin:
+                return entry.cert_pem
+        return None
+
+    def client(self) -> NodeClient:
+        """A client that talks only to directory members, each pinned to its certificate."""
+        return NodeClient(self.identity, pins=self.pin)
+
 
 def load_runtime(cfg: NodeConfig) -> NodeRuntime:
     if cfg.network is None:

@@ -19,7 +19,6 @@ from fastapi.responses import StreamingResponse
 from jukinet import config
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
-from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, PeerLink, node_id
 from jukinet.network.peer import Peer, require_peer
 from jukinet.nodes.identity.store import json_lines
@@ -41,7 +40,7 @@ def create_app(home: Path) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal worker
-        async with NodeClient(runtime.identity) as client:
+        async with runtime.client() as client:
             worker = ob.DeliveryWorker(
                 store.engine,
                 outbox,

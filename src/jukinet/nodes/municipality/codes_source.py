@@ -8,6 +8,7 @@ asks the national node, which issues codes that no municipality ever had
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from jukinet import config
@@ -15,6 +16,7 @@ from jukinet.domain.codes import ResidentCode, parse_resident_code
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.messages import MAX_POOL, PoolGrant, PoolRequest
 from jukinet.nodes.municipality.pool import CodeSource, LocalCodeSource
+from jukinet.nodes.runtime import load_runtime
 
 
 class NationalCodeSource:
@@ -22,15 +24,20 @@ class NationalCodeSource:
 
     name = "national"
 
-    def __init__(self, identity: NodeIdentity, national_url: str) -> None:
-        self.identity, self.url = identity, national_url.rstrip("/") + "/pools"
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        national_url: str,
+        pins: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.identity, self.url, self.pins = identity, national_url.rstrip("/") + "/pools", pins
 
     def issue(self, count: int) -> list[ResidentCode]:
         return asyncio.run(self._issue(count))
 
     async def _issue(self, count: int) -> list[ResidentCode]:
         codes: list[ResidentCode] = []
-        async with NodeClient(self.identity) as client:
+        async with NodeClient(self.identity, pins=self.pins) as client:
             while len(codes) < count:
                 ask = min(MAX_POOL, count - len(codes))
                 grant = PoolGrant.model_validate(
@@ -45,5 +52,5 @@ def code_source_for(home: Path) -> CodeSource:
     cfg = config.load(home)
     if cfg.network is None:
         return LocalCodeSource()
-    identity = NodeIdentity(cfg.network.node_id, cfg.key_path, cfg.cert_path, cfg.ca_path)
-    return NationalCodeSource(identity, cfg.network.national_url)
+    runtime = load_runtime(cfg)
+    return NationalCodeSource(runtime.identity, cfg.network.national_url, runtime.pin)

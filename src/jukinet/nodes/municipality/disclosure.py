@@ -15,9 +15,9 @@ from jukinet import config
 from jukinet.domain.access import Permission, Session
 from jukinet.domain.codes import parse_resident_code
 from jukinet.errors import ConfigurationError, ResidentNotFound
-from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.messages import DisclosureRequest, DisclosureResponse, ProvisionEntry
 from jukinet.nodes.municipality.service import run
+from jukinet.nodes.runtime import load_runtime
 from jukinet.storage.register import RegisterStore, RegisterTx
 
 
@@ -39,11 +39,11 @@ def disclose(store: RegisterStore, session: Session, home: Path, code: str) -> l
 
 async def _ask(cfg: config.NodeConfig, code: str, clerk: str) -> list[ProvisionEntry]:
     assert cfg.network is not None
-    identity = NodeIdentity(cfg.network.node_id, cfg.key_path, cfg.cert_path, cfg.ca_path)
+    runtime = load_runtime(cfg)
     request = DisclosureRequest(resident_code=code, verified_by="clerk", clerk=clerk)
     holders = [cfg.network.upstream_url, cfg.network.national_url]
     entries: list[ProvisionEntry] = []
-    async with NodeClient(identity) as client:
+    async with runtime.client() as client:
         for url in holders:
             answer = DisclosureResponse.model_validate(
                 await client.post(f"{url}/disclosure", request)

@@ -16,7 +16,6 @@ from fastapi import Depends, FastAPI, Query
 from fastapi.responses import StreamingResponse
 
 from jukinet import config
-from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
 from jukinet.network.peer import Peer, require_peer
 from jukinet.nodes.identity import provision
@@ -37,7 +36,7 @@ def create_app(home: Path) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with NodeClient(runtime.identity) as client:
+        async with runtime.client() as client:
             task = asyncio.create_task(refresh_directory(runtime, client))
             try:
                 yield

@@ -17,7 +17,6 @@ from fastapi import Depends, FastAPI, Query
 from fastapi.responses import StreamingResponse
 
 from jukinet import config
-from jukinet.network.client import NodeClient
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Peer, require_peer
@@ -40,7 +39,7 @@ def create_app(home: Path) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal worker
-        async with NodeClient(runtime.identity) as client:
+        async with runtime.client() as client:
             worker = service.delivery_worker(
                 store, make_sender(client, runtime.settings.upstream_url)
             )

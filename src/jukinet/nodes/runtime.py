@@ -8,9 +8,10 @@ Each node kind's ``api.create_app`` builds a ``NodeRuntime`` from its home, call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -112,6 +113,19 @@ async def refresh_directory(runtime: NodeRuntime, client: NodeClient) -> None:
             raise
         except Exception as exc:  # keep serving on the directory we have
             log.warning("directory refresh failed: %s", exc)
+
+
+@contextlib.asynccontextmanager
+async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run ``jobs`` (directory refresh, delivery worker …) while the app serves; on
+    shutdown cancel them and wait until they have stopped."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def json_lines(rows: Iterable[dict[str, Any]]) -> StreamingResponse:

@@ -7,7 +7,6 @@ directory fresh, and answers the operations monitor.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from jukinet.network.messages import NodeStatus, PeerLink, node_id
 from jukinet.network.peer import Peer, require_peer
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.municipality.setup import open_register
-from jukinet.nodes.runtime import install, load_runtime, refresh_directory
+from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
 from jukinet.storage.tables import outbox
 
 Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
@@ -40,24 +39,18 @@ def create_app(home: Path) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal worker
-        async with runtime.client() as client:
-            worker = ob.DeliveryWorker(
-                store.engine,
-                outbox,
-                runtime.node_id,
-                ob.make_sender(client, runtime.settings.upstream_url),
-            )
-            tasks = [
-                asyncio.create_task(refresh_directory(runtime, client)),
-                asyncio.create_task(worker.run_forever()),
-            ]
-            try:
-                yield
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                store.close()
+        try:
+            async with runtime.client() as client:
+                worker = ob.DeliveryWorker(
+                    store.engine,
+                    outbox,
+                    runtime.node_id,
+                    ob.make_sender(client, runtime.settings.upstream_url),
+                )
+                async with background(refresh_directory(runtime, client), worker.run_forever()):
+                    yield
+        finally:
+            store.close()
 
     app = FastAPI(title=f"jukinet municipality {cfg.code}", lifespan=lifespan)
     install(app, runtime)

@@ -6,7 +6,6 @@ Routes parse, call one service function off the event loop, and return the model
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from jukinet.network.peer import Peer, require_peer
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.national import pools, service
-from jukinet.nodes.runtime import install, load_runtime, refresh_directory
+from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
 
 Prefecture = Annotated[Peer, Depends(require_peer("prefecture"))]
 Municipality = Annotated[Peer, Depends(require_peer("municipality"))]
@@ -36,14 +35,11 @@ def create_app(home: Path) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.client() as client:
-            task = asyncio.create_task(refresh_directory(runtime, client))
-            try:
+        try:
+            async with runtime.client() as client, background(refresh_directory(runtime, client)):
                 yield
-            finally:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                store.close()
+        finally:
+            store.close()
 
     app = FastAPI(title="jukinet national node", lifespan=lifespan)
     install(app, runtime)

@@ -23,7 +23,7 @@ from jukinet.network.peer import Peer, require_peer
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.prefecture import service
-from jukinet.nodes.runtime import install, load_runtime, refresh_directory
+from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
 
 Municipality = Annotated[Peer, Depends(require_peer("municipality"))]
 Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
@@ -39,21 +39,15 @@ def create_app(home: Path) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal worker
-        async with runtime.client() as client:
-            worker = service.delivery_worker(
-                store, make_sender(client, runtime.settings.upstream_url)
-            )
-            tasks = [
-                asyncio.create_task(refresh_directory(runtime, client)),
-                asyncio.create_task(worker.run_forever()),
-            ]
-            try:
-                yield
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                store.close()
+        try:
+            async with runtime.client() as client:
+                worker = service.delivery_worker(
+                    store, make_sender(client, runtime.settings.upstream_url)
+                )
+                async with background(refresh_directory(runtime, client), worker.run_forever()):
+                    yield
+        finally:
+            store.close()
 
     app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan)
     install(app, runtime)

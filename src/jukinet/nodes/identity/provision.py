@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from jukinet.audit import log as audit
 from jukinet.domain.codes import parse_resident_code
@@ -67,7 +67,7 @@ from jukinet.network.messages import (
     node_id,
 )
 from jukinet.network.peer import Peer, require_peer
-from jukinet.nodes.identity.pseudonym import node_secret, pseudonym
+from jukinet.nodes.identity.pseudonym import pseudonym
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.identity.tables import identities, provisions, retired_codes, security_log
 
@@ -168,15 +168,20 @@ def _person(row: Sequence[Any]) -> _Person:
     return _Person(*row[: len(_COLUMNS)])
 
 
+# Built once: lookups and verifies run these per request (see audit.log for why).
+_BY_CODE = select(*_COLUMNS).where(identities.c.resident_code == bindparam("code"))
+_BY_RETIRED_CODE = (
+    select(*_COLUMNS)
+    .join(retired_codes, retired_codes.c.person_key == identities.c.person_key)
+    .where(retired_codes.c.code == bindparam("code"))
+)
+
+
 def _find(conn: Connection, code: str) -> _Person | None:
     """The person holding ``code`` now, or who held it before a code change (R6)."""
-    row = conn.execute(select(*_COLUMNS).where(identities.c.resident_code == code)).first()
+    row = conn.execute(_BY_CODE, {"code": code}).first()
     if row is None:
-        row = conn.execute(
-            select(*_COLUMNS)
-            .join(retired_codes, retired_codes.c.person_key == identities.c.person_key)
-            .where(retired_codes.c.code == code)
-        ).first()
+        row = conn.execute(_BY_RETIRED_CODE, {"code": code}).first()
     return _person(row) if row else None
 
 
@@ -209,7 +214,7 @@ class _Provider:
         for f in self.fields:
             if f == "pseudonym":
                 if self.secret is None:
-                    self.secret = node_secret(conn)
+                    self.secret = self.store.pseudonym_secret(conn)
                 assert self.affair.sector is not None
                 values[f] = pseudonym(self.secret, person.person_key, self.affair.sector)
             else:

@@ -45,6 +45,7 @@ from jukinet.nodes.identity.authority import (
     UpdateRefused,
     check_standing,
 )
+from jukinet.nodes.identity.pseudonym import node_secret
 from jukinet.nodes.identity.tables import (
     identities,
     identity_history,
@@ -121,6 +122,13 @@ class IdentityStore:
         self.code: str = meta["code"]
         self.name: str = meta["name"]
         self.node_id = f"{self.kind}:{self.code}"
+        self._pseudonym_secret: bytes | None = None
+
+    def pseudonym_secret(self, conn: Connection) -> bytes:
+        """The node's pseudonym secret, read once (it never changes)."""
+        if self._pseudonym_secret is None:
+            self._pseudonym_secret = node_secret(conn)
+        return self._pseudonym_secret
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

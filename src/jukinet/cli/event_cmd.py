@@ -39,6 +39,16 @@ FamilyKana = typer.Option(..., "--family-kana", help="氏のふりがな (kataka
 GivenKana = typer.Option(..., "--given-kana", help="名のふりがな (katakana)")
 Notified = typer.Option(None, "--notified", help="Notification date (default: today).")
 Rel = typer.Option([], "--rel", help="CODE=続柄, relationship to the head; repeatable.")
+# Options shared by the two move-ins (and the move within): one definition, one help text.
+SexOption = typer.Option(..., "--sex", help="male or female")
+Born = typer.Option(..., "--born", help="Date of birth.")
+Relationship = typer.Option(HEAD, "--relationship", help="続柄 (世帯主 for a new household).")
+Domicile = typer.Option(..., "--domicile", help="本籍")
+DomicileHead = typer.Option(..., "--domicile-head", help="筆頭者")
+Town = typer.Option(..., "--town", help="町字 of the new address.")
+Block = typer.Option(..., "--block", help="番地・号 of the new address.")
+Building = typer.Option("", "--building", help="Building and room.")
+JoinHousehold = typer.Option(None, "--join-household", help="Join this household instead.")
 
 
 def _record(operator: str | None, kind: str, build: Callable[[RegisterStore], ev.Event]) -> None:
@@ -150,19 +160,19 @@ def move_in(
     given_name: str = Given,
     family_kana: str = FamilyKana,
     given_kana: str = GivenKana,
-    sex: str = typer.Option(...),
-    born: str = typer.Option(..., help="Date of birth."),
-    relationship: str = typer.Option(HEAD, help="続柄 (世帯主 for a new household)."),
-    domicile: str = typer.Option(..., help="本籍"),
-    domicile_head: str = typer.Option(..., help="筆頭者"),
-    town: str = typer.Option(..., help="町字 of the new address."),
-    block: str = typer.Option(..., help="番地・号 of the new address."),
-    building: str = typer.Option("", help="Building and room."),
+    sex: str = SexOption,
+    born: str = Born,
+    relationship: str = Relationship,
+    domicile: str = Domicile,
+    domicile_head: str = DomicileHead,
+    town: str = Town,
+    block: str = Block,
+    building: str = Building,
     previous: str = typer.Option(..., help="The address moved from (前住所)."),
     issuer: str = typer.Option(..., help="Local government code of the certificate's issuer."),
     moved: str = typer.Option(..., help="Date of moving in."),
     notified: str | None = Notified,
-    join_household: int | None = typer.Option(None, help="Join this household instead."),
+    join_household: int | None = JoinHousehold,
     operator: str | None = OperatorOption,
 ) -> None:
     """転入: move-in from another municipality, on a paper move-out certificate."""
@@ -182,19 +192,19 @@ def move_in_abroad(
     given_name: str = Given,
     family_kana: str = FamilyKana,
     given_kana: str = GivenKana,
-    sex: str = typer.Option(...),
-    born: str = typer.Option(..., help="Date of birth."),
-    relationship: str = typer.Option(HEAD, help="続柄 (世帯主 for a new household)."),
-    domicile: str = typer.Option(..., help="本籍"),
-    domicile_head: str = typer.Option(..., help="筆頭者"),
-    town: str = typer.Option(...),
-    block: str = typer.Option(...),
-    building: str = typer.Option(""),
+    sex: str = SexOption,
+    born: str = Born,
+    relationship: str = Relationship,
+    domicile: str = Domicile,
+    domicile_head: str = DomicileHead,
+    town: str = Town,
+    block: str = Block,
+    building: str = Building,
     previous: str = typer.Option(..., help="Where abroad the person lived."),
     moved: str = typer.Option(..., help="Date of arrival."),
     code: str | None = typer.Option(None, help="The code the person held before, if any."),
     notified: str | None = Notified,
-    join_household: int | None = typer.Option(None, help="Join this household instead."),
+    join_household: int | None = JoinHousehold,
     operator: str | None = OperatorOption,
 ) -> None:
     """国外転入: move-in from abroad (a new code from the pool unless one is held)."""
@@ -211,9 +221,9 @@ def move_in_abroad(
 @handle_errors
 def move_within(
     household: int = typer.Option(..., help="Household number."),
-    town: str = typer.Option(...),
-    block: str = typer.Option(...),
-    building: str = typer.Option(""),
+    town: str = Town,
+    block: str = Block,
+    building: str = Building,
     moved: str = typer.Option(..., help="Date of the move."),
     notified: str | None = Notified,
     operator: str | None = OperatorOption,

@@ -29,23 +29,23 @@ from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from jukinet.deploy.network import init_network, write_topology
 from jukinet.domain import events as ev
 from jukinet.domain.access import Role, Session
 from jukinet.domain.codes import LocalGovernmentCode, resident_code_check_digit
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import Address, Name
+from jukinet.keys import NodeKey
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import IdentityUpdate, UpdateBatch
-from jukinet.network.setup import init_network, write_topology
 from jukinet.network.topology import free_port_block, load_topology
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity.authority import admit_to_national
 from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality.operators import get
 from jukinet.nodes.municipality.setup import open_register
+from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.nodes.national import service as national
-from jukinet.operators import get
-from jukinet.places import Places
-from jukinet.storage.register import RegisterStore
+from jukinet.seed.places import Places
 
 TODAY = date.today()
 EXE = Path(sys.executable).with_name("jukinet")

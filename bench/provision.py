@@ -39,18 +39,18 @@ from fastapi import FastAPI
 from sqlalchemy import insert, select
 
 from jukinet.agency import AgencyClient
+from jukinet.deploy.network import init_network, write_topology
 from jukinet.domain.codes import generate_resident_code
 from jukinet.domain.names import fold
 from jukinet.network.client import NodeClient
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import LookupRequest, SearchRequest
 from jukinet.network.server import serve
-from jukinet.network.setup import init_network, write_topology
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.tables import identities
 from jukinet.nodes.national import service as national
-from jukinet.places import Places
+from jukinet.seed.places import Places
 from jukinet.seed.population import generate
 
 EXE = Path(sys.executable).with_name("jukinet")

@@ -32,13 +32,13 @@ from jukinet.domain.access import Role, Session
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import Name
 from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality.operators import get
 from jukinet.nodes.municipality.pool import LocalCodeSource
 from jukinet.nodes.municipality.seeding import seed
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register, open_register
-from jukinet.operators import get
-from jukinet.places import Places
-from jukinet.storage.register import RegisterStore
-from jukinet.storage.tables import persons
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.nodes.municipality.tables import persons
+from jukinet.seed.places import Places
 
 PASSWORD = "bench-password-1"
 TODAY = date.today()

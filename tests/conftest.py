@@ -16,13 +16,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
-from jukinet import operators
 from jukinet.domain.access import Role, Session
-from jukinet.nodes.municipality import staff
+from jukinet.nodes.municipality import operators, staff
 from jukinet.nodes.municipality.pool import LocalCodeSource
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register, open_register
-from jukinet.places import Places
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.seed.places import Places
 
 PG_ENV = "JUKINET_TEST_PG_URL"
 CHIYODA = "131016"

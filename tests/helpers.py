@@ -11,8 +11,8 @@ from jukinet.audit import log as audit
 from jukinet.domain import events as ev
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import HEAD, Address, Name
-from jukinet.storage.register import RegisterStore
-from jukinet.storage.tables import (
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.nodes.municipality.tables import (
     audit_log,
     code_pool,
     events,

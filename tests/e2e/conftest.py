@@ -28,8 +28,8 @@ from jukinet.network.layout import NetworkLayout
 from jukinet.network.supervisor import running_pid
 from jukinet.network.topology import free_port_block
 from jukinet.nodes.municipality import staff
+from jukinet.nodes.municipality.operators import get as get_operator
 from jukinet.nodes.municipality.setup import open_register
-from jukinet.operators import get as get_operator
 
 TODAY = date.today()
 SHINJUKU = Address(LocalGovernmentCode("131041"), "東京都新宿区", "西新宿", "二丁目8番1号")
@@ -107,7 +107,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     assert made.returncode == 0, made.stderr
     from jukinet.network.topology import load_topology
     from jukinet.nodes.municipality.seeding_network import seed_all
-    from jukinet.places import Places
+    from jukinet.seed.places import Places
 
     with Places() as places:
         seed_all(NetworkLayout(root), load_topology(topo, places), places)

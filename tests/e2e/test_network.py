@@ -232,7 +232,7 @@ def test_firewall_rules_admit_exactly_the_directorys_links(network: Network) -> 
 
 def test_a_topology_of_all_47_prefectures_is_generated_and_loads(tmp_path: Path) -> None:
     from jukinet.network.topology import load_topology
-    from jukinet.places import Places
+    from jukinet.seed.places import Places
 
     r = jukinet("network", "topology", "--prefectures", "47", "--per-prefecture", "3")
     assert r.returncode == 0, r.stderr

@@ -16,7 +16,7 @@ from jukinet.domain.identity import Sex
 from jukinet.domain.record import Address, ResidentRecord
 from jukinet.errors import JukinetError
 from jukinet.nodes.municipality import service
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
 from tests.helpers import TODAY, arrival, counts, last_audit, person, snapshot
 
 OSAKA = with_check_digit("27100")

@@ -7,10 +7,10 @@ from sqlalchemy import delete, select, update
 
 from jukinet.audit import log as audit
 from jukinet.domain.access import Session
-from jukinet.nodekey import NodeKey
+from jukinet.keys import NodeKey
 from jukinet.nodes.municipality import service
-from jukinet.storage.register import RegisterStore
-from jukinet.storage.tables import audit_head, audit_log
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.nodes.municipality.tables import audit_head, audit_log
 from tests.helpers import TODAY, arrival, last_audit, person
 
 

@@ -23,7 +23,7 @@ from jukinet.errors import (
     RoleNotAllowed,
 )
 from jukinet.nodes.municipality import service
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
 from tests.helpers import KANDA, TODAY, arrival, counts, last_audit, person
 from tests.integration.conftest import (
     RECENT,

@@ -17,10 +17,10 @@ from sqlalchemy import func, insert, inspect, select
 from jukinet.audit import log as audit
 from jukinet.domain.codes import generate_resident_code, parse_resident_code, with_check_digit
 from jukinet.errors import ConfigurationError, InvalidInput, InvalidLocalGovernmentCode
+from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import IdentityUpdate, UpdateBatch, node_id
 from jukinet.network.peer import Peer
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity import setup as ids_setup
 from jukinet.nodes.identity import store as ids_store
 from jukinet.nodes.identity import tables as ids
@@ -28,7 +28,11 @@ from jukinet.nodes.identity.authority import UpdateRefused
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national_service
+from jukinet.nodes.national import store as national_store
+from jukinet.nodes.national import tables as national_tables
 from jukinet.nodes.prefecture import service as prefecture_service
+from jukinet.nodes.prefecture import store as prefecture_store
+from jukinet.nodes.prefecture import tables as prefecture_tables
 from jukinet.storage.database import make_engine
 from tests.conftest import UrlFactory
 
@@ -115,11 +119,12 @@ def send(store: IdentityStore, sender: Peer, *updates: IdentityUpdate) -> int:
 
 
 def state(store: IdentityStore) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table except the audit chain, as sorted rows."""
+    """Every table of the node's kind except the audit chain, as sorted rows."""
+    kind = {"prefecture": prefecture_tables, "national": national_tables}[store.kind]
     with store.engine.connect() as conn:
         return {
             t.name: sorted(conn.execute(select(t)).all(), key=repr)
-            for t in ids.metadata.sorted_tables
+            for t in kind.metadata.sorted_tables
             if t.name not in ("audit_log", "audit_head")
         }
 
@@ -194,9 +199,11 @@ def test_a_database_not_at_the_newest_schema_is_refused(database: UrlFactory) ->
     engine = make_engine(database("empty"))
     try:
         with pytest.raises(ConfigurationError, match="schema none"):
-            ids_setup.check_identity_schema(engine)
-        ids_setup.migrate_identity(engine)
-        ids_setup.check_identity_schema(engine)
+            ids_setup.check_identity_schema(engine, national_store.MIGRATIONS)
+        national_store.migrate(engine)
+        ids_setup.check_identity_schema(engine, national_store.MIGRATIONS)
+        with pytest.raises(ConfigurationError, match="schema"):
+            ids_setup.check_identity_schema(engine, prefecture_store.MIGRATIONS)
     finally:
         engine.dispose()
 
@@ -465,8 +472,8 @@ def test_the_prefecture_forwards_exactly_the_applied_updates(prefecture: Identit
     send(prefecture, chiyoda, *first, update(4, b, reason="death", status="removed"))  # resend
     send(prefecture, chuo, update(1, c, origin=CHUO), update(3, c, origin=CHUO))  # with a gap
     with prefecture.engine.connect() as conn:
-        queued = ob.pending(conn, ids.outbox, 100)
-        assert ob.backlog(conn, ids.outbox) == 5
+        queued = ob.pending(conn, prefecture_tables.outbox, 100)
+        assert ob.backlog(conn, prefecture_tables.outbox) == 5
     applied = [*first, update(4, b, reason="death", status="removed"), update(1, c, origin=CHUO)]
     assert [u.seq for u in queued] == [1, 2, 3, 4, 5]
     strip = {"seq", "recorded_at"}
@@ -479,8 +486,8 @@ def test_the_prefecture_forwards_exactly_the_applied_updates(prefecture: Identit
 def test_national_does_not_forward(national: IdentityStore) -> None:
     tokyo = prefecture_peer()
     national_service.receive(national, tokyo, batch(tokyo, update(1, generate_resident_code())))
-    with national.engine.connect() as conn:
-        assert ob.backlog(conn, ids.outbox) == 0
+    assert national.forward_to is None
+    assert "outbox" not in inspect(national.engine).get_table_names()  # nowhere to forward to
 
 
 # --- reconcile and status ------------------------------------------------------------
@@ -546,7 +553,11 @@ def test_pools_never_overlap(national: IdentityStore) -> None:
     assert all(parse_resident_code(c) == c for c in codes)
     with national.engine.connect() as conn:
         issued = dict(
-            conn.execute(select(ids.issued_codes.c.code, ids.issued_codes.c.municipality)).all()
+            conn.execute(
+                select(
+                    national_tables.issued_codes.c.code, national_tables.issued_codes.c.municipality
+                )
+            ).all()
         )
     assert issued == {c: municipalities[i // 5] for i, g in enumerate(grants) for c in g.codes}
     assert pools.code_was_issued(national, codes[0])
@@ -568,7 +579,7 @@ def test_a_code_once_issued_or_held_is_never_handed_out_again(
     national_service.receive(national, tokyo, batch(tokyo, update(1, held)))
     fresh = [generate_resident_code() for _ in range(2)]
     draws = iter([*issued, held, *fresh])  # the random draw hits every used code first
-    monkeypatch.setattr(pools, "generate_resident_code", lambda: next(draws))
+    monkeypatch.setattr(national_store, "generate_resident_code", lambda: next(draws))
     grant = pools.issue_pool(national, CHUO, 2)
     assert sorted(grant.codes) == sorted(fresh)
     assert not pools.code_was_issued(national, held)
@@ -589,7 +600,11 @@ def test_pool_requests_outside_the_rules_are_refused(
 def test_the_registry_refuses_a_second_issue_of_a_code(national: IdentityStore) -> None:
     code = pools.issue_pool(national, CHIYODA, 1).codes[0]
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"), national.transaction() as conn:
-        conn.execute(insert(ids.issued_codes).values(code=code, municipality=CHUO, issued_at="x"))
+        conn.execute(
+            insert(national_tables.issued_codes).values(code=code, municipality=CHUO, issued_at="x")
+        )
     with national.engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(ids.issued_codes)).scalar_one()
+        count = conn.execute(
+            select(func.count()).select_from(national_tables.issued_codes)
+        ).scalar_one()
     assert count == 1

@@ -16,9 +16,9 @@ from jukinet.network.messages import IdentityUpdate
 from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.pool import LocalCodeSource
 from jukinet.nodes.municipality.seeding import seed
-from jukinet.places import Places
-from jukinet.storage.register import RegisterStore
-from jukinet.storage.tables import outbox
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.nodes.municipality.tables import outbox
+from jukinet.seed.places import Places
 from tests.helpers import KANDA, TODAY, arrival, name, person
 from tests.integration.conftest import RECENT, Family
 

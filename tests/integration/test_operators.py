@@ -19,9 +19,9 @@ from jukinet.errors import (
     RoleNotAllowed,
 )
 from jukinet.nodes.municipality import pool, report, service, staff
-from jukinet.operators import password_hasher
-from jukinet.storage.register import RegisterStore
-from jukinet.storage.tables import operators
+from jukinet.nodes.municipality.operators import password_hasher
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.nodes.municipality.tables import operators
 from tests.conftest import PASSWORD
 from tests.helpers import TODAY, arrival, counts, last_audit
 

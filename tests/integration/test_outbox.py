@@ -18,10 +18,10 @@ from pydantic import BaseModel
 from sqlalchemy import MetaData, func, select
 
 from jukinet.domain.codes import generate_resident_code, with_check_digit
+from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import IdentityUpdate, UpdateAck, UpdateBatch, node_id
 from jukinet.network.peer import Peer
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import service as national_service

@@ -9,7 +9,7 @@ from jukinet.domain.access import Session
 from jukinet.domain.codes import ResidentCode
 from jukinet.errors import InvalidInput, PoolExhausted
 from jukinet.nodes.municipality import pool, service
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
 from tests.helpers import TODAY, arrival, counts, last_audit, person, snapshot
 
 

@@ -30,6 +30,7 @@ from jukinet.domain.legal import (
     parse_legal_table,
 )
 from jukinet.errors import ProvisionRefused, ResidentNotFound
+from jukinet.keys import NodeKey
 from jukinet.network.messages import (
     DisclosureRequest,
     IdentityUpdate,
@@ -39,13 +40,12 @@ from jukinet.network.messages import (
     VerifyRequest,
 )
 from jukinet.network.peer import Peer, install_problem_handlers
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity import provision as pv
 from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.identity.pseudonym import pseudonym
-from jukinet.nodes.identity.setup import migrate_identity
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import service as national_service
+from jukinet.nodes.national.store import migrate as national_migrate
 from jukinet.nodes.prefecture import service as prefecture_service
 from jukinet.storage.database import make_engine
 from tests.conftest import UrlFactory
@@ -523,11 +523,13 @@ def test_the_migration_backfills_folded_names_and_makes_a_pseudonym_secret(
 ) -> None:
     from alembic import command
 
-    from jukinet.nodes.identity.setup import _alembic_config
+    from jukinet.nodes.identity.schema import SHARED_VERSIONS
+    from jukinet.nodes.national.store import MIGRATIONS
+    from jukinet.storage.migrations import alembic_config
 
     engine = make_engine(database("migrate"))
     try:
-        command.upgrade(_alembic_config(engine), "0001")
+        command.upgrade(alembic_config(engine, MIGRATIONS, [SHARED_VERSIONS]), "0001")
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO identities (resident_code, person_key, name, date_of_birth, sex, "
@@ -535,7 +537,7 @@ def test_the_migration_backfills_folded_names_and_makes_a_pseudonym_secret(
                 "VALUES ('12345678901', 'k', '髙橋　ﾀﾛｳ', '1950-01-01', 'male', "
                 "'東京都１丁目', 'resident', 'birth', '1950-01-01', '131016', 'x', 'y')"
             )
-        migrate_identity(engine)
+        national_migrate(engine)
         with engine.connect() as conn:
             row = conn.execute(select(ids.identities.c.name_folded,
                                       ids.identities.c.address_folded)).one()  # fmt: skip

@@ -6,7 +6,7 @@ from jukinet.domain import events as ev
 from jukinet.domain.access import Session
 from jukinet.domain.identity import Sex
 from jukinet.nodes.municipality import service
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
 from tests.helpers import TODAY, arrival, counts, name
 
 

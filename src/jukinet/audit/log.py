@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from jukinet.audit.tables import REFERENCE
-from jukinet.nodekey import NodeKey, verify_signature
+from jukinet.keys import NodeKey, verify_signature
 
 audit_log, audit_head = REFERENCE.log, REFERENCE.head
 

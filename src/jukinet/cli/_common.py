@@ -19,7 +19,7 @@ from jukinet.domain.checks import parse_date
 from jukinet.errors import JukinetError
 from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.setup import open_register
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -9,7 +9,7 @@ from jukinet.audit import log as audit
 from jukinet.cli._common import OperatorOption, console, fail, handle_errors, login, register
 from jukinet.domain.access import Permission
 from jukinet.nodes.municipality.service import run
-from jukinet.storage.register import RegisterTx
+from jukinet.nodes.municipality.store import RegisterTx
 
 app = typer.Typer(help="Verify and read the audit log.", no_args_is_help=True)
 

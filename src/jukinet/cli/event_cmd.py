@@ -26,8 +26,8 @@ from jukinet.domain.checks import parse_sex
 from jukinet.domain.record import HEAD, Address, Name
 from jukinet.errors import InvalidInput
 from jukinet.nodes.municipality import service
-from jukinet.places import Places
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.seed.places import Places
 
 app = typer.Typer(
     help="Record events at the window (clerks and supervisors).", no_args_is_help=True

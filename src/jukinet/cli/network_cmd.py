@@ -14,16 +14,16 @@ from rich.table import Table
 
 from jukinet import config
 from jukinet.cli._common import console, fail, handle_errors, state
+from jukinet.deploy.network import init_network, revoke_node, write_topology
 from jukinet.errors import ConfigurationError
 from jukinet.network import monitor
 from jukinet.network.firewall import nftables_rules, standard_links
 from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import SignedDirectory
 from jukinet.network.server import serve
-from jukinet.network.setup import init_network, revoke_node, write_topology
 from jukinet.network.supervisor import Supervisor
 from jukinet.network.topology import Topology, generate_topology, load_topology
-from jukinet.places import Places
+from jukinet.seed.places import Places
 
 app = typer.Typer(help="A whole network: init, up, status, reconcile.", no_args_is_help=True)
 pki_app = typer.Typer(help="The network's certificates.", no_args_is_help=True)

@@ -16,7 +16,7 @@ from jukinet.cli._common import (
 )
 from jukinet.domain.access import Operator
 from jukinet.nodes.municipality import staff
-from jukinet.operators import parse_role
+from jukinet.nodes.municipality.operators import parse_role
 
 app = typer.Typer(help="Operator accounts (administrators only).", no_args_is_help=True)
 

@@ -35,10 +35,11 @@ from jukinet.nodes.municipality.setup import (
     DEFAULT_POOL,
     FirstAdministrator,
     init_register,
+    migrate,
 )
-from jukinet.places import Places
-from jukinet.storage.database import make_engine, migrate
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.seed.places import Places
+from jukinet.storage.database import make_engine
 
 app = typer.Typer(help="Create and inspect the municipality's register.", no_args_is_help=True)
 pool_app = typer.Typer(help="The pool of unused resident codes (R6).", no_args_is_help=True)

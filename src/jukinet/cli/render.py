@@ -8,7 +8,7 @@ from rich.text import Text
 from jukinet.domain.reasons import reason
 from jukinet.domain.record import ResidentRecord
 from jukinet.nodes.municipality.service import HouseholdView, Receipt
-from jukinet.storage.register import Version
+from jukinet.nodes.municipality.store import Version
 
 
 def record_table(r: ResidentRecord) -> Table:

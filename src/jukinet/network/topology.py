@@ -45,7 +45,7 @@ from typing import Any
 from jukinet.domain.codes import parse_local_government_code, prefecture_code_of, with_check_digit
 from jukinet.errors import ConfigurationError, InvalidInput
 from jukinet.network.messages import Role, node_id
-from jukinet.places import Places
+from jukinet.seed.places import Places
 
 __all__ = [
     "AgencySpec",

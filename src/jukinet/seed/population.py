@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, Literal, TypeVar
 
-from jukinet.places import Municipality, Places, Town
 from jukinet.seed.names import (
     FAMILY_NAMES,
     FEMALE_NAMES,
@@ -37,6 +36,7 @@ from jukinet.seed.names import (
     VARIANT_FAMILY_NAMES,
     GivenName,
 )
+from jukinet.seed.places import Municipality, Places, Town
 
 __all__ = [
     "SyntheticAddress",

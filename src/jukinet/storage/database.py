@@ -1,4 +1,4 @@
-"""Engines and schema migrations.
+"""Engines for every node kind's database (migrations: ``storage.migrations``).
 
 SQLite (WAL) is the default; PostgreSQL 15 is used by URL. Writers are
 serialised: SQLite transactions begin IMMEDIATE (so two writers never race on
@@ -11,15 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
 from jukinet.errors import ConfigurationError
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# One naming convention for every node kind's schema, so that migrations name
+# constraints and indexes the same way everywhere.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 def sqlite_url(path: Path) -> str:
@@ -54,27 +57,3 @@ def _sqlite_tuning(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _alembic_config(engine: Engine) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
-    return cfg
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
-    command.upgrade(_alembic_config(engine), "head")
-
-
-def check_schema(engine: Engine) -> None:
-    """Refuse to work on a database whose schema is not at the newest migration."""
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current != head:
-        raise ConfigurationError(
-            f"The register database is at schema {current or 'none'}, not {head}: "
-            "run `jukinet register migrate`."
-        )

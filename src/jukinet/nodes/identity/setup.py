@@ -2,57 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import (
-    Engine,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, insert, select
 
 from jukinet import config
 from jukinet.audit import log as audit
 from jukinet.errors import ConfigurationError
-from jukinet.nodekey import NodeKey
-from jukinet.nodes.identity.store import (
-    IdentityStore,
-)
-from jukinet.nodes.identity.tables import (
-    node,
-)
+from jukinet.keys import NodeKey
+from jukinet.nodes.identity.schema import SHARED_VERSIONS
+from jukinet.nodes.identity.store import IdentityStore
+from jukinet.nodes.identity.tables import node
+from jukinet.storage import migrations as storage_migrations
 from jukinet.storage.database import make_engine, sqlite_url
 
-# --- schema and node setup ----------------------------------------------------
+S = TypeVar("S", bound=IdentityStore)
 
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+def migrate_identity(engine: Engine, migrations: Path) -> None:
+    """Bring a kind's schema (its own chain in ``migrations`` and the shared one) up to date."""
+    storage_migrations.migrate(engine, migrations, [SHARED_VERSIONS])
 
 
-def _alembic_config(engine: Engine) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
-    return cfg
-
-
-def migrate_identity(engine: Engine) -> None:
-    """Bring the identity schema to the newest migration."""
-    command.upgrade(_alembic_config(engine), "head")
-
-
-def check_identity_schema(engine: Engine) -> None:
-    """Refuse to work on a database whose schema is not at the newest migration."""
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current != head:
-        raise ConfigurationError(
-            f"The identity database is at schema {current or 'none'}, not {head}: migrate it."
-        )
+def check_identity_schema(engine: Engine, migrations: Path) -> None:
+    """Refuse to work on a database whose schema is not at the newest revisions."""
+    storage_migrations.check_schema(engine, migrations, "identity", "migrate it", [SHARED_VERSIONS])
 
 
 def create_identity(engine: Engine, key: NodeKey, kind: str, code: str, name: str) -> None:
@@ -75,6 +51,7 @@ def init_identity_node(
     database_url: str | None,
     key: NodeKey,
     *,
+    migrations: Path,
     network: config.NetworkSettings | None = None,
 ) -> config.NodeConfig:
     """Create a prefecture or national node in ``home``: database, node key, node.toml."""
@@ -96,7 +73,7 @@ def init_identity_node(
         raise ConfigurationError(f"{cfg.key_path} holds another key than the one given.")
     engine = make_engine(cfg.database_url)
     try:
-        migrate_identity(engine)
+        migrate_identity(engine, migrations)
         create_identity(engine, key, kind, code, name)
         (home / "node.pub").write_bytes(key.public_pem())
         config.write(cfg)
@@ -109,14 +86,16 @@ def init_identity_node(
     return cfg
 
 
-def open_identity_node(home: Path, kind: str) -> IdentityStore:
+def open_identity_node(
+    home: Path, kind: str, migrations: Path, store: Callable[[Engine, NodeKey], S]
+) -> S:
     cfg = config.load(home)
     if cfg.kind != kind:
         raise ConfigurationError(f"The node in {home} is a {cfg.kind} node, not a {kind} node.")
     engine = make_engine(cfg.database_url)
     try:
-        check_identity_schema(engine)
-        return IdentityStore(engine, NodeKey.load(cfg.key_path))
+        check_identity_schema(engine, migrations)
+        return store(engine, NodeKey.load(cfg.key_path))
     except BaseException:
         engine.dispose()
         raise

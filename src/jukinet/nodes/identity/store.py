@@ -18,6 +18,7 @@ from typing import cast
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     func,
     insert,
     select,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 from jukinet.audit import log as audit
 from jukinet.domain.names import fold
 from jukinet.errors import ConfigurationError, JukinetError
+from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import (
     IdentityUpdate,
@@ -36,7 +38,6 @@ from jukinet.network.messages import (
     UpdateAck,
     UpdateBatch,
 )
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity.authority import (
     Authority,
     Holding,
@@ -51,7 +52,6 @@ from jukinet.nodes.identity.tables import (
     identity_history,
     inbox_state,
     node,
-    outbox,
     retired_codes,
     security_log,
 )
@@ -109,11 +109,16 @@ def _now() -> str:
 
 
 class IdentityStore:
-    """A prefecture's or the national node's identity database and node key."""
+    """A prefecture's or the national node's identity database and node key.
 
-    def __init__(self, engine: Engine, key: NodeKey) -> None:
+    ``forward_to`` is the outbox that every applied update also goes into (the
+    prefecture's, towards the national node); None where updates end (national).
+    """
+
+    def __init__(self, engine: Engine, key: NodeKey, *, forward_to: Table | None = None) -> None:
         self.engine = engine
         self.key = key
+        self.forward_to = forward_to
         with engine.connect() as conn:
             meta = dict(conn.execute(select(node.c.key, node.c.value)).all())
         if "kind" not in meta:
@@ -150,14 +155,12 @@ class IdentityStore:
         self.engine.dispose()
 
     # --- applying updates -----------------------------------------------------
-    def apply_batch(
-        self, sender: Sender, batch: UpdateBatch, *, authority: Authority, forward: bool = False
-    ) -> UpdateAck:
+    def apply_batch(self, sender: Sender, batch: UpdateBatch, *, authority: Authority) -> UpdateAck:
         """Apply a sender's batch in one transaction (docs/network.md, steps 3–5).
 
         ``seq <= last`` is skipped, ``last + 1`` is applied, a gap stops the batch.
-        With ``forward`` each applied update also goes into this node's outbox under
-        its own seq (prefecture → national). Any refusal rolls back the whole batch.
+        With ``forward_to`` each applied update also goes into that outbox under this
+        node's own seq (prefecture → national). Any refusal rolls back the whole batch.
         """
         try:
             if batch.sender != sender.node_id:
@@ -178,7 +181,7 @@ class IdentityStore:
                         break  # a gap: the sender resends from last + 1
                     standing = self._standing(conn, u)
                     check_standing(u, standing)
-                    self._write(conn, sender.node_id, u, standing, at, forward)
+                    self._write(conn, sender.node_id, u, standing, at)
                     last, applied = u.seq, applied + 1
                 if last != first_last:
                     self._set_last_seq(conn, sender.node_id, last, first_last == 0, at)
@@ -230,9 +233,8 @@ class IdentityStore:
         return Standing(current, retired, self._holding(conn, old), self._retired(conn, old))
 
     def _write(
-        self, conn: Connection, sender: str, u: IdentityUpdate, standing: Standing, at: str,
-        forward: bool,
-    ) -> None:  # fmt: skip
+        self, conn: Connection, sender: str, u: IdentityUpdate, standing: Standing, at: str
+    ) -> None:
         values = {
             "name": u.name, "date_of_birth": u.date_of_birth, "sex": u.sex, "address": u.address,
             "status": u.status, "change_reason": u.change_reason, "change_date": u.change_date,
@@ -272,8 +274,8 @@ class IdentityStore:
                 **values,
             )
         )  # fmt: skip
-        if forward:
-            ob.enqueue(conn, outbox, lambda seq: u.model_copy(update={"seq": seq}))
+        if self.forward_to is not None:
+            ob.enqueue(conn, self.forward_to, lambda seq: u.model_copy(update={"seq": seq}))
 
     # --- reads ----------------------------------------------------------------
     def identity(self, code: str) -> Identity | None:
@@ -348,6 +350,9 @@ class IdentityStore:
 
     def outbox_link(self, receiver: str, worker: ob.DeliveryWorker | None = None) -> PeerLink:
         """The state of this node's outbox towards ``receiver``, for ``NodeStatus``."""
+        if self.forward_to is None:
+            raise ConfigurationError(f"The {self.kind} node forwards no updates.")
+        outbox = self.forward_to
         with self.engine.connect() as conn:
             waiting, delivered = ob.backlog(conn, outbox), ob.last_delivery(conn, outbox)
         return PeerLink(

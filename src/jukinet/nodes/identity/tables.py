@@ -1,11 +1,12 @@
-"""The prefecture and national nodes' schema: identity information only (R1).
+"""The tables every identity node holds: identity information only (R1).
 
-Both kinds hold only identity confirmation information (本人確認情報): the four
-items, the resident code, the change information (reason, date), the status, and
-the bookkeeping of delivery. No table has a column for anything else; a test pins
-the column sets. One schema serves both kinds so that both share one migration
-chain: ``issued_codes`` is used by the national node only (the code registry, R6),
-the outbox by the prefecture only (it forwards to the national node).
+Prefecture and national nodes hold only identity confirmation information
+(本人確認情報): the four items, the resident code, the change information (reason,
+date), the status, and the bookkeeping of delivery and provision. No table has a
+column for anything else; a test pins the column sets. Each kind adds its own
+tables in ``nodes/<kind>/tables.py`` (the national code registry, the prefecture's
+outbox) and migrates them in its own chain on top of the shared one
+(``nodes/identity/migrations/versions``). Queries use the tables of this module.
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ from sqlalchemy import (
 )
 
 from jukinet.audit.tables import audit_tables
-from jukinet.network import outbox as ob
-from jukinet.storage import tables as register_tables
+from jukinet.storage.database import NAMING_CONVENTION
 
 security_log = logging.getLogger("jukinet.security")
 
-metadata = MetaData(naming_convention=register_tables.metadata.naming_convention)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 _Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 
@@ -107,17 +107,6 @@ inbox_state = Table(
     Column("sender", String(64), primary_key=True),
     Column("last_seq", BigInteger, nullable=False),
     Column("updated_at", String(32), nullable=False),
-)
-
-outbox = ob.outbox_table(metadata)
-
-# The national code registry (R6): every code ever issued to a municipality.
-issued_codes = Table(
-    "issued_codes",
-    metadata,
-    Column("code", String(11), primary_key=True),
-    Column("municipality", String(6), nullable=False),
-    Column("issued_at", String(32), nullable=False),
 )
 
 # One row per person provided per call to an administrative body (R2, R14): who got

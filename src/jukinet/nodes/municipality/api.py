@@ -22,8 +22,8 @@ from jukinet.network.messages import NodeStatus, PeerLink, node_id
 from jukinet.network.peer import Peer, require_peer
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.municipality.setup import open_register
+from jukinet.nodes.municipality.tables import outbox
 from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
-from jukinet.storage.tables import outbox
 
 Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
 

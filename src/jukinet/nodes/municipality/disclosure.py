@@ -17,8 +17,8 @@ from jukinet.domain.codes import parse_resident_code
 from jukinet.errors import ConfigurationError, ResidentNotFound
 from jukinet.network.messages import DisclosureRequest, DisclosureResponse, ProvisionEntry
 from jukinet.nodes.municipality.service import run
+from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 from jukinet.nodes.runtime import load_runtime
-from jukinet.storage.register import RegisterStore, RegisterTx
 
 
 def disclose(store: RegisterStore, session: Session, home: Path, code: str) -> list[ProvisionEntry]:

@@ -13,7 +13,7 @@ from jukinet.domain.access import Permission, Session
 from jukinet.domain.codes import ResidentCode, generate_resident_code
 from jukinet.errors import InvalidInput
 from jukinet.nodes.municipality.service import run
-from jukinet.storage.register import RegisterStore, RegisterTx
+from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 
 MAX_REPLENISH = 10_000_000
 

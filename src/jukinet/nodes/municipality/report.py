@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from jukinet.domain.access import Permission, Session
 from jukinet.nodes.municipality.service import run
+from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
+from jukinet.nodes.municipality.tables import audit_head, households, persons
 from jukinet.seed.names import VARIANT_FAMILY_NAMES
-from jukinet.storage.register import RegisterStore, RegisterTx
-from jukinet.storage.tables import audit_head, households, persons
 
 # Characters of the variant-kanji names that their plain forms replace (髙 in 髙橋 …).
 VARIANT_KANJI = frozenset(ch for v in VARIANT_FAMILY_NAMES for ch in v.name if ch not in v.plain)

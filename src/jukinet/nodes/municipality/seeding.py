@@ -22,9 +22,9 @@ from jukinet.domain.record import HEAD, Address, Household, Name, ResidentRecord
 from jukinet.errors import InvalidInput
 from jukinet.nodes.municipality.pool import CodeSource, fill
 from jukinet.nodes.municipality.service import audited
-from jukinet.places import Places
+from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
+from jukinet.seed.places import Places
 from jukinet.seed.population import SyntheticHousehold, generate
-from jukinet.storage.register import RegisterStore, RegisterTx
 
 CHUNK = 5_000
 MAX_RESIDENTS = 20_000_000

@@ -11,16 +11,16 @@ import secrets
 from collections.abc import Callable
 from datetime import date
 
+from jukinet.deploy.network import PoolFromNational, write_secret
 from jukinet.domain.access import Role
 from jukinet.network.layout import NetworkLayout, folder_name
-from jukinet.network.setup import PoolFromNational, write_secret
 from jukinet.network.topology import MunicipalitySpec, Topology
 from jukinet.nodes.municipality import service, staff
 from jukinet.nodes.municipality.pool import CodeSource
 from jukinet.nodes.municipality.seeding import seed
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.national import service as national
-from jukinet.places import Places
+from jukinet.seed.places import Places
 
 
 def seed_all(

@@ -22,8 +22,8 @@ from jukinet.domain.events import EVENT_KINDS, Event, MinorCorrection
 from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import decide
 from jukinet.errors import AccessDenied, HouseholdNotFound, JukinetError, ResidentNotFound
-from jukinet.operators import authenticate
-from jukinet.storage.register import RegisterStore, RegisterTx, Version
+from jukinet.nodes.municipality.operators import authenticate
+from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
 
 T = TypeVar("T")
 

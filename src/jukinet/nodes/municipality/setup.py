@@ -6,19 +6,23 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from jukinet import config
 from jukinet.audit import log as audit
 from jukinet.domain.access import Role
 from jukinet.domain.codes import parse_local_government_code
 from jukinet.errors import ConfigurationError
-from jukinet.nodekey import NodeKey
+from jukinet.keys import NodeKey
+from jukinet.nodes.municipality import store as register
+from jukinet.nodes.municipality.operators import add as add_operator
 from jukinet.nodes.municipality.pool import CodeSource, fill
-from jukinet.operators import add as add_operator
-from jukinet.places import Municipality
-from jukinet.storage import register
-from jukinet.storage.database import check_schema, make_engine, migrate, sqlite_url
-from jukinet.storage.register import RegisterStore
+from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.seed.places import Municipality
+from jukinet.storage import migrations
+from jukinet.storage.database import make_engine, sqlite_url
 
+MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_POOL = 10_000
 DEFAULT_LOW_WATER = 1_000
 
@@ -87,6 +91,16 @@ def init_register(
     finally:
         engine.dispose()
     return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the register's schema to its newest revision."""
+    migrations.migrate(engine, MIGRATIONS)
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a register database whose schema is not the newest."""
+    migrations.check_schema(engine, MIGRATIONS, "register", "run `jukinet register migrate`")
 
 
 def open_register(home: Path) -> RegisterStore:

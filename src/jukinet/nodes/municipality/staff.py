@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from jukinet import operators
 from jukinet.domain.access import Operator, Permission, Role, Session
+from jukinet.nodes.municipality import operators
 from jukinet.nodes.municipality.service import run
-from jukinet.storage.register import RegisterStore, RegisterTx
+from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 
 
 def add(

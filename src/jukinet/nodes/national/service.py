@@ -14,11 +14,12 @@ from pathlib import Path
 from jukinet.config import NetworkSettings, NodeConfig
 from jukinet.domain.codes import parse_local_government_code
 from jukinet.errors import InvalidInput
+from jukinet.keys import NodeKey
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity.authority import Sender, admit_to_national
-from jukinet.nodes.identity.setup import init_identity_node, open_identity_node
+from jukinet.nodes.identity.setup import init_identity_node
 from jukinet.nodes.identity.store import IdentityStore
+from jukinet.nodes.national.store import MIGRATIONS, NationalStore, open_store
 
 KIND = "national"
 CODE = "national"
@@ -36,11 +37,13 @@ def init_node(
     """Create the national node in ``home``: migrated database, node key, node.toml."""
     if code != CODE:
         raise InvalidInput(f"The national node's code is {CODE!r}, not {code!r}.")
-    return init_identity_node(home, KIND, code, name, database_url, key, network=network)
+    return init_identity_node(
+        home, KIND, code, name, database_url, key, migrations=MIGRATIONS, network=network
+    )
 
 
-def open_node(home: Path) -> IdentityStore:
-    return open_identity_node(home, KIND)
+def open_node(home: Path) -> NationalStore:
+    return open_store(home)
 
 
 def receive(store: IdentityStore, sender: Sender, batch: UpdateBatch) -> UpdateAck:

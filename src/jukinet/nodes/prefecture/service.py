@@ -15,13 +15,14 @@ from pathlib import Path
 from jukinet.config import NetworkSettings, NodeConfig
 from jukinet.domain.codes import parse_local_government_code, prefecture_code_of
 from jukinet.errors import InvalidLocalGovernmentCode
+from jukinet.keys import NodeKey
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch, node_id
 from jukinet.network.outbox import DeliveryWorker, Send
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity.authority import Sender, admit_to_prefecture
-from jukinet.nodes.identity.setup import init_identity_node, open_identity_node
+from jukinet.nodes.identity.setup import init_identity_node
 from jukinet.nodes.identity.store import IdentityStore
-from jukinet.nodes.identity.tables import outbox
+from jukinet.nodes.prefecture.store import MIGRATIONS, PrefectureStore, open_store
+from jukinet.nodes.prefecture.tables import outbox
 
 KIND = "prefecture"
 NATIONAL = node_id("national", "national")
@@ -43,17 +44,19 @@ def init_node(
             f"{parsed} is a municipality's code; a prefecture's code is its two digits, "
             f"000 and a check digit ({prefecture_code_of(parsed)} here)."
         )
-    return init_identity_node(home, KIND, parsed, name, database_url, key, network=network)
+    return init_identity_node(
+        home, KIND, parsed, name, database_url, key, migrations=MIGRATIONS, network=network
+    )
 
 
-def open_node(home: Path) -> IdentityStore:
-    return open_identity_node(home, KIND)
+def open_node(home: Path) -> PrefectureStore:
+    return open_store(home)
 
 
 def receive(store: IdentityStore, sender: Sender, batch: UpdateBatch) -> UpdateAck:
     """Apply a municipality's batch and queue every applied update for the national node."""
     authority = partial(admit_to_prefecture, store.code)
-    return store.apply_batch(sender, batch, authority=authority, forward=True)
+    return store.apply_batch(sender, batch, authority=authority)
 
 
 def delivery_worker(store: IdentityStore, send: Send) -> DeliveryWorker:

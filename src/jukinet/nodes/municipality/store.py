@@ -22,10 +22,10 @@ from jukinet.domain.codes import LocalGovernmentCode, ResidentCode
 from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import Decision
 from jukinet.errors import ConfigurationError, PoolExhausted
+from jukinet.keys import NodeKey
 from jukinet.network.messages import IdentityUpdate
-from jukinet.nodekey import NodeKey
-from jukinet.storage import codec
-from jukinet.storage.tables import (
+from jukinet.nodes.municipality import codec
+from jukinet.nodes.municipality.tables import (
     code_pool,
     events,
     household_history,

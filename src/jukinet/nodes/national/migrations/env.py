@@ -1,13 +1,13 @@
-"""Alembic environment of the identity schema (prefecture and national nodes).
+"""Alembic environment of the national node: its own chain and the shared identity chain.
 
-Runs on the engine handed in by ``jukinet.nodes.identity.setup.migrate_identity``.
+Runs on the engine handed in by ``jukinet.storage.migrations.migrate``.
 """
 
 from __future__ import annotations
 
 from alembic import context
 
-from jukinet.nodes.identity.tables import metadata
+from jukinet.nodes.national.tables import metadata
 
 engine = context.config.attributes["engine"]
 

@@ -1,10 +1,12 @@
-"""Alembic environment: runs on the engine handed in by ``database.migrate``."""
+"""Alembic environment of the municipality register: runs on the engine handed in by
+``jukinet.storage.migrations.migrate``.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 
-from jukinet.storage.tables import metadata
+from jukinet.nodes.municipality.tables import metadata
 
 engine = context.config.attributes["engine"]
 

@@ -24,15 +24,9 @@ from sqlalchemy import (
 
 from jukinet.audit.tables import audit_tables
 from jukinet.network.outbox import outbox_table
+from jukinet.storage.database import NAMING_CONVENTION
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 node = Table(
     "node",

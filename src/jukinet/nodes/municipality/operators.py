@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 from jukinet.audit import log as audit
 from jukinet.domain.access import MAX_FAILED_LOGINS, Operator, Role, Session
 from jukinet.errors import AuthenticationFailed, InvalidInput, OperatorNotFound
-from jukinet.storage.tables import operators
+from jukinet.nodes.municipality.tables import operators
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10

@@ -25,18 +25,18 @@ from jukinet.agency.client import write_settings as write_agency_settings
 from jukinet.config import NetworkSettings
 from jukinet.domain.codes import ResidentCode
 from jukinet.errors import ConfigurationError
+from jukinet.keys import NodeKey
 from jukinet.network import pki
 from jukinet.network.directory import sign_directory
 from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.topology import NodeSpec, Topology
-from jukinet.nodekey import NodeKey
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national
 from jukinet.nodes.prefecture import service as prefecture
-from jukinet.places import Places
+from jukinet.seed.places import Places
 
 INITIAL_POOL = 5_000
 ADMIN = "admin"

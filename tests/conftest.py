@@ -147,3 +147,11 @@ def supervisor(store: RegisterStore, admin: Session) -> Session:
 @pytest.fixture
 def auditor(store: RegisterStore, admin: Session) -> Session:
     return _operator(store, admin, "auditor", Role.AUDITOR)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/e2e run real node processes: marked ``e2e`` (scripts/check --quick)."""
+    e2e = Path(__file__).parent / "e2e"
+    for item in items:
+        if e2e in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)

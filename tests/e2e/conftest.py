@@ -105,8 +105,8 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     topo.write_text(topology_text(base))
     made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root))
     assert made.returncode == 0, made.stderr
+    from jukinet.deploy.seeding import seed_all
     from jukinet.network.topology import load_topology
-    from jukinet.nodes.municipality.seeding_network import seed_all
     from jukinet.seed.places import Places
 
     with Places() as places:

@@ -255,7 +255,7 @@ def demo(
     topology: Path | None = typer.Option(None, help="Topology (default: the demo network)."),
 ) -> None:
     """Create the demo network, fill every municipality with residents, and run it."""
-    from jukinet.nodes.municipality.seeding_network import seed_all
+    from jukinet.deploy.seeding import seed_all
 
     layout = NetworkLayout(directory)
     if directory.exists():

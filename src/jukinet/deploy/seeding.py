@@ -1,4 +1,5 @@
-"""Seeding every municipality of a new network (``jukinet demo``).
+"""Seeding every municipality of a new network (``jukinet demo``): a use case above the
+node kinds, like ``deploy.network``.
 
 Each register is filled by its own first administrator (password from the
 network's secrets folder), exactly as ``jukinet seed`` would; the identity

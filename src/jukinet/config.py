@@ -1,37 +1,60 @@
-"""A node's home folder: ``node.toml``, the node key and (by default) the SQLite database."""
+"""A node's home folder: ``node.toml``, the node key and (by default) the SQLite database.
+
+``node.toml`` is read into ``NodeConfig`` (pydantic: unknown keys and wrong types are
+refused with the key named) and written with ``tomli-w``::
+
+    [node]
+    kind = "municipality"
+    code = "131016"
+    name = "東京都千代田区"
+    database = "sqlite:////var/jukinet/chiyoda/register.db"
+
+    [network]                # absent for a stand-alone register
+    node_id = "municipality:131016"
+    host = "127.0.0.1"
+    port = 20001
+    national_url = "https://127.0.0.1:20000"
+    upstream_url = "https://127.0.0.1:20002"
+    directory_refresh = 2.0
+"""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jukinet.errors import ConfigurationError
 
 CONFIG_FILE = "node.toml"
 KEY_FILE = "node.key"
-
-
 CERT_FILE = "node.pem"
 CA_FILE = "ca.pem"
 DIRECTORY_FILE = "directory.json"
 NATIONAL_KEY_FILE = "national.pub"
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkSettings:
+class NetworkSettings(BaseModel):
     """Where a node listens and whom it talks to (absent for a stand-alone register)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     node_id: str
     host: str
-    port: int
+    port: int = Field(ge=1, le=65535)
     national_url: str
     upstream_url: str  # where identity updates go: the prefecture, or the national node
-    directory_refresh: float = 2.0
+    directory_refresh: float = Field(default=2.0, gt=0)
 
 
-@dataclass(frozen=True, slots=True)
-class NodeConfig:
+class NodeConfig(BaseModel):
+    """A node's configuration; ``home`` is where it was read from, not part of the file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     home: Path
     kind: str
     code: str
@@ -60,66 +83,65 @@ class NodeConfig:
         return self.home / NATIONAL_KEY_FILE
 
 
+class _NodeSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: str
+    code: str
+    name: str
+    database: str
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    node: _NodeSection
+    network: NetworkSettings | None = None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}"
+
+
 def load(home: Path) -> NodeConfig:
     path = home / CONFIG_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        section = data["node"]
-        return NodeConfig(
-            home=home,
-            kind=str(section["kind"]),
-            code=str(section["code"]),
-            name=str(section["name"]),
-            database_url=str(section["database"]),
-            network=_network(data.get("network")),
-        )
+        parsed = _File.model_validate(data)
     except FileNotFoundError:
         raise ConfigurationError(
             f"No node is set up in {home} (no {CONFIG_FILE}): "
             "run `jukinet register init` or pass --home."
         ) from None
-    except (tomllib.TOMLDecodeError, KeyError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path} is not a valid node configuration: {exc}") from None
-
-
-def _network(section: object) -> NetworkSettings | None:
-    if section is None:
-        return None
-    if not isinstance(section, dict):
-        raise KeyError("network")
-    return NetworkSettings(
-        node_id=str(section["node_id"]),
-        host=str(section["host"]),
-        port=int(section["port"]),
-        national_url=str(section["national_url"]),
-        upstream_url=str(section["upstream_url"]),
-        directory_refresh=float(section.get("directory_refresh", 2.0)),
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"{path} is not a valid node configuration: {_first_error(exc)}"
+        ) from None
+    node = parsed.node
+    return NodeConfig(
+        home=home,
+        kind=node.kind,
+        code=node.code,
+        name=node.name,
+        database_url=node.database,
+        network=parsed.network,
     )
-
-
-def _quote(value: str) -> str:
-    # TOML basic strings: escape backslash and quote; the values here are one line.
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def write(config: NodeConfig) -> None:
     config.home.mkdir(parents=True, exist_ok=True)
-    text = (
-        "[node]\n"
-        f"kind = {_quote(config.kind)}\n"
-        f"code = {_quote(config.code)}\n"
-        f"name = {_quote(config.name)}\n"
-        f"database = {_quote(config.database_url)}\n"
-    )
-    n = config.network
-    if n is not None:
-        text += (
-            "\n[network]\n"
-            f"node_id = {_quote(n.node_id)}\n"
-            f"host = {_quote(n.host)}\n"
-            f"port = {n.port}\n"
-            f"national_url = {_quote(n.national_url)}\n"
-            f"upstream_url = {_quote(n.upstream_url)}\n"
-            f"directory_refresh = {n.directory_refresh}\n"
-        )
-    (config.home / CONFIG_FILE).write_text(text, encoding="utf-8")
+    document: dict[str, Any] = {
+        "node": {
+            "kind": config.kind,
+            "code": config.code,
+            "name": config.name,
+            "database": config.database_url,
+        }
+    }
+    if config.network is not None:
+        document["network"] = config.network.model_dump()
+    (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

@@ -11,6 +11,8 @@ from types import TracebackType
 from typing import Literal
 from urllib.parse import urlencode
 
+import tomli_w
+
 from jukinet.errors import ConfigurationError
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.messages import (
@@ -47,9 +49,8 @@ class AgencySettings:
 
 
 def write_settings(folder: Path, node_id: str, national_url: str) -> None:
-    (folder / SETTINGS_FILE).write_text(
-        f'node_id = "{node_id}"\nnational_url = "{national_url}"\n', encoding="utf-8"
-    )
+    document = {"node_id": node_id, "national_url": national_url}
+    (folder / SETTINGS_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")
 
 
 class AgencyClient:

@@ -136,11 +136,7 @@ def init_network(
         (home / config.CA_FILE).write_bytes(_pem(ca.cert))
         (home / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
         (home / config.DIRECTORY_FILE).write_text(signed.model_dump_json(indent=1))
-        config.write(
-            config.NodeConfig(
-                cfg.home, cfg.kind, cfg.code, cfg.name, cfg.database_url, settings(spec, upstream)
-            )
-        )
+        config.write(cfg.model_copy(update={"network": settings(spec, upstream)}))
 
     n = topology.national
     home = layout.node(n.node_id)

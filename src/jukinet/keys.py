@@ -1,4 +1,5 @@
-"""A node's signing key (Ed25519): signs audit checkpoints now, network messages later."""
+"""Ed25519 keys: the one place that reads a key file (nodes, agencies, the CA, the national
+node's public key), and ``NodeKey``, a node's signing key (audit heads, directory, requests)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,28 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jukinet.errors import ConfigurationError
 
 
+def load_private_key(path: Path, what: str = "node key") -> Ed25519PrivateKey:
+    """The Ed25519 private key in the PEM file ``path``, or a ConfigurationError."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot read the {what} {path}: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigurationError(f"The {what} {path} is not an Ed25519 key.")
+    return key
+
+
+def load_public_key(path: Path, what: str = "public key") -> Ed25519PublicKey:
+    """The Ed25519 public key in the PEM file ``path``, or a ConfigurationError."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot read the {what} {path}: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigurationError(f"{path} is not an Ed25519 public key.")
+    return key
+
+
 class NodeKey:
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
@@ -23,13 +46,7 @@ class NodeKey:
 
     @classmethod
     def load(cls, path: Path) -> NodeKey:
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"Cannot read the node key {path}: {exc}") from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigurationError(f"The node key {path} is not an Ed25519 key.")
-        return cls(key)
+        return cls(load_private_key(path))
 
     def save(self, path: Path) -> None:
         pem = self._private.private_bytes(

@@ -22,12 +22,12 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 from yarl import URL
 
-from jukinet.errors import AccessDenied, ConfigurationError, InvalidInput, JukinetError
+from jukinet.errors import AccessDenied, InvalidInput, JukinetError
+from jukinet.keys import load_private_key
 from jukinet.network.signatures import sign_request
 from jukinet.network.tls import client_context, pinned_client_context
 
@@ -69,13 +69,7 @@ class NodeIdentity:
         return cls(node_id, folder / "node.key", folder / "node.pem", folder / "ca.pem")
 
     def load_key(self) -> Ed25519PrivateKey:
-        try:
-            key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"Cannot read the node key {self.key_path}: {exc}") from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigurationError(f"The node key {self.key_path} is not an Ed25519 key.")
-        return key
+        return load_private_key(self.key_path)
 
     def tls_context(self) -> ssl.SSLContext:
         return client_context(self.cert_path, self.key_path, self.ca_path)

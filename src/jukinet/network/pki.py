@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from jukinet.errors import ConfigurationError, InvalidInput
+from jukinet.keys import load_private_key
 from jukinet.network.messages import Role
 
 __all__ = [
@@ -149,12 +150,7 @@ def save_ca(ca: NetworkCA, ca_dir: Path) -> None:
 def load_ca(ca_dir: Path) -> NetworkCA:
     """The CA saved by :func:`save_ca`; its network name is read from its certificate."""
     key_path = ca_dir / "ca.key"
-    try:
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"Cannot read the CA key {key_path}: {exc}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigurationError(f"The CA key {key_path} is not an Ed25519 key.")
+    key = load_private_key(key_path, "CA key")
     cert = load_certificate(ca_dir / "ca.pem")
     if cert.public_key() != key.public_key():
         raise ConfigurationError(f"The CA key and certificate in {ca_dir} do not belong together.")

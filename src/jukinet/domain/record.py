@@ -136,12 +136,13 @@ class ResidentRecord:
     def evolve(self, reason: str, on: date, **changes: object) -> ResidentRecord:
         """The next version with ``changes``; stamps the identity change info if R1 moved."""
         new = dataclasses.replace(self, version=self.version + 1, **changes)  # type: ignore[arg-type]
-        if _identity_core(new) != _identity_core(self):
+        if identity_core(new) != identity_core(self):
             new = dataclasses.replace(new, identity_changed_by=reason, identity_changed_on=on)
         return new
 
 
-def _identity_core(r: ResidentRecord) -> tuple[object, ...]:
+def identity_core(r: ResidentRecord) -> tuple[object, ...]:
+    """What a prefecture holds of a record: the identity items and the status (R1)."""
     return (r.resident_code, r.name.full, r.date_of_birth, r.sex, r.address.text, r.status)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from jukinet.audit import log as audit
 from jukinet.domain.codes import LocalGovernmentCode, ResidentCode
+from jukinet.domain.propagation import IdentityChanged, identity_changes
 from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import Decision
 from jukinet.errors import ConfigurationError, PoolExhausted
@@ -219,39 +220,32 @@ class RegisterTx:
         return int(key[0])
 
     def write_records(self, records: Sequence[ResidentRecord], event_id: int) -> None:
-        """Write new record versions; every identity change also goes to the outbox (R1, R22)."""
-        before = self._identities_before([r.person_id for r in records if r.version > 1])
+        """Write new record versions, and the identity update of every identity change the
+        domain finds (``domain.propagation``, R1, R22) into the outbox."""
+        before = self._versions_before([r.person_id for r in records if r.version > 1])
         rows = [codec.record_row(r) for r in records]
         self._write_versions(persons, record_history, "person_id", rows, event_id)
-        changed = [
-            (r, before.get(r.person_id))
-            for r in records
-            if r.version == 1 or before.get(r.person_id) != _identity_core(r)
-        ]
-        self._enqueue_updates(changed)
+        self._enqueue_updates(identity_changes(records, before))
 
-    def _identities_before(self, person_ids: Sequence[str]) -> dict[str, tuple[object, ...]]:
-        found: dict[str, tuple[object, ...]] = {}
+    def _versions_before(self, person_ids: Sequence[str]) -> dict[str, ResidentRecord]:
+        found: dict[str, ResidentRecord] = {}
         for chunk in _chunks(person_ids, 500):
             for row in self.conn.execute(select(persons).where(persons.c.person_id.in_(chunk))):
-                found[row.person_id] = _identity_core(codec.record(row._mapping))
+                found[row.person_id] = codec.record(row._mapping)
         return found
 
-    def _enqueue_updates(
-        self, changed: Sequence[tuple[ResidentRecord, tuple[object, ...] | None]]
-    ) -> None:
-        if not changed:
+    def _enqueue_updates(self, changes: Sequence[IdentityChanged]) -> None:
+        if not changes:
             return
         # Writers are serialised by the audit-head lock, so max + 1 is this sender's next seq.
         last = self.conn.execute(select(func.coalesce(func.max(outbox.c.seq), 0))).scalar_one()
         now = datetime.now(UTC)
         stamp = now.isoformat(timespec="microseconds")
         rows = []
-        for i, (r, previous) in enumerate(changed, start=int(last) + 1):
-            old_code = previous[0] if previous is not None else None
+        for i, change in enumerate(changes, start=int(last) + 1):
             update = identity_update(
-                r, seq=i, origin=self._store.code, recorded_at=now,
-                previous_code=str(old_code) if old_code and old_code != r.resident_code else None,
+                change.record, seq=i, origin=self._store.code, recorded_at=now,
+                previous_code=change.previous_code,
             )  # fmt: skip
             rows.append({"seq": i, "payload": update.model_dump_json(), "created_at": stamp})
         self.conn.execute(insert(outbox), rows)
@@ -369,12 +363,6 @@ def create(engine: Engine, key: NodeKey, code: str, name: str, low_water: int) -
             ],
         )
         audit.start(conn, key)
-
-
-def _identity_core(r: ResidentRecord) -> tuple[object, ...]:
-    """What a prefecture holds of a record: the identity items and the status (R1)."""
-    i = r.identity()
-    return (i.resident_code, i.name, i.date_of_birth, i.sex, i.address, r.status)
 
 
 def identity_update(

@@ -26,6 +26,7 @@ from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import service as prefecture_service
+from jukinet.nodes.prefecture import tables as prefecture_tables
 from jukinet.storage.database import make_engine
 from tests.conftest import UrlFactory
 
@@ -100,7 +101,7 @@ def receiver(national: IdentityStore) -> Callable[[UpdateBatch], Awaitable[Updat
 
 def backlog(store: IdentityStore) -> int:
     with store.engine.connect() as conn:
-        return ob.backlog(conn, ids.outbox)
+        return ob.backlog(conn, prefecture_tables.outbox)
 
 
 def history_seqs(national: IdentityStore) -> list[int]:
@@ -112,7 +113,7 @@ def history_seqs(national: IdentityStore) -> list[int]:
 def worker_for(prefecture: IdentityStore, send: ob.Send, batch: int = 500) -> ob.DeliveryWorker:
     """The prefecture's worker towards the national node, with short waits for tests."""
     return ob.DeliveryWorker(
-        prefecture.engine, ids.outbox, prefecture.node_id, send,
+        prefecture.engine, prefecture_tables.outbox, prefecture.node_id, send,
         batch=batch, idle=0.01, backoff=(0.01, 0.05),
     )  # fmt: skip
 
@@ -166,7 +167,7 @@ def test_enqueue_numbers_updates_and_delivery_keeps_them(database: UrlFactory) -
 
 def test_enqueue_refuses_an_update_numbered_otherwise(prefecture: IdentityStore) -> None:
     with pytest.raises(ValueError, match="expected 1"), prefecture.transaction() as conn:
-        ob.enqueue(conn, ids.outbox, lambda seq: update(seq + 1))
+        ob.enqueue(conn, prefecture_tables.outbox, lambda seq: update(seq + 1))
     assert backlog(prefecture) == 0
 
 

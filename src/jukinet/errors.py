@@ -21,10 +21,15 @@ without depending on any adapter.
      │    ├── AccountInactive
      │    ├── AccountLocked
      │    ├── RoleNotAllowed
-     │    └── ProvisionRefused        the legal table (別表) does not allow this provision (R2, R5)
+     │    ├── ProvisionRefused        the legal table (別表) does not allow this provision (R2, R5)
+     │    ├── SignatureRefused        a request's RFC 9421 signature proves no member (R7, R8)
+     │    ├── UpdateRefused           an identity update its sender may not make (R1)
+     │    └── PeerRefused             another node answered with a refusal
+     ├── PeerUnreachable              another node gave no usable answer
      ├── PoolExhausted                no unused resident code is left (R6)
      └── ConfigurationError           the node's files or database are not usable
-          └── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
+          ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
+          └── DirectoryRefused        a directory not signed by this network's national node
 """
 
 from __future__ import annotations
@@ -117,3 +122,44 @@ class ProvisionRefused(AccessDenied):
 
 class LegalTableInvalid(ConfigurationError):
     code = "legal-table-invalid"
+
+
+class PeerRefused(AccessDenied):
+    """The peer answered, and the answer was not a success (``status`` is not 2xx)."""
+
+    code = "peer-refused"
+
+    def __init__(self, status: int, detail: str, url: str = "") -> None:
+        super().__init__(f"{url or 'The peer'} refused the request ({status}): {detail}")
+        self.status = status
+        self.detail = detail
+        self.url = url
+
+
+class PeerUnreachable(JukinetError):
+    """No usable answer: the connection or the TLS handshake failed, or the answer broke off."""
+
+    code = "peer-unreachable"
+
+
+class SignatureRefused(AccessDenied):
+    """The request's signature does not prove who sent it (401) or the signer is not a
+    member of the network (403). ``keyid`` is the one claimed, if any, for the log."""
+
+    code = "signature-refused"
+
+    def __init__(self, reason: str, status: int, keyid: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.keyid = keyid
+
+
+class DirectoryRefused(ConfigurationError):
+    """A directory whose signature does not verify, or that belongs to another network."""
+
+    code = "directory-refused"
+
+
+class UpdateRefused(AccessDenied):
+    code = "update-refused"

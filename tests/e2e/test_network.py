@@ -15,8 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from jukinet.errors import PeerRefused, PeerUnreachable
 from jukinet.network import pki
-from jukinet.network.client import NodeClient, NodeIdentity, PeerRefused, PeerUnreachable
+from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.layout import MONITOR_ID
 from jukinet.network.messages import IdentityUpdate, UpdateBatch
 from jukinet.network.supervisor import running_pid

@@ -16,7 +16,12 @@ from sqlalchemy import func, insert, inspect, select
 
 from jukinet.audit import log as audit
 from jukinet.domain.codes import generate_resident_code, parse_resident_code, with_check_digit
-from jukinet.errors import ConfigurationError, InvalidInput, InvalidLocalGovernmentCode
+from jukinet.errors import (
+    ConfigurationError,
+    InvalidInput,
+    InvalidLocalGovernmentCode,
+    UpdateRefused,
+)
 from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import IdentityUpdate, UpdateBatch, node_id
@@ -24,7 +29,6 @@ from jukinet.network.peer import Peer
 from jukinet.nodes.identity import setup as ids_setup
 from jukinet.nodes.identity import store as ids_store
 from jukinet.nodes.identity import tables as ids
-from jukinet.nodes.identity.authority import UpdateRefused
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national_service

@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, FastAPI
 from fastapi.responses import StreamingResponse
 
-from jukinet.errors import InvalidInput
+from jukinet.errors import InvalidInput, PeerRefused, PeerUnreachable
 from jukinet.network import pki
-from jukinet.network.client import NodeClient, NodeIdentity, PeerRefused, PeerUnreachable
+from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView, sign_directory
 from jukinet.network.messages import (
     Directory,

@@ -13,15 +13,9 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jukinet.errors import InvalidInput
+from jukinet.errors import DirectoryRefused, InvalidInput
 from jukinet.network import pki
-from jukinet.network.directory import (
-    DirectoryRefused,
-    DirectoryView,
-    canonical,
-    sign_directory,
-    verify_directory,
-)
+from jukinet.network.directory import DirectoryView, canonical, sign_directory, verify_directory
 from jukinet.network.firewall import nftables_rules, standard_links
 from jukinet.network.messages import Directory, DirectoryEntry, SignedDirectory
 from jukinet.network.peer import refresh_directory_forever

@@ -10,10 +10,10 @@ from http_message_signatures import HTTPMessageSigner, algorithms
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jukinet.errors import SignatureRefused
 from jukinet.network.signatures import (
     COVERED_COMPONENTS,
     ReplayCache,
-    SignatureRefused,
     _OwnKey,
     _Request,
     sign_request,

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 from yarl import URL
 
-from jukinet.errors import AccessDenied, InvalidInput, JukinetError
+from jukinet.errors import InvalidInput, PeerRefused, PeerUnreachable
 from jukinet.keys import load_private_key
 from jukinet.network.signatures import sign_request
 from jukinet.network.tls import client_context, pinned_client_context
@@ -34,24 +34,6 @@ from jukinet.network.tls import client_context, pinned_client_context
 __all__ = ["NodeClient", "NodeIdentity", "PeerRefused", "PeerUnreachable"]
 
 _DETAIL_LIMIT = 500
-
-
-class PeerRefused(AccessDenied):
-    """The peer answered, and the answer was not a success (``status`` is not 2xx)."""
-
-    code = "peer-refused"
-
-    def __init__(self, status: int, detail: str, url: str = "") -> None:
-        super().__init__(f"{url or 'The peer'} refused the request ({status}): {detail}")
-        self.status = status
-        self.detail = detail
-        self.url = url
-
-
-class PeerUnreachable(JukinetError):
-    """No usable answer: the connection or the TLS handshake failed, or the answer broke off."""
-
-    code = "peer-unreachable"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel
 
-from jukinet.errors import ConfigurationError
+from jukinet.errors import DirectoryRefused
 from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.pki import fingerprint
 
@@ -32,12 +32,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("jukinet.security")
-
-
-class DirectoryRefused(ConfigurationError):
-    """A directory whose signature does not verify, or that belongs to another network."""
-
-    code = "directory-refused"
 
 
 def canonical(model: BaseModel) -> bytes:

@@ -34,15 +34,17 @@ from yarl import URL
 from jukinet.errors import (
     AccessDenied,
     ConfigurationError,
+    DirectoryRefused,
     EventRefused,
     InvalidInput,
     JukinetError,
     NotFound,
     PoolExhausted,
+    SignatureRefused,
 )
-from jukinet.network.directory import DirectoryRefused, DirectoryView
+from jukinet.network.directory import DirectoryView
 from jukinet.network.messages import Problem, SignedDirectory
-from jukinet.network.signatures import ReplayCache, SignatureRefused, verify_request
+from jukinet.network.signatures import ReplayCache, verify_request
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",

@@ -30,7 +30,7 @@ from http_message_signatures import (
     algorithms,
 )
 
-from jukinet.errors import AccessDenied
+from jukinet.errors import SignatureRefused
 
 __all__ = [
     "COVERED_COMPONENTS",
@@ -45,19 +45,6 @@ LABEL = "jukinet"
 COVERED_COMPONENTS = ("@method", "@authority", "@path", "@query", "content-digest")
 _OWN_HEADERS = frozenset({"content-digest", "signature", "signature-input"})
 _MAX_NONCE = 128
-
-
-class SignatureRefused(AccessDenied):
-    """The request's signature does not prove who sent it (401) or the signer is not a
-    member of the network (403). ``keyid`` is the one claimed, if any, for the log."""
-
-    code = "signature-refused"
-
-    def __init__(self, reason: str, status: int, keyid: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.keyid = keyid
 
 
 @dataclass

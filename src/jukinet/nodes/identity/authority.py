@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from jukinet.domain.reasons import Family, reasons_of
-from jukinet.errors import AccessDenied
+from jukinet.errors import UpdateRefused
 from jukinet.network.messages import (
     IdentityUpdate,
 )
@@ -16,10 +16,6 @@ from jukinet.network.messages import (
 
 
 ENTRY_REASONS = frozenset(r.code for r in reasons_of(Family.ENTRY))
-
-
-class UpdateRefused(AccessDenied):
-    code = "update-refused"
 
 
 class Sender(Protocol):

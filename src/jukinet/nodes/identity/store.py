@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from jukinet.audit import log as audit
 from jukinet.domain.names import fold
-from jukinet.errors import ConfigurationError, JukinetError
+from jukinet.errors import ConfigurationError, JukinetError, UpdateRefused
 from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import (
@@ -38,14 +38,7 @@ from jukinet.network.messages import (
     UpdateAck,
     UpdateBatch,
 )
-from jukinet.nodes.identity.authority import (
-    Authority,
-    Holding,
-    Sender,
-    Standing,
-    UpdateRefused,
-    check_standing,
-)
+from jukinet.nodes.identity.authority import Authority, Holding, Sender, Standing, check_standing
 from jukinet.nodes.identity.pseudonym import node_secret
 from jukinet.nodes.identity.tables import (
     identities,

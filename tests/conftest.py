@@ -7,6 +7,7 @@ a missing server is an error, never a silent skip.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -16,6 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
+from jukinet import config
 from jukinet.domain.access import Role, Session
 from jukinet.nodes.municipality import operators, staff
 from jukinet.nodes.municipality.pool import LocalCodeSource
@@ -93,9 +95,7 @@ def database_url(database: UrlFactory) -> str:
     return database("register")
 
 
-@pytest.fixture
-def home(tmp_path: Path, places: Places, database_url: str) -> Path:
-    node_home = tmp_path / "node"
+def _init_home(node_home: Path, places: Places, database_url: str) -> None:
     init_register(
         node_home,
         places.municipality(CHIYODA),
@@ -105,6 +105,33 @@ def home(tmp_path: Path, places: Places, database_url: str) -> Path:
         pool_size=500,
         low_water=50,
     )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, places: Places) -> Path:
+    """A register made once per session on SQLite; each test gets a copy of its folder."""
+    folder = tmp_path_factory.mktemp("template") / "node"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            operators, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
+        _init_home(folder, places, f"sqlite:///{folder / 'register.db'}")
+    return folder
+
+
+@pytest.fixture
+def home(request: pytest.FixtureRequest, tmp_path: Path, places: Places, database_url: str) -> Path:
+    """A new register of Chiyoda (pool of 500 codes, one administrator) in its own folder."""
+    node_home = tmp_path / "node"
+    if database_url.startswith("sqlite"):
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copytree(template, node_home)
+        cfg = config.load(node_home)
+        config.write(
+            cfg.model_copy(update={"database_url": f"sqlite:///{node_home / 'register.db'}"})
+        )
+        return node_home
+    _init_home(node_home, places, database_url)
     return node_home
 
 

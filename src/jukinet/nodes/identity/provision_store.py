@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select
 
-from jukinet.domain.codes import ResidentCode
 from jukinet.domain.identity import IdentityInfo, Sex
 from jukinet.domain.provision import HeldIdentity
 from jukinet.nodes.identity.tables import identities, provisions, retired_codes
@@ -38,9 +37,12 @@ _COLUMNS = [
 ]  # fmt: skip
 
 
+_SEX = {s.value: s for s in Sex}  # a dict lookup: Sex(value) costs a batch 0.3 µs a row
+
+
 def _held(row: Sequence[Any]) -> HeldIdentity:
     code, key, name, born, sex, address, status, reason, changed, name_f, address_f = row[:11]
-    info = IdentityInfo(ResidentCode(code), name, born, Sex(sex), address, reason, changed)
+    info = IdentityInfo(code, name, born, _SEX[sex], address, reason, changed)
     return HeldIdentity(info, status, key, name_f, address_f)
 
 

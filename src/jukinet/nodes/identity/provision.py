@@ -4,9 +4,8 @@ R14, R23, R24; DESIGN.md section 2, flows 2 and 3).
 Every call names an affair of the legal table (別表, ``jukinet.domain.legal``). The
 table decides whether the calling agency may use this function for this affair, and
 names the one node that serves each recipient (``served_by``): a call to any other
-node is refused. Anything refused is
-one audit entry (outcome ``refused``) and one line on the ``jukinet.security`` logger,
-and nothing else. Anything allowed is one transaction that decides the answer, writes
+node is refused. Anything refused is one audit entry (outcome ``refused``) and one
+line on the ``jukinet.security`` logger, and nothing else. Anything allowed is one transaction that decides the answer, writes
 one ``provisions`` row per person provided and one audit entry. A batch is one such
 transaction per chunk of ``CHUNK`` codes.
 

@@ -65,6 +65,7 @@ name = "日本年金機構"
 level = "national"
 kind = "government"
 agency = "pension-fund"
+served_by = "national"
 [[recipients.affairs]]
 code = "national-pension-status"
 description = "年金の現況確認 (benchmark: with search)"

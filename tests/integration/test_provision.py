@@ -41,6 +41,7 @@ from jukinet.network.messages import (
 )
 from jukinet.network.peer import Peer, install_problem_handlers
 from jukinet.nodes.identity import provision as pv
+from jukinet.nodes.identity import provision_api
 from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.identity.pseudonym import pseudonym
 from jukinet.nodes.identity.store import IdentityStore
@@ -168,6 +169,16 @@ def _call(node: Node, agency: str, affair: str, function: Function, code: str) -
     return set(rows[0].record.fields)
 
 
+# Which node serves which recipient of the shipped table (R2; 住民基本台帳法 第30条の7 as
+# first enacted): national bodies the national node (第3項), a prefecture's own bodies
+# and the bodies of the municipalities in its area that prefecture (第4項, 別表第二).
+SERVED_AT = {
+    "national": {"mofa", "jps", "kkr", "soumu-onkyu"},
+    "tokyo": {"tokyo", "chiyoda"},
+    "osaka": {"osaka"},
+}
+
+
 def test_access_matrix_of_the_shipped_table(
     national: Node, tokyo: Node, osaka: Node, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -183,7 +194,7 @@ def test_access_matrix_of_the_shipped_table(
         allowed = (
             affair in recipient.affairs
             and function in affair.functions
-            and pv.serves(node.store, recipient)
+            and recipient.code in SERVED_AT[name]
         )
         provided, audited = node.counts()
         caplog.clear()
@@ -214,12 +225,42 @@ def test_access_matrix_of_the_shipped_table(
                 f"agency:{recipient.agency}"
             ), where
             assert [r.name for r in caplog.records] == ["jukinet.security"], where
-    # Each served recipient's every allowed function works somewhere: 15 (affair, function)
-    # pairs of national and prefectural recipients; the municipal one is served by no node.
-    served = sum(
-        len(a.functions) for r in TABLE.recipients if r.level != "municipal" for a in r.affairs
-    )
-    assert allowed_calls == served
+    # Every recipient's every allowed function works at exactly one node: 16 (affair,
+    # function) pairs of national, prefectural and municipal recipients.
+    served = sum(len(a.functions) for r in TABLE.recipients for a in r.affairs)
+    assert allowed_calls == served == 16
+
+
+def test_a_municipal_body_gets_its_affairs_fields_from_its_prefecture_only_r2(
+    national: Node, tokyo: Node, osaka: Node
+) -> None:
+    """千代田区長 (municipal, 別表第二) is served by Tokyo, the prefecture of its municipality."""
+    affair = "chiyoda-national-health-insurance"
+    code = tokyo.person(name="佐藤 一郎")
+    got = pv.lookup(tokyo.store, TABLE, "chiyoda-city",
+                    LookupRequest(affair=affair, resident_code=code))  # fmt: skip
+    assert got.record is not None
+    assert got.record.fields == {
+        "resident_code": code, "name": "佐藤 一郎", "address": MARUNOUCHI,
+        "status": "resident", "change_reason": "birth", "change_date": "1950-05-05",
+    }  # fmt: skip
+    row = tokyo.provisions()[-1]
+    assert (row.recipient, row.affair, row.agency) == ("chiyoda", affair, "agency:chiyoda-city")
+    for other in (national, osaka):
+        other.person(resident_code=code)
+        before = other.counts()
+        with pytest.raises(ProvisionRefused, match=r"千代田区長.*prefecture:130001"):
+            pv.lookup(other.store, TABLE, "chiyoda-city",
+                      LookupRequest(affair=affair, resident_code=code))  # fmt: skip
+        assert other.counts() == (before[0], before[1] + 1)
+    # Not its affair (Tokyo's own), nor a function its affair lists: refused at Tokyo too.
+    before = tokyo.counts()
+    with pytest.raises(ProvisionRefused, match="'tokyo-public-housing' is not listed"):
+        pv.lookup(tokyo.store, TABLE, "chiyoda-city",
+                  LookupRequest(affair="tokyo-public-housing", resident_code=code))  # fmt: skip
+    with pytest.raises(ProvisionRefused, match="Function 'batch' is not allowed"):
+        pv.batch(tokyo.store, TABLE, "chiyoda-city", affair, [code])
+    assert tokyo.counts() == (before[0], before[1] + 2)
 
 
 def test_an_unknown_agency_and_unknown_affair_are_refused(national: Node) -> None:
@@ -422,6 +463,7 @@ name = "A"
 level = "national"
 kind = "government"
 agency = "agency-a"
+served_by = "national"
 [[recipients.affairs]]
 code = "pension-a"
 description = "d"
@@ -594,8 +636,8 @@ def test_the_routes_answer_json_stream_batches_and_refuse_as_problems(national: 
     code = national.person()
     app = FastAPI()
     install_problem_handlers(app)
-    app.include_router(pv.router(national.store, TABLE))
-    agency = pv.AgencyPeer.__metadata__[0].dependency
+    app.include_router(provision_api.router(national.store, TABLE))
+    agency = provision_api.AgencyPeer.__metadata__[0].dependency
     app.dependency_overrides[agency] = lambda: Peer("agency:onkyu", "agency", "onkyu")
 
     async def scenario() -> None:

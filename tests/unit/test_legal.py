@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from jukinet.domain.legal import (
     R1_FIELDS,
     Function,
     Level,
+    ServingNode,
     load_legal_table,
     load_shipped_legal_table,
     parse_legal_table,
@@ -28,7 +31,7 @@ name = "外務大臣"
 level = "{level}"
 kind = "{kind}"
 agency = "{agency}"
-"""
+{serving}"""
 
 AFFAIR = """
 [[recipients.affairs]]
@@ -45,9 +48,20 @@ def table(*parts: str) -> str:
 
 
 def recipient(
-    code: str = "mofa", *, level: str = "national", kind: str = "government", agency: str = ""
+    code: str = "mofa",
+    *,
+    level: str = "national",
+    kind: str = "government",
+    agency: str = "",
+    served_by: str | None = "national",
+    local_government: str | None = None,
 ) -> str:
-    return RECIPIENT.format(code=code, level=level, kind=kind, agency=agency or f"{code}-agency")
+    serving = "" if served_by is None else f'served_by = "{served_by}"\n'
+    if local_government is not None:
+        serving += f'local_government = "{local_government}"\n'
+    return RECIPIENT.format(
+        code=code, level=level, kind=kind, agency=agency or f"{code}-agency", serving=serving
+    )
 
 
 def affair(
@@ -101,6 +115,143 @@ def test_the_pension_body_batches_status_under_a_sector_pseudonym_r24() -> None:
     )
     assert affair_.sector == "pension"
     assert "resident_code" not in affair_.fields
+
+
+# --- who serves whom (住民基本台帳法 第30条の7 as first enacted) ------------------------
+
+SHIPPED_SERVERS = {
+    "mofa": "national:national",
+    "jps": "national:national",
+    "kkr": "national:national",
+    "soumu-onkyu": "national:national",
+    "tokyo": "prefecture:130001",
+    "osaka": "prefecture:270008",
+    "chiyoda": "prefecture:130001",  # a municipal body: the prefecture of its municipality
+}
+
+
+def test_the_shipped_table_names_the_node_serving_each_recipient_r2() -> None:
+    assert {r.code: r.served_by.node_id for r in SHIPPED.recipients} == SHIPPED_SERVERS
+    chiyoda = SHIPPED.recipient_for_agency("chiyoda-city")
+    assert chiyoda.level is Level.MUNICIPAL and chiyoda.local_government == "131016"
+    assert chiyoda.served_by == ServingNode("prefecture", "130001")
+
+
+def test_a_node_serves_exactly_the_recipients_the_table_routes_to_it() -> None:
+    nodes = [("national", "national"), ("prefecture", "130001"), ("prefecture", "270008"),
+             ("prefecture", "010006"), ("municipality", "131016")]  # fmt: skip
+    for (kind, code), r in itertools.product(nodes, SHIPPED.recipients):
+        assert r.is_served_by(kind, code) == (SHIPPED_SERVERS[r.code] == f"{kind}:{code}")
+    assert [r.code for r in SHIPPED.served_at("prefecture", "130001")] == ["tokyo", "chiyoda"]
+    assert [r.code for r in SHIPPED.served_at("municipality", "131016")] == []
+    assert len(SHIPPED.served_at("national", "national")) == 4
+
+
+def test_prefectural_and_municipal_bodies_parse_with_their_serving_prefecture() -> None:
+    parsed = parse_legal_table(
+        table(
+            recipient(
+                "tokyo",
+                level="prefectural",
+                served_by="prefecture:130001",
+                local_government="130001",
+            ),
+            affair("a"),
+            recipient(
+                "sapporo",
+                level="municipal",
+                served_by="prefecture:010006",
+                local_government="011002",
+            ),
+            affair("b"),
+        )
+    )
+    tokyo, sapporo = parsed.recipients
+    assert tokyo.served_by.node_id == "prefecture:130001" and tokyo.local_government == "130001"
+    assert sapporo.is_served_by("prefecture", "010006")
+    assert not sapporo.is_served_by("national", "national")
+
+
+PREF = {"level": "prefectural", "local_government": "130001"}
+CITY = {"level": "municipal", "local_government": "131016"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"served_by": None}, r"recipient 'mofa': 'served_by' must be a non-empty string"),
+        (
+            {"served_by": "prefecture:130001"},
+            r"recipient 'mofa': a national body is served by "
+            r"the national node only.*'prefecture:130001'",
+        ),
+        ({"local_government": "130001"}, r"recipient 'mofa': a national body.*local_government"),
+        ({"served_by": "tokyo"}, r"recipient 'mofa': served_by 'tokyo' names no identity node"),
+        ({"served_by": "prefecture:13"}, r"recipient 'mofa': served_by 'prefecture:13' names no"),
+        ({"served_by": "prefecture:130002"}, r"served_by 'prefecture:130002'.*check digit"),
+        ({"served_by": "prefecture:131016"}, r"served_by 'prefecture:131016'.*not a prefecture"),
+        ({"served_by": "municipality:131016"}, r"served_by 'municipality:131016' names no"),
+        (
+            {**PREF, "served_by": "national"},
+            r"recipient 'mofa': a prefectural body is served "
+            r"by its own prefecture \(prefecture:130001\), not 'national'",
+        ),
+        (
+            {**PREF, "served_by": "prefecture:270008"},
+            r"own prefecture \(prefecture:130001\), "
+            r"not 'prefecture:270008'",
+        ),
+        (
+            {**PREF, "served_by": "prefecture:130001", "local_government": None},
+            r"recipient 'mofa': 'local_government' must be a non-empty string",
+        ),
+        (
+            {**PREF, "served_by": "prefecture:130001", "local_government": "131016"},
+            r"recipient 'mofa': a prefectural body.*'131016' is a municipality",
+        ),
+        (
+            {**PREF, "served_by": "prefecture:130001", "local_government": "13000"},
+            r"recipient 'mofa': local_government '13000'.*6 digits",
+        ),
+        (
+            {**CITY, "served_by": "national"},
+            r"recipient 'mofa': a municipal body is served by "
+            r"the prefecture of its municipality \(prefecture:130001\), not 'national'",
+        ),
+        (
+            {**CITY, "served_by": "prefecture:270008"},
+            r"prefecture of its municipality "
+            r"\(prefecture:130001\), not 'prefecture:270008'",
+        ),
+        (
+            {**CITY, "served_by": "prefecture:130001", "local_government": "130001"},
+            r"recipient 'mofa': a municipal body.*'130001' is a prefecture",
+        ),
+    ],
+    ids=[
+        "no-served-by",
+        "national-served-by-prefecture",
+        "national-with-local-government",
+        "romaji-name",
+        "short-code",
+        "bad-check-digit",
+        "municipality-as-prefecture",
+        "unknown-node-kind",
+        "prefectural-served-by-national",
+        "prefectural-served-by-another-prefecture",
+        "prefectural-without-local-government",
+        "prefectural-body-of-a-municipality",
+        "malformed-local-government",
+        "municipal-served-by-national",
+        "municipal-served-by-another-prefecture",
+        "municipal-body-of-a-prefecture",
+    ],
+)
+def test_a_recipient_served_by_the_wrong_node_is_refused_on_load(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(LegalTableInvalid, match=message):
+        parse_legal_table(table(recipient(**kwargs), affair()))
 
 
 # --- authorize -----------------------------------------------------------------------

@@ -15,6 +15,9 @@ TOML format::
     level = "national"                # national | prefectural | municipal
     kind = "government"               # must be "government" (R4)
     agency = "mofa-passport"          # the network client acting for it ("agency:<agency>"), unique
+    served_by = "national"            # the node that provides to it: "national" or
+                                      # "prefecture:<the prefecture's local government code>"
+    local_government = "130001"       # prefectural and municipal bodies: whose body it is
 
     [[recipients.affairs]]
     code = "passport-issuance"        # unique across the whole table
@@ -27,6 +30,11 @@ TOML format::
 
 Unknown keys are refused, so that a misspelt key never silently widens or narrows
 what a body receives.
+
+Who serves whom is data too, checked on load against the routes of the law
+(住民基本台帳法 第30条の7 as first enacted): a national body is served by the national
+node (第3項, 別表第一), a prefecture's own bodies by that prefecture (別表第五), and the
+bodies of a municipality by the prefecture of that municipality (第4項, 別表第二).
 """
 
 from __future__ import annotations
@@ -37,9 +45,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from jukinet.errors import LegalTableInvalid, ProvisionRefused
+from jukinet.domain.codes import (
+    LocalGovernmentCode,
+    parse_local_government_code,
+    prefecture_code_of,
+)
+from jukinet.errors import JukinetError, LegalTableInvalid, ProvisionRefused
 
 __all__ = [
     "R1_FIELDS",
@@ -48,6 +61,7 @@ __all__ = [
     "LegalTable",
     "Level",
     "Recipient",
+    "ServingNode",
     "load_legal_table",
     "load_shipped_legal_table",
     "parse_legal_table",
@@ -94,21 +108,47 @@ class Affair:
 
 
 @dataclass(frozen=True, slots=True)
+class ServingNode:
+    """The identity node that provides to a recipient: the national node or a prefecture's."""
+
+    kind: Literal["national", "prefecture"]
+    code: str  # "national", or the prefecture's local government code (e.g. 130001)
+
+    @property
+    def node_id(self) -> str:
+        """The node's name in the directory, e.g. ``prefecture:130001``."""
+        return f"{self.kind}:{self.code}"
+
+
+NATIONAL_NODE = ServingNode("national", "national")
+
+
+@dataclass(frozen=True, slots=True)
 class Recipient:
     code: str
     name: str
     level: Level
     agency: str
     affairs: tuple[Affair, ...]
+    served_by: ServingNode  # the one node that provides to it (checked on load)
+    local_government: LocalGovernmentCode | None = None  # a prefecture's or municipality's
 
     def affair(self, affair_code: str) -> Affair | None:
         return next((a for a in self.affairs if a.code == affair_code), None)
+
+    def is_served_by(self, kind: str, code: str) -> bool:
+        """Whether the node ``kind:code`` (e.g. ``prefecture``, ``130001``) provides to it."""
+        return self.served_by.kind == kind and self.served_by.code == code
 
 
 @dataclass(frozen=True, slots=True)
 class LegalTable:
     version: str
     recipients: tuple[Recipient, ...]
+
+    def served_at(self, kind: str, code: str) -> tuple[Recipient, ...]:
+        """The recipients the node ``kind:code`` provides to, in table order."""
+        return tuple(r for r in self.recipients if r.is_served_by(kind, code))
 
     def recipient_for_agency(self, agency_code: str) -> Recipient:
         """The recipient the agency acts for; refused if it is none (R2)."""
@@ -152,7 +192,9 @@ class LegalTable:
         return recipient, affair
 
 
-_RECIPIENT_KEYS = frozenset({"code", "name", "level", "kind", "agency", "affairs"})
+_RECIPIENT_KEYS = frozenset(
+    {"code", "name", "level", "kind", "agency", "affairs", "served_by", "local_government"}
+)
 _AFFAIR_KEYS = frozenset(
     {"code", "description", "basis", "functions", "fields", "max_candidates", "sector"}
 )
@@ -237,13 +279,88 @@ def _recipient(item: Any, index: int) -> Recipient:
     affairs = item.get("affairs")
     if not isinstance(affairs, list) or not affairs:
         raise LegalTableInvalid(f"{where}: no affairs are listed.")
+    served_by, government = _serving(item, Level(level), where)
     return Recipient(
         code=code,
         name=_text(item, "name", where),
         level=Level(level),
         agency=_text(item, "agency", where),
         affairs=tuple(_affair(a, where) for a in affairs),
+        served_by=served_by,
+        local_government=government,
     )
+
+
+def _node(text: str, where: str) -> ServingNode:
+    """``national`` or ``prefecture:<a prefecture's local government code>``."""
+    if text == "national":
+        return NATIONAL_NODE
+    kind, _, code = text.partition(":")
+    if kind != "prefecture" or len(code) != 6 or not code.isascii() or not code.isdigit():
+        raise LegalTableInvalid(
+            f'{where}: served_by {text!r} names no identity node; write "national" or '
+            '"prefecture:" and the prefecture\'s local government code (e.g. "prefecture:130001").'
+        )
+    try:
+        parsed = parse_local_government_code(code)
+    except JukinetError as exc:
+        raise LegalTableInvalid(f"{where}: served_by {text!r}: {exc.message}") from None
+    if parsed != prefecture_code_of(parsed):
+        raise LegalTableInvalid(
+            f"{where}: served_by {text!r}: {code} is not a prefecture's code "
+            f"(its prefecture is {prefecture_code_of(parsed)})."
+        )
+    return ServingNode("prefecture", parsed)
+
+
+def _government(item: Mapping[str, Any], level: Level, where: str) -> LocalGovernmentCode:
+    """The local government whose body a prefectural or municipal recipient is."""
+    text = _text(item, "local_government", where)
+    try:
+        code = parse_local_government_code(text)
+    except JukinetError as exc:
+        raise LegalTableInvalid(f"{where}: local_government {text!r}: {exc.message}") from None
+    kinds = ("a prefecture", "a municipality")
+    if (code == prefecture_code_of(code)) != (level is Level.PREFECTURAL):
+        belongs, actual = kinds if level is Level.PREFECTURAL else kinds[::-1]
+        raise LegalTableInvalid(
+            f"{where}: a {level} body belongs to {belongs}, but local_government "
+            f"{code!r} is {actual}."
+        )
+    return code
+
+
+def _serving(
+    item: Mapping[str, Any], level: Level, where: str
+) -> tuple[ServingNode, LocalGovernmentCode | None]:
+    """The node serving the recipient, checked against the route the law gives it."""
+    node = _node(_text(item, "served_by", where), where)
+    given = repr(item["served_by"])
+    if level is Level.NATIONAL:
+        if "local_government" in item:
+            raise LegalTableInvalid(
+                f"{where}: a national body belongs to no local government; "
+                "remove 'local_government'."
+            )
+        if node != NATIONAL_NODE:
+            raise LegalTableInvalid(
+                f"{where}: a national body is served by the national node only "
+                f"(住民基本台帳法 別表第一), not {given}."
+            )
+        return node, None
+    government = _government(item, level, where)
+    prefecture = ServingNode("prefecture", prefecture_code_of(government))
+    if node != prefecture:
+        rule = (
+            "a prefectural body is served by its own prefecture"
+            if level is Level.PREFECTURAL
+            else "a municipal body is served by the prefecture of its municipality"
+        )
+        basis = "別表第五" if level is Level.PREFECTURAL else "別表第二"
+        raise LegalTableInvalid(
+            f"{where}: {rule} ({prefecture.node_id}), not {given} (住民基本台帳法 {basis})."
+        )
+    return node, government
 
 
 def parse_legal_table(text: str) -> LegalTable:

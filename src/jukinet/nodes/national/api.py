@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from jukinet import config
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
 from jukinet.network.peer import Peer, require_peer
-from jukinet.nodes.identity import provision
+from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.national import pools, service
 from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
@@ -43,7 +43,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title="jukinet national node", lifespan=lifespan)
     install(app, runtime)
-    app.include_router(provision.router(store, table))  # agencies (R2, R23, R24), R14
+    app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
 
     @app.post("/updates")
     def updates(batch: UpdateBatch, peer: Prefecture) -> UpdateAck:

@@ -20,7 +20,7 @@ from jukinet import config
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Peer, require_peer
-from jukinet.nodes.identity import provision
+from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.prefecture import service
 from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
@@ -51,7 +51,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan)
     install(app, runtime)
-    app.include_router(provision.router(store, table))  # agencies (R2, R23, R24), R14
+    app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
 
     @app.post("/updates")
     async def updates(batch: UpdateBatch, peer: Municipality) -> UpdateAck:

@@ -1,0 +1,99 @@
+"""The provision and disclosure endpoints of the national and prefecture nodes
+(docs/network.md, "Endpoints"): each route parses, calls one use case of
+``jukinet.nodes.identity.provision``, and renders its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterable, Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from jukinet.domain.legal import LegalTable
+from jukinet.network.messages import (
+    BatchRow,
+    DisclosureRequest,
+    DisclosureResponse,
+    LookupRequest,
+    LookupResponse,
+    SearchRequest,
+    SearchResponse,
+    VerifyRequest,
+    VerifyResponse,
+)
+from jukinet.network.peer import Peer, require_peer
+from jukinet.nodes.identity import provision
+from jukinet.nodes.identity.store import IdentityStore
+
+__all__ = ["AgencyPeer", "MunicipalityPeer", "batch_lines", "body_lines", "router"]
+
+
+def batch_lines(rows: Iterable[BatchRow], per_chunk: int = 1000) -> Iterator[bytes]:
+    """Batch rows as JSON lines, a chunk at a time (a sync iterator: Starlette runs it,
+    and the database work behind ``rows``, in a worker thread, off the event loop)."""
+    chunk: list[str] = []
+    for row in rows:
+        chunk.append(row.model_dump_json(exclude_none=True) + "\n")
+        if len(chunk) >= per_chunk:
+            yield "".join(chunk).encode()
+            chunk = []
+    if chunk:
+        yield "".join(chunk).encode()
+
+
+def body_lines(body: bytes) -> Iterator[str]:
+    """The lines of an uploaded file, decoded lazily (bad UTF-8 becomes a malformed row)."""
+    return iter(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", errors="replace"))
+
+
+AgencyPeer = Annotated[Peer, Depends(require_peer("agency"))]
+MunicipalityPeer = Annotated[Peer, Depends(require_peer("municipality"))]
+
+
+def router(store: IdentityStore, table: LegalTable) -> APIRouter:
+    """The provision and disclosure endpoints (docs/network.md, "Endpoints").
+
+    Lookup and verify run on the event loop: one short transaction each, and the
+    thread pool costs more than it saves here (DESIGN.md §7). Search and disclosure
+    run in a worker thread; a batch streams from a worker thread chunk by chunk.
+    """
+    api = APIRouter()
+
+    @api.post("/provision/lookup")
+    async def provision_lookup(req: LookupRequest, peer: AgencyPeer) -> LookupResponse:
+        return provision.lookup(store, table, peer.code, req)
+
+    @api.post("/provision/verify")
+    async def provision_verify(req: VerifyRequest, peer: AgencyPeer) -> VerifyResponse:
+        return provision.verify(store, table, peer.code, req)
+
+    @api.post("/provision/search")
+    async def provision_search(req: SearchRequest, peer: AgencyPeer) -> SearchResponse:
+        return await asyncio.to_thread(provision.search, store, table, peer.code, req)
+
+    @api.post("/provision/batch")
+    async def provision_batch(
+        request: Request,
+        peer: AgencyPeer,
+        affair: Annotated[str, Query()],
+        first_row: Annotated[int, Query(ge=1)] = 1,
+    ) -> StreamingResponse:
+        # The body is already in memory: require_peer verified its Content-Digest
+        # before anything was done with it.
+        lines = body_lines(await request.body())
+        rows = await asyncio.to_thread(
+            provision.batch, store, table, peer.code, affair, lines, first_row
+        )
+        return StreamingResponse(batch_lines(rows), media_type="application/jsonl")
+
+    @api.post("/disclosure")
+    async def provision_disclosure(
+        req: DisclosureRequest, peer: MunicipalityPeer
+    ) -> DisclosureResponse:
+        return await asyncio.to_thread(provision.disclosure, store, table, req, peer.node_id)
+
+    return api

@@ -5,9 +5,10 @@ Every call names an affair of the legal table (別表, ``jukinet.domain.legal``)
 table decides whether the calling agency may use this function for this affair, and
 names the one node that serves each recipient (``served_by``): a call to any other
 node is refused. Anything refused is one audit entry (outcome ``refused``) and one
-line on the ``jukinet.security`` logger, and nothing else. Anything allowed is one transaction that decides the answer, writes
-one ``provisions`` row per person provided and one audit entry. A batch is one such
-transaction per chunk of ``CHUNK`` codes.
+line on the ``jukinet.security`` logger, and nothing else. Anything allowed is one
+transaction that decides the answer, writes one ``provisions`` row per person
+provided and one audit entry. A batch is one such transaction per chunk of
+``CHUNK`` codes.
 
 The answer holds exactly the affair's fields; an affair with a ``sector`` receives
 the sector pseudonym (``pseudonym``) and never the resident code.

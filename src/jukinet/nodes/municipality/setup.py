@@ -12,7 +12,7 @@ from jukinet.domain.access import Role
 from jukinet.domain.codes import parse_local_government_code
 from jukinet.errors import ConfigurationError
 from jukinet.nodekey import NodeKey
-from jukinet.nodes.municipality.pool import CodeSource, fill
+from jukinet.nodes.municipality.pool import CodeMaker, fill
 from jukinet.operators import add as add_operator
 from jukinet.places import Municipality
 from jukinet.storage import register
@@ -36,7 +36,7 @@ def init_register(
     home: Path,
     municipality: Municipality,
     admin: FirstAdministrator,
-    source: CodeSource,
+    source: CodeMaker,
     *,
     database_url: str | None = None,
     pool_size: int = DEFAULT_POOL,

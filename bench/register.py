@@ -16,6 +16,7 @@ one) it measures:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import statistics
@@ -68,8 +69,8 @@ def _register(home: Path, url: str, places: Places) -> RegisterStore:
 
 def bench_seed(store: RegisterStore, places: Places, residents: int) -> tuple[float, float]:
     t0 = time.perf_counter()
-    report = seed(
-        store, _session(store, "admin"), places, LocalCodeSource(), residents, today=TODAY
+    report = asyncio.run(
+        seed(store, _session(store, "admin"), places, LocalCodeSource(), residents, today=TODAY)
     )
     elapsed = time.perf_counter() - t0
     assert report.residents == residents

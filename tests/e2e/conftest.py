@@ -6,6 +6,7 @@ free loopback ports, and stopped at the end of the session.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -110,7 +111,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     from jukinet.seed.places import Places
 
     with Places() as places:
-        seed_all(NetworkLayout(root), load_topology(topo, places), places)
+        asyncio.run(seed_all(NetworkLayout(root), load_topology(topo, places), places))
     process = subprocess.Popen(
         [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -147,7 +148,7 @@ def test_a_birth_then_a_name_change(store: RegisterStore, clerk: Session, family
 def test_seeding_sends_one_update_per_resident(
     store: RegisterStore, admin: Session, places: Places
 ) -> None:
-    seed(store, admin, places, LocalCodeSource(), 300, today=TODAY)
+    asyncio.run(seed(store, admin, places, LocalCodeSource(), 300, today=TODAY))
     sent = updates(store)
     assert len(sent) == 300
     assert [u.seq for u in sent] == list(range(1, 301))

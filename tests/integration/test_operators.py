@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -131,7 +132,9 @@ def _use_cases(store: RegisterStore) -> dict[str, object]:
         "record event": lambda s: service.record_event(store, s, arrival(), TODAY),
         "read record": lambda s: service.show_household(store, s, 1),
         "manage operators": lambda s: staff.list_all(store, s),
-        "replenish pool": lambda s: pool.replenish(store, s, pool.LocalCodeSource(), 10),
+        "replenish pool": lambda s: asyncio.run(
+            pool.replenish(store, s, pool.LocalCodeSource(), 10)
+        ),
         "summary": lambda s: report.summary(store, s, TODAY),
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from jukinet.domain import events as ev
@@ -58,7 +60,7 @@ def test_an_empty_pool_refuses_new_residents_and_changes_nothing(
 
 def test_replenishing_adds_codes_and_is_audited(store: RegisterStore, admin: Session) -> None:
     before = pool.remaining(store)
-    assert pool.replenish(store, admin, pool.LocalCodeSource(), 250) == 250
+    assert asyncio.run(pool.replenish(store, admin, pool.LocalCodeSource(), 250)) == 250
     assert pool.remaining(store) == before + 250
     entry = last_audit(store)[0]
     assert (entry.operation, entry.outcome) == ("pool.replenish", "ok")
@@ -67,7 +69,7 @@ def test_replenishing_adds_codes_and_is_audited(store: RegisterStore, admin: Ses
 @pytest.mark.parametrize("count", [0, -5, pool.MAX_REPLENISH + 1])
 def test_a_silly_replenish_is_refused(store: RegisterStore, admin: Session, count: int) -> None:
     with pytest.raises(InvalidInput, match="between 1 and"):
-        pool.replenish(store, admin, pool.LocalCodeSource(), count)
+        asyncio.run(pool.replenish(store, admin, pool.LocalCodeSource(), count))
 
 
 class ReplayingSource:
@@ -78,9 +80,9 @@ class ReplayingSource:
     def __init__(self, codes: list[ResidentCode], fresh: pool.CodeSource) -> None:
         self.codes, self.fresh = list(codes), fresh
 
-    def issue(self, count: int) -> list[ResidentCode]:
+    async def issue(self, count: int) -> list[ResidentCode]:
         out, self.codes = self.codes[:count], self.codes[count:]
-        return out + self.fresh.issue(count - len(out))
+        return out + await self.fresh.issue(count - len(out))
 
 
 def test_a_retired_or_assigned_code_never_returns_to_the_pool(
@@ -94,7 +96,7 @@ def test_a_retired_or_assigned_code_never_returns_to_the_pool(
     new_code = changed.records[0].resident_code
     source = ReplayingSource([r.resident_code, new_code], pool.LocalCodeSource())
     before = pool.remaining(store)
-    assert pool.replenish(store, admin, source, 5) == 5
+    assert asyncio.run(pool.replenish(store, admin, source, 5)) == 5
     with store.transaction() as tx:
         drawn = tx.draw_codes(tx.pool_remaining())
     assert r.resident_code not in drawn

@@ -268,7 +268,7 @@ def demo(
         init_network(topo, places, directory, report=lambda line: console.print(f"  {line}"))
         write_topology(layout, source)
         (directory / DEMO_MARK).write_text("demo network: removed by the next `jukinet demo`\n")
-        seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}"))
+        asyncio.run(seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}")))
     me = sys.argv[0]
     first = topo.municipalities[0]
     clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import shutil
 import sys
@@ -138,7 +139,7 @@ def pool_replenish(
     """Add codes to the pool (administrator)."""
     with register() as store:
         session = login(store, operator)
-        added = code_pool.replenish(store, session, code_source_for(state.home), count)
+        added = asyncio.run(code_pool.replenish(store, session, code_source_for(state.home), count))
         console.print(f"Added {added:,} codes; {code_pool.remaining(store):,} unused.")
 
 
@@ -166,15 +167,17 @@ def _seed_with_progress(
         console=console, transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task("seed", total=residents)
-        return seed_register(
-            store,
-            session,
-            places,
-            code_source_for(state.home),
-            residents,
-            today=date.today(),
-            rng_seed=rng_seed,
-            progress=lambda n: bar.update(task, completed=n),
+        return asyncio.run(
+            seed_register(
+                store,
+                session,
+                places,
+                code_source_for(state.home),
+                residents,
+                today=date.today(),
+                rng_seed=rng_seed,
+                progress=lambda n: bar.update(task, completed=n),
+            )
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import typer
 
 from jukinet.cli._common import OperatorOption, console, handle_errors, login, register, state
@@ -49,7 +51,7 @@ def disclosure(code: str, operator: str | None = OperatorOption) -> None:
     The clerk has verified the resident at the window before asking.
     """
     with register() as store:
-        entries = disclose(store, login(store, operator), state.home, code)
+        entries = asyncio.run(disclose(store, login(store, operator), state.home, code))
     if not entries:
         console.print("No provision of this resident's identity information is recorded.")
     for e in entries:

@@ -49,16 +49,19 @@ class Issued:
 
 
 class PoolFromNational:
-    """A ``CodeSource`` backed by the national node's own service, used during init."""
+    """A ``CodeMaker`` and ``CodeSource`` backed by the national node's own service (init)."""
 
     name = "national"
 
     def __init__(self, store: IdentityStore, municipality: str) -> None:
         self.store, self.municipality = store, municipality
 
-    def issue(self, count: int) -> list[ResidentCode]:
+    def make(self, count: int) -> list[ResidentCode]:
         grant = pools.issue_pool(self.store, self.municipality, count, actor="network-init")
         return [ResidentCode(c) for c in grant.codes]
+
+    async def issue(self, count: int) -> list[ResidentCode]:
+        return self.make(count)
 
 
 def directory_for(topology: Topology, issued: dict[str, Issued], version: int = 1) -> Directory:

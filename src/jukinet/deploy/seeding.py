@@ -3,7 +3,8 @@ node kinds, like ``deploy.network``.
 
 Each register is filled by its own first administrator (password from the
 network's secrets folder), exactly as ``jukinet seed`` would; the identity
-updates wait in each outbox until the network is up.
+updates wait in each outbox until the network is up. The codes come from the
+national node's own store, asked before each register's transaction begins.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from jukinet.nodes.national import service as national
 from jukinet.seed.places import Places
 
 
-def seed_all(
+async def seed_all(
     layout: NetworkLayout,
     topology: Topology,
     places: Places,
@@ -35,7 +36,7 @@ def seed_all(
     national_store = national.open_node(layout.node(topology.national.node_id))
     try:
         for i, m in enumerate(topology.municipalities):
-            total += _seed_one(
+            total += await _seed_one(
                 layout, m, i, places, PoolFromNational(national_store, m.code), report
             )
     finally:
@@ -43,7 +44,7 @@ def seed_all(
     return total
 
 
-def _seed_one(
+async def _seed_one(
     layout: NetworkLayout,
     m: MunicipalitySpec,
     i: int,
@@ -56,7 +57,9 @@ def _seed_one(
     try:
         session = service.login(store, username, password)
         # Codes come from the national registry, as on a running network.
-        result = seed(store, session, places, source, m.residents, today=date.today(), rng_seed=i)
+        result = await seed(
+            store, session, places, source, m.residents, today=date.today(), rng_seed=i
+        )
         # A window clerk for trying the demo (the administrator may not read records).
         clerk_password = secrets.token_urlsafe(12)
         staff.add(

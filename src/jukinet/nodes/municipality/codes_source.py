@@ -7,7 +7,6 @@ asks the national node, which issues codes that no municipality ever had
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,10 +31,7 @@ class NationalCodeSource:
     ) -> None:
         self.identity, self.url, self.pins = identity, national_url.rstrip("/") + "/pools", pins
 
-    def issue(self, count: int) -> list[ResidentCode]:
-        return asyncio.run(self._issue(count))
-
-    async def _issue(self, count: int) -> list[ResidentCode]:
+    async def issue(self, count: int) -> list[ResidentCode]:
         codes: list[ResidentCode] = []
         async with NodeClient(self.identity, pins=self.pins) as client:
             while len(codes) < count:

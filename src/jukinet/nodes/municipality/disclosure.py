@@ -3,42 +3,61 @@
 At the window a clerk verifies the resident (later: the resident card signs the
 request), then this node asks its prefecture and the national node over the
 network and merges their answers, newest first. The request is audited here as a
-read of the resident's record.
+read of the resident's record: the permission and the record are checked first,
+the answers fetched with no transaction open, then the read audited in one short
+transaction (a slow prefecture never holds up the other clerks' writes).
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from jukinet import config
 from jukinet.domain.access import Permission, Session
-from jukinet.domain.codes import parse_resident_code
+from jukinet.domain.codes import ResidentCode, parse_resident_code
+from jukinet.domain.record import ResidentRecord
 from jukinet.errors import ConfigurationError, ResidentNotFound
 from jukinet.network.messages import DisclosureRequest, DisclosureResponse, ProvisionEntry
-from jukinet.nodes.municipality.service import run
+from jukinet.nodes.municipality.service import run_after
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 from jukinet.nodes.runtime import load_runtime
 
 
-def disclose(store: RegisterStore, session: Session, home: Path, code: str) -> list[ProvisionEntry]:
+async def disclose(
+    store: RegisterStore, session: Session, home: Path, code: str
+) -> list[ProvisionEntry]:
     """Every provision of this resident's identity information, newest first."""
     cfg = config.load(home)
 
-    def work(tx: RegisterTx) -> tuple[list[ProvisionEntry], str, str]:
-        record = tx.record(parse_resident_code(code))
-        if record is None:
-            raise ResidentNotFound(f"No record of this municipality carries code {code}.")
-        if cfg.network is None:
-            raise ConfigurationError("This register is not on a network: nothing was provided.")
-        entries = asyncio.run(_ask(cfg, record.resident_code, session.operator.username))
+    async def fetch() -> list[ProvisionEntry]:
+        with store.engine.connect() as conn:  # a plain read: no write lock, no audit-head lock
+            record = _record(RegisterTx(conn, store), code)
+        return await fetch_disclosure(cfg, record.resident_code, session.operator.username)
+
+    def work(
+        tx: RegisterTx, entries: list[ProvisionEntry]
+    ) -> tuple[list[ProvisionEntry], str, str]:
+        record = _record(tx, code)
         return entries, record.resident_code, f"{len(entries)} provisions disclosed"
 
-    return run(store, session, Permission.READ_RECORD, "resident.disclosure", code.strip(), work)
+    return await run_after(
+        store, session, Permission.READ_RECORD, "resident.disclosure", code.strip(), fetch, work
+    )
 
 
-async def _ask(cfg: config.NodeConfig, code: str, clerk: str) -> list[ProvisionEntry]:
-    assert cfg.network is not None
+def _record(tx: RegisterTx, code: str) -> ResidentRecord:
+    record = tx.record(parse_resident_code(code))
+    if record is None:
+        raise ResidentNotFound(f"No record of this municipality carries code {code}.")
+    return record
+
+
+async def fetch_disclosure(
+    cfg: config.NodeConfig, code: ResidentCode, clerk: str
+) -> list[ProvisionEntry]:
+    """Ask the prefecture and the national node what they provided of ``code``; newest first."""
+    if cfg.network is None:
+        raise ConfigurationError("This register is not on a network: nothing was provided.")
     runtime = load_runtime(cfg)
     request = DisclosureRequest(resident_code=code, verified_by="clerk", clerk=clerk)
     holders = [cfg.network.upstream_url, cfg.network.national_url]

@@ -20,7 +20,8 @@ from jukinet.domain.codes import ResidentCode
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import HEAD, Address, Household, Name, ResidentRecord
 from jukinet.errors import InvalidInput
-from jukinet.nodes.municipality.pool import CodeSource, fill
+from jukinet.nodes.municipality import pool
+from jukinet.nodes.municipality.pool import CodeSource
 from jukinet.nodes.municipality.service import audited
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 from jukinet.seed.places import Places
@@ -37,7 +38,7 @@ class SeedReport:
     seconds: float
 
 
-def seed(
+async def seed(
     store: RegisterStore,
     session: Session,
     places: Places,
@@ -48,17 +49,22 @@ def seed(
     rng_seed: int = 0,
     progress: Callable[[int], None] = lambda n: None,
 ) -> SeedReport:
-    """Add ``residents`` synthetic residents of this municipality to the register."""
+    """Add ``residents`` synthetic residents of this municipality to the register.
+
+    Asynchronous only for the pool's top-up from ``source``; the writing is local.
+    """
     started = time.perf_counter()
     with audited(store, session.actor, "seed", f"{residents} residents"):
         session.require(Permission.MANAGE_NODE)
         if not 1 <= residents <= MAX_RESIDENTS:
             raise InvalidInput(f"Seed between 1 and {MAX_RESIDENTS:,} residents.")
-        with store.transaction() as tx:
-            # leave the pool comfortably above its low-water mark once seeding is done
-            short = residents + 2 * store.low_water - tx.pool_remaining()
-            if short > 0:
-                added = fill(tx, source, short)
+        # leave the pool comfortably above its low-water mark once seeding is done;
+        # the codes are asked for (perhaps of the national node) before any transaction
+        short = residents + 2 * store.low_water - pool.remaining(store)
+        if short > 0:
+            codes = await pool.fresh_codes(store, source, short)
+            with store.transaction() as tx:
+                added = tx.add_to_pool(codes, audit.now())
                 tx.audit(
                     audit.Draft(
                         session.actor, "pool.replenish", "code pool", detail=f"{added} codes"

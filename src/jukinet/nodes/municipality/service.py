@@ -2,13 +2,17 @@
 
 A refused request rolls back whatever it began and leaves exactly one entry: the
 refusal, written in a transaction of its own (R12).
+
+No transaction waits on another node: a use case that asks the network (``run_after``)
+asks first, then records and audits in one short transaction, so every other
+clerk's writes go on meanwhile.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +30,7 @@ from jukinet.nodes.municipality.operators import authenticate
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
 
 T = TypeVar("T")
+F = TypeVar("F")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,29 @@ def run(
         session.require(permission)
         with store.transaction() as tx:
             result, final_target, detail = work(tx)
+            tx.audit(audit.Draft(session.actor, operation, final_target, audit.Outcome.OK, detail))
+            return result
+
+
+async def run_after(
+    store: RegisterStore,
+    session: Session,
+    permission: Permission,
+    operation: str,
+    target: str,
+    fetch: Callable[[], Awaitable[F]],
+    work: Callable[[RegisterTx, F], tuple[T, str, str]],
+) -> T:
+    """``run``, with ``fetch`` (network I/O) awaited before the transaction begins.
+
+    The permission is checked before anything is fetched; a refusal, in ``fetch`` or
+    in ``work``, leaves one refusal entry, a success one entry written with ``work``.
+    """
+    with audited(store, session.actor, operation, target):
+        session.require(permission)
+        fetched = await fetch()
+        with store.transaction() as tx:
+            result, final_target, detail = work(tx, fetched)
             tx.audit(audit.Draft(session.actor, operation, final_target, audit.Outcome.OK, detail))
             return result
 

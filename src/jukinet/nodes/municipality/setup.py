@@ -16,7 +16,7 @@ from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
 from jukinet.nodes.municipality import store as register
 from jukinet.nodes.municipality.operators import add as add_operator
-from jukinet.nodes.municipality.pool import CodeSource, fill
+from jukinet.nodes.municipality.pool import CodeMaker, fill
 from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.seed.places import Municipality
 from jukinet.storage import migrations
@@ -40,7 +40,7 @@ def init_register(
     home: Path,
     municipality: Municipality,
     admin: FirstAdministrator,
-    source: CodeSource,
+    source: CodeMaker,
     *,
     database_url: str | None = None,
     pool_size: int = DEFAULT_POOL,

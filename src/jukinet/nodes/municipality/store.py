@@ -154,13 +154,18 @@ class RegisterTx:
             ).scalar_one()
         )
 
-    def add_to_pool(self, codes: Iterable[ResidentCode], received_at: str) -> int:
-        """Add codes never seen here before; returns how many were new."""
+    def unseen(self, codes: Iterable[ResidentCode]) -> set[ResidentCode]:
+        """The codes never seen here: in no pool, on no record, never retired (R6)."""
         fresh = set(codes)
         for chunk in _chunks(sorted(fresh), 500):
             for table in (code_pool, persons, retired_codes):
                 column = table.c.code if table is not persons else persons.c.resident_code
                 fresh -= set(self.conn.scalars(select(column).where(column.in_(chunk))))
+        return fresh
+
+    def add_to_pool(self, codes: Iterable[ResidentCode], received_at: str) -> int:
+        """Add codes never seen here before; returns how many were new."""
+        fresh = self.unseen(codes)
         rows = [
             {
                 "code": c,

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import pytest
 from fastapi import Depends, FastAPI
 
-from jukinet import config, operators
+from jukinet import config
 from jukinet.deploy.network import init_network
 from jukinet.domain import events as ev
 from jukinet.domain.access import Role, Session
@@ -42,7 +42,7 @@ from jukinet.network.messages import (
 from jukinet.network.peer import Peer, require_peer
 from jukinet.network.server import serve_async
 from jukinet.network.topology import free_port_block, load_topology
-from jukinet.nodes.municipality import pool, service, staff
+from jukinet.nodes.municipality import operators, pool, service, staff
 from jukinet.nodes.municipality.codes_source import code_source_for
 from jukinet.nodes.municipality.disclosure import disclose
 from jukinet.nodes.municipality.setup import open_register

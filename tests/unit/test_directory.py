@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jukinet.cli.network_cmd import legal_table_serves
 from jukinet.errors import InvalidInput
 from jukinet.network import pki
 from jukinet.network.directory import (
@@ -262,13 +264,13 @@ def test_a_client_without_url_needs_a_source_address() -> None:
         nftables_rules(directory, [("agency:mofa-passport", "national:national")])
 
 
-def test_the_standard_links_follow_the_endpoint_table() -> None:
+def test_the_standard_links_follow_the_endpoint_table(tmp_path: Path) -> None:
     osaka_ward = _entry("municipality", "271276", "https://127.0.0.1:7422")
     osaka = _entry("prefecture", "270008", "https://127.0.0.1:7411")
     directory = _signed(
         1, NATIONAL_ENTRY, TOKYO, osaka, CHIYODA, osaka_ward, PASSPORT, MONITOR
     ).directory
-    links = set(standard_links(directory))
+    links = set(standard_links(directory, legal_table_serves(tmp_path)))
 
     assert ("municipality:131016", "prefecture:130001") in links
     assert ("municipality:131016", "prefecture:270008") not in links
@@ -276,5 +278,6 @@ def test_the_standard_links_follow_the_endpoint_table() -> None:
     assert ("municipality:131016", "national:national") in links
     assert ("prefecture:130001", "national:national") in links
     assert ("agency:mofa-passport", "national:national") in links
+    assert ("agency:mofa-passport", "prefecture:130001") not in links
     assert ("monitor:operations", "municipality:271276") in links
     assert not any(callee.startswith(("agency", "monitor")) for _, callee in links)

@@ -6,16 +6,19 @@ import asyncio
 import logging
 import shutil
 import sys
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.table import Table
 
 from jukinet import config
 from jukinet.cli._common import console, fail, handle_errors, state
-from jukinet.errors import ConfigurationError
+from jukinet.errors import ConfigurationError, ProvisionRefused
 from jukinet.network import monitor
+from jukinet.network.endpoints import Member, Serves
 from jukinet.network.firewall import nftables_rules, standard_links
 from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import SignedDirectory
@@ -24,6 +27,9 @@ from jukinet.network.setup import init_network, revoke_node, write_topology
 from jukinet.network.supervisor import Supervisor
 from jukinet.network.topology import Topology, generate_topology, load_topology
 from jukinet.places import Places
+
+if TYPE_CHECKING:
+    from jukinet.nodes.identity.store import IdentityStore
 
 app = typer.Typer(help="A whole network: init, up, status, reconcile.", no_args_is_help=True)
 pki_app = typer.Typer(help="The network's certificates.", no_args_is_help=True)
@@ -173,8 +179,9 @@ def firewall(
     )
     sources = dict(item.split("=", 1) for item in source if "=" in item)
     served = {e.node_id for e in signed.directory.entries if e.url}
+    serves = legal_table_serves(layout.node(topo.national.node_id))
     links, unplaced = [], set()
-    for caller, callee in standard_links(signed.directory):
+    for caller, callee in standard_links(signed.directory, serves):
         if caller in served or caller in sources:
             links.append((caller, callee))
         else:
@@ -182,6 +189,31 @@ def firewall(
     for node in sorted(unplaced):
         sys.stdout.write(f"# {node} has no known address: add --source {node}=ADDRESS\n")
     sys.stdout.write(nftables_rules(signed.directory, links, sources))
+
+
+def legal_table_serves(home: Path) -> Serves:
+    """Whether a node serves an agency, decided as the node decides it when it provides.
+
+    The one place the firewall learns "does node X serve agency Y": today
+    ``provision.serves`` with the legal table of the node in ``home``.
+    """
+    from jukinet.nodes.identity import provision
+
+    table = provision.load_table(home)
+
+    @dataclass(frozen=True)
+    class _Node:  # what provision.serves reads of an IdentityStore
+        kind: str
+        code: str
+
+    def serves(agency: Member, node: Member) -> bool:
+        try:
+            recipient = table.recipient_for_agency(agency.code)
+        except ProvisionRefused:
+            return False
+        return provision.serves(cast("IdentityStore", _Node(node.role, node.code)), recipient)
+
+    return serves
 
 
 @app.command("topology")

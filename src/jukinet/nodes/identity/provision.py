@@ -32,7 +32,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection, bindparam, select
 
@@ -66,7 +66,7 @@ from jukinet.network.messages import (
     VerifyResponse,
     node_id,
 )
-from jukinet.network.peer import Peer, require_peer
+from jukinet.network.peer import Caller
 from jukinet.nodes.identity.pseudonym import pseudonym
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.identity.tables import identities, provisions, retired_codes, security_log
@@ -554,10 +554,6 @@ def body_lines(body: bytes) -> Iterator[str]:
     return iter(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", errors="replace"))
 
 
-AgencyPeer = Annotated[Peer, Depends(require_peer("agency"))]
-MunicipalityPeer = Annotated[Peer, Depends(require_peer("municipality"))]
-
-
 def router(store: IdentityStore, table: LegalTable) -> APIRouter:
     """The provision and disclosure endpoints (docs/network.md, "Endpoints").
 
@@ -568,34 +564,32 @@ def router(store: IdentityStore, table: LegalTable) -> APIRouter:
     api = APIRouter()
 
     @api.post("/provision/lookup")
-    async def provision_lookup(req: LookupRequest, peer: AgencyPeer) -> LookupResponse:
+    async def provision_lookup(req: LookupRequest, peer: Caller) -> LookupResponse:
         return lookup(store, table, peer.code, req)
 
     @api.post("/provision/verify")
-    async def provision_verify(req: VerifyRequest, peer: AgencyPeer) -> VerifyResponse:
+    async def provision_verify(req: VerifyRequest, peer: Caller) -> VerifyResponse:
         return verify(store, table, peer.code, req)
 
     @api.post("/provision/search")
-    async def provision_search(req: SearchRequest, peer: AgencyPeer) -> SearchResponse:
+    async def provision_search(req: SearchRequest, peer: Caller) -> SearchResponse:
         return await asyncio.to_thread(search, store, table, peer.code, req)
 
     @api.post("/provision/batch")
     async def provision_batch(
         request: Request,
-        peer: AgencyPeer,
+        peer: Caller,
         affair: Annotated[str, Query()],
         first_row: Annotated[int, Query(ge=1)] = 1,
     ) -> StreamingResponse:
-        # The body is already in memory: require_peer verified its Content-Digest
+        # The body is already in memory: the peer check verified its Content-Digest
         # before anything was done with it.
         lines = body_lines(await request.body())
         rows = await asyncio.to_thread(batch, store, table, peer.code, affair, lines, first_row)
         return StreamingResponse(batch_lines(rows), media_type="application/jsonl")
 
     @api.post("/disclosure")
-    async def provision_disclosure(
-        req: DisclosureRequest, peer: MunicipalityPeer
-    ) -> DisclosureResponse:
+    async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> DisclosureResponse:
         return await asyncio.to_thread(disclosure, store, table, req, peer.node_id)
 
     return api

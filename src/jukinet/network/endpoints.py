@@ -153,50 +153,45 @@ class EndpointTable:
 
 
 _N, _P, _M = Role.NATIONAL, Role.PREFECTURE, Role.MUNICIPALITY
-_MONITOR = frozenset({Role.MONITOR})
-_AGENCY = frozenset({Role.AGENCY})
-_MUNICIPALITY = frozenset({Role.MUNICIPALITY})
+MONITOR = frozenset({Role.MONITOR})
+AGENCY = frozenset({Role.AGENCY})
+MUNICIPALITY = frozenset({Role.MUNICIPALITY})
+PREFECTURE = frozenset({Role.PREFECTURE})
+ANY, OWN_PREFECTURE, SERVED = Scope.ANY_NODE, Scope.OWN_PREFECTURE, Scope.SERVED_AGENCY
 
-
-def _every_node(*rows: tuple[str, str, frozenset[Role], str]) -> Iterator[Endpoint]:
-    for kind in (_N, _P, _M):
-        for method, path, roles, purpose in rows:
-            yield Endpoint(kind, method, path, roles, Scope.ANY_NODE, purpose)
-
-
-def _providers(*rows: tuple[str, str, frozenset[Role], Scope, str]) -> Iterator[Endpoint]:
-    for kind in (_N, _P):
-        for method, path, roles, scope, purpose in rows:
-            if scope is Scope.OWN_PREFECTURE and kind is _N:
-                scope = Scope.ANY_NODE  # there is one national node
-            yield Endpoint(kind, method, path, roles, scope, purpose)
-
-
-ENDPOINTS = EndpointTable(
-    (
-        # Every member reads the directory from the national node, and may ask it
-        # whether it is up; elsewhere only the operations monitor asks.
-        Endpoint(_N, "GET", "/health", ANY_MEMBER, purpose="is the node up"),
-        Endpoint(_N, "GET", "/directory", ANY_MEMBER, purpose="the signed directory (R7)"),
-        Endpoint(_P, "GET", "/health", _MONITOR, purpose="is the node up"),
-        Endpoint(_P, "GET", "/directory", _MONITOR, purpose="the directory it holds"),
-        Endpoint(_M, "GET", "/health", _MONITOR, purpose="is the node up"),
-        Endpoint(_M, "GET", "/directory", _MONITOR, purpose="the directory it holds"),
-        *_every_node(
-            ("GET", "/status", _MONITOR, "links, backlog, last delivery"),
-            ("GET", "/identities", _MONITOR, "the identities it holds (reconcile)"),
-        ),
-        # Identity updates (flow 1): municipality -> its prefecture -> national (R22).
-        Endpoint(_P, "POST", "/updates", _MUNICIPALITY, Scope.OWN_PREFECTURE, "updates (R22)"),
-        Endpoint(_N, "POST", "/updates", frozenset({_P}), purpose="updates (R22)"),
-        Endpoint(_N, "POST", "/pools", _MUNICIPALITY, purpose="resident code pools (R6)"),
-        # Provision to agencies (R2, R23, R24) and disclosure to residents (R14).
-        *_providers(
-            ("POST", "/provision/lookup", _AGENCY, Scope.SERVED_AGENCY, "lookup (R2)"),
-            ("POST", "/provision/verify", _AGENCY, Scope.SERVED_AGENCY, "verify (R23)"),
-            ("POST", "/provision/search", _AGENCY, Scope.SERVED_AGENCY, "search (R23)"),
-            ("POST", "/provision/batch", _AGENCY, Scope.SERVED_AGENCY, "batch (R24)"),
-            ("POST", "/disclosure", _MUNICIPALITY, Scope.OWN_PREFECTURE, "disclosure (R14)"),
-        ),
-    )
-)
+# fmt: off
+ENDPOINTS = EndpointTable((
+    # Every member reads the signed directory from the national node (R7) and may ask
+    # it whether it is up; on the other nodes only the operations monitor asks.
+    Endpoint(_N, "GET", "/health", ANY_MEMBER, ANY, "is the node up"),
+    Endpoint(_N, "GET", "/directory", ANY_MEMBER, ANY, "the signed directory (R7)"),
+    Endpoint(_P, "GET", "/health", MONITOR, ANY, "is the node up"),
+    Endpoint(_P, "GET", "/directory", MONITOR, ANY, "the directory it holds"),
+    Endpoint(_M, "GET", "/health", MONITOR, ANY, "is the node up"),
+    Endpoint(_M, "GET", "/directory", MONITOR, ANY, "the directory it holds"),
+    # Operations: status and reconciliation, by the monitor, on every node.
+    Endpoint(_N, "GET", "/status", MONITOR, ANY, "links, backlog, last delivery"),
+    Endpoint(_P, "GET", "/status", MONITOR, ANY, "links, backlog, last delivery"),
+    Endpoint(_M, "GET", "/status", MONITOR, ANY, "links, backlog, last delivery"),
+    Endpoint(_N, "GET", "/identities", MONITOR, ANY, "identities held, by municipality"),
+    Endpoint(_P, "GET", "/identities", MONITOR, ANY, "identities held, by municipality"),
+    Endpoint(_M, "GET", "/identities", MONITOR, ANY, "its identities (reconcile)"),
+    # Identity updates (flow 1, R22): municipality -> its prefecture -> national.
+    Endpoint(_P, "POST", "/updates", MUNICIPALITY, OWN_PREFECTURE, "identity updates"),
+    Endpoint(_N, "POST", "/updates", PREFECTURE, ANY, "identity updates"),
+    # Resident code pools (R6).
+    Endpoint(_N, "POST", "/pools", MUNICIPALITY, ANY, "resident codes for a municipality"),
+    # Provision to the recipients of the legal table (R2, R23, R24).
+    Endpoint(_N, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code"),
+    Endpoint(_P, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code"),
+    Endpoint(_N, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item"),
+    Endpoint(_P, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item"),
+    Endpoint(_N, "POST", "/provision/search", AGENCY, SERVED, "search by the four items"),
+    Endpoint(_P, "POST", "/provision/search", AGENCY, SERVED, "search by the four items"),
+    Endpoint(_N, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes"),
+    Endpoint(_P, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes"),
+    # Disclosure to a resident (R14): asked by the resident's municipality.
+    Endpoint(_N, "POST", "/disclosure", MUNICIPALITY, ANY, "provisions of a person"),
+    Endpoint(_P, "POST", "/disclosure", MUNICIPALITY, OWN_PREFECTURE, "provisions of a person"),
+))
+# fmt: on

@@ -93,8 +93,20 @@ def call(identity: NodeIdentity, url: str) -> object:
 
 
 def test_a_member_of_the_directory_is_answered(network: Network) -> None:
-    answer = call(network.identity("agency:pension-fund"), f"{network.url(1)}/health")
+    answer = call(network.identity("agency:pension-fund"), f"{network.url(0)}/health")
     assert isinstance(answer, dict) and answer["status"] == "ok"
+
+
+def test_a_member_is_answered_only_where_the_endpoint_table_lets_it_call(
+    network: Network,
+) -> None:
+    """R7: elsewhere than the national node, only the monitor asks a node's health."""
+    with pytest.raises(PeerRefused) as refused:
+        call(network.identity("agency:pension-fund"), f"{network.url(1)}/health")
+    assert refused.value.status == 403
+    assert refused.value.detail == "role agency may not call GET /health"
+    answer = call(network.identity(MONITOR_ID), f"{network.url(1)}/health")
+    assert isinstance(answer, dict) and answer["node"] == "prefecture:130001"
 
 
 def _foreign_identity(tmp: Path, *, role: str, code: str) -> NodeIdentity:
@@ -174,7 +186,7 @@ async def _post_empty_batch(identity: NodeIdentity, url: str) -> None:
 
 def test_a_revoked_peer_is_refused_after_the_next_directory_update(network: Network) -> None:
     agency = network.identity("agency:spare-agency")
-    assert call(agency, f"{network.url(3)}/health")
+    assert call(agency, f"{network.url(0)}/health")
     revoked = jukinet("pki", "revoke", "agency:spare-agency", "--dir", str(network.root))
     assert revoked.returncode == 0, revoked.stderr
     deadline = time.monotonic() + 15
@@ -187,6 +199,9 @@ def test_a_revoked_peer_is_refused_after_the_next_directory_update(network: Netw
                 refused_everywhere = False
             except PeerRefused as exc:
                 assert exc.status == 403
+                # Before the revocation only its role was refused (agencies ask the
+                # national node only); now every node must refuse the member itself.
+                refused_everywhere &= "not an active member" in exc.detail
         time.sleep(0.5)
     assert refused_everywhere, "a node still answers a revoked peer"
     monitor = network.identity(MONITOR_ID)

@@ -39,7 +39,7 @@ from jukinet.network.messages import (
     UpdateBatch,
     VerifyRequest,
 )
-from jukinet.network.peer import Peer, install_problem_handlers
+from jukinet.network.peer import Peer, caller, install_problem_handlers
 from jukinet.nodes.identity import provision as pv
 from jukinet.nodes.identity import provision_api
 from jukinet.nodes.identity import tables as ids
@@ -637,8 +637,7 @@ def test_the_routes_answer_json_stream_batches_and_refuse_as_problems(national: 
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(provision_api.router(national.store, TABLE))
-    agency = provision_api.AgencyPeer.__metadata__[0].dependency
-    app.dependency_overrides[agency] = lambda: Peer("agency:onkyu", "agency", "onkyu")
+    app.dependency_overrides[caller] = lambda: Peer("agency:onkyu", "agency", "onkyu")
 
     async def scenario() -> None:
         body = json.dumps({"affair": "onkyu-entitlement", "resident_code": code}).encode()

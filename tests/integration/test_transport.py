@@ -1,9 +1,9 @@
 """The transport end to end: a real uvicorn server on 127.0.0.1, real mTLS, real signatures.
 
-The server plays prefecture 130001: ``POST /updates`` takes municipalities only,
-``GET /prefectures-only`` prefectures only, ``GET /identities`` (JSON lines) any
-member. Every test starts its own server with a fresh directory view and replay
-cache, and stops it again.
+The server plays prefecture 130001 with its own endpoint table: ``POST /updates``
+takes its own municipalities only, ``GET /prefectures-only`` prefectures only,
+``GET /identities`` (JSON lines) any member. Every test starts its own server with
+a fresh directory view and replay cache, and stops it again.
 """
 
 from __future__ import annotations
@@ -19,25 +19,26 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
-from jukinet.errors import InvalidInput, PeerRefused, PeerUnreachable
+from jukinet.errors import ConfigurationError, InvalidInput, PeerRefused, PeerUnreachable
 from jukinet.network import pki
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView, sign_directory
+from jukinet.network.endpoints import Endpoint, EndpointTable, Role, Scope
 from jukinet.network.messages import (
     Directory,
     DirectoryEntry,
     PoolRequest,
     SignedDirectory,
 )
-from jukinet.network.peer import Peer, install_problem_handlers, require_peer
+from jukinet.network.peer import Caller, check_endpoints, install_problem_handlers, serve_endpoints
 from jukinet.network.server import serve_async
 from jukinet.network.signatures import ReplayCache, sign_request
 
@@ -45,6 +46,7 @@ SERVER = "prefecture:130001"
 CHIYODA = "municipality:131016"
 SHINJUKU = "municipality:131041"
 OSAKA = "prefecture:270008"
+KITA = "municipality:271276"  # 大阪市北区: Osaka's, not this prefecture's
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             ("municipality", "131016"),
             ("municipality", "131041"),
             ("prefecture", "270008"),
+            ("municipality", "271276"),
         ]
     )
     # Not in the directory, or not acceptable at the handshake:
@@ -114,34 +117,40 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return World(folder, Ed25519PrivateKey.generate(), entries)
 
 
-MunicipalityPeer = Annotated[Peer, Depends(require_peer("municipality"))]
-PrefecturePeer = Annotated[Peer, Depends(require_peer("prefecture"))]
-AnyMember = Annotated[Peer, Depends(require_peer())]
+_P = Role.PREFECTURE
+TABLE = EndpointTable(
+    (
+        Endpoint(_P, "POST", "/updates", frozenset({Role.MUNICIPALITY}), Scope.OWN_PREFECTURE),
+        Endpoint(_P, "GET", "/prefectures-only", frozenset({Role.PREFECTURE})),
+        Endpoint(_P, "GET", "/identities", frozenset(Role)),
+    )
+)
 
 
-def _app(world: World) -> FastAPI:
-    app = FastAPI()
+def _app(world: World, table: EndpointTable = TABLE) -> FastAPI:
+    app = FastAPI(openapi_url=None)
     install_problem_handlers(app)
+    serve_endpoints(app, "prefecture", SERVER, table)
     app.state.directory = DirectoryView(world.signed(1), world.national.public_key())
     app.state.replay = ReplayCache()
 
     @app.post("/updates")
-    async def updates(request: PoolRequest, peer: MunicipalityPeer) -> dict[str, Any]:
+    async def updates(request: PoolRequest, peer: Caller) -> dict[str, Any]:
         return {"peer": asdict(peer), "count": request.count}
 
     @app.get("/prefectures-only")
-    async def prefectures_only(peer: PrefecturePeer) -> dict[str, Any]:
+    async def prefectures_only(peer: Caller) -> dict[str, Any]:
         return {"peer": asdict(peer)}
 
     @app.get("/identities")
-    async def identities(peer: AnyMember) -> StreamingResponse:
+    async def identities(peer: Caller) -> StreamingResponse:
         async def rows() -> AsyncIterator[bytes]:
             for n in range(3):
                 yield (json.dumps({"n": n, "for": peer.node_id}) + "\n").encode()
 
         return StreamingResponse(rows(), media_type="application/jsonl")
 
-    return app
+    return check_endpoints(app)
 
 
 @asynccontextmanager
@@ -269,6 +278,59 @@ def test_a_caller_of_the_wrong_role_is_forbidden_with_a_problem(
     assert refusals[0] == (
         "refused POST /updates from prefecture:270008: role prefecture may not call POST /updates"
     )
+
+
+def test_a_municipality_of_another_prefecture_is_refused_at_the_peer_check(
+    world: World, security_log: pytest.LogCaptureFixture
+) -> None:
+    """The row's scope: a municipality calls its own prefecture only (R7, flow 1)."""
+
+    async def scenario(app: FastAPI, url: str) -> None:
+        async with NodeClient(world.identity(KITA)) as client:
+            with pytest.raises(PeerRefused) as refused:
+                await client.post(f"{url}/updates", PoolRequest(count=5))
+        assert refused.value.status == 403
+        assert refused.value.detail == (
+            "municipality:271276 may not call POST /updates on prefecture:130001: "
+            "municipality, its own prefecture only."
+        )
+
+        key = world.identity(KITA).load_key()
+        headers = sign_request("POST", f"{url}/updates", {}, BODY, key, KITA)
+        [(status, content_type, problem)] = await _raw(
+            world, "POST", f"{url}/updates", BODY, headers, who=KITA
+        )
+        assert (status, content_type) == (403, "application/problem+json")
+        assert problem["type"] == "urn:jukinet:problem:outside-scope"
+
+    _run(world, scenario)
+    refusals = [r.getMessage() for r in security_log.records if r.name == "jukinet.security"]
+    assert refusals[0].startswith("refused POST /updates from municipality:271276: ")
+
+
+def test_a_route_without_a_row_is_refused_when_the_app_is_made(world: World) -> None:
+    with pytest.raises(ConfigurationError, match="GET /identities has no row"):
+        _app(world, EndpointTable(TABLE.rows[:2]))
+
+
+def test_a_row_without_a_route_is_refused_when_the_app_is_made(world: World) -> None:
+    extra = Endpoint(Role.PREFECTURE, "GET", "/status", frozenset({Role.MONITOR}))
+    with pytest.raises(ConfigurationError, match="GET /status on a prefecture node has no route"):
+        _app(world, TABLE.plus([extra]))
+
+
+def test_a_route_that_does_not_check_its_caller_is_refused_when_the_app_is_made(
+    world: World,
+) -> None:
+    app = FastAPI(openapi_url=None)
+    serve_endpoints(app, "prefecture", SERVER, TABLE.plus([]))
+
+    @app.get("/identities")
+    async def identities() -> dict[str, Any]:
+        return {}
+
+    with pytest.raises(ConfigurationError, match="/identities does not check its caller"):
+        check_endpoints(app)
 
 
 def test_a_certificate_of_a_foreign_ca_fails_the_handshake(world: World) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,10 +14,11 @@ from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jukinet.domain.legal import load_shipped_legal_table
 from jukinet.errors import DirectoryRefused, InvalidInput
 from jukinet.network import pki
 from jukinet.network.directory import DirectoryView, canonical, sign_directory, verify_directory
-from jukinet.network.firewall import nftables_rules, standard_links
+from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
 from jukinet.network.messages import Directory, DirectoryEntry, SignedDirectory
 from jukinet.network.peer import refresh_directory_forever
 
@@ -256,13 +258,13 @@ def test_a_client_without_url_needs_a_source_address() -> None:
         nftables_rules(directory, [("agency:mofa-passport", "national:national")])
 
 
-def test_the_standard_links_follow_the_endpoint_table() -> None:
+def test_the_standard_links_follow_the_endpoint_table(tmp_path: Path) -> None:
     osaka_ward = _entry("municipality", "271276", "https://127.0.0.1:7422")
     osaka = _entry("prefecture", "270008", "https://127.0.0.1:7411")
     directory = _signed(
         1, NATIONAL_ENTRY, TOKYO, osaka, CHIYODA, osaka_ward, PASSPORT, MONITOR
     ).directory
-    links = set(standard_links(directory))
+    links = set(standard_links(directory, legal_table_serves(load_shipped_legal_table())))
 
     assert ("municipality:131016", "prefecture:130001") in links
     assert ("municipality:131016", "prefecture:270008") not in links
@@ -270,5 +272,6 @@ def test_the_standard_links_follow_the_endpoint_table() -> None:
     assert ("municipality:131016", "national:national") in links
     assert ("prefecture:130001", "national:national") in links
     assert ("agency:mofa-passport", "national:national") in links
+    assert ("agency:mofa-passport", "prefecture:130001") not in links
     assert ("monitor:operations", "municipality:271276") in links
     assert not any(callee.startswith(("agency", "monitor")) for _, callee in links)

@@ -8,6 +8,7 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -17,13 +18,16 @@ from jukinet.cli._common import console, fail, handle_errors, state
 from jukinet.deploy.network import init_network, revoke_node, write_topology
 from jukinet.errors import ConfigurationError
 from jukinet.network import monitor
-from jukinet.network.firewall import nftables_rules, standard_links
+from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
 from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import SignedDirectory
 from jukinet.network.server import serve
 from jukinet.network.supervisor import Supervisor
 from jukinet.network.topology import Topology, generate_topology, load_topology
 from jukinet.seed.places import Places
+
+if TYPE_CHECKING:
+    pass
 
 app = typer.Typer(help="A whole network: init, up, status, reconcile.", no_args_is_help=True)
 pki_app = typer.Typer(help="The network's certificates.", no_args_is_help=True)
@@ -173,8 +177,11 @@ def firewall(
     )
     sources = dict(item.split("=", 1) for item in source if "=" in item)
     served = {e.node_id for e in signed.directory.entries if e.url}
+    from jukinet.nodes.identity.provision import load_table
+
+    serves = legal_table_serves(load_table(layout.node(topo.national.node_id)))
     links, unplaced = [], set()
-    for caller, callee in standard_links(signed.directory):
+    for caller, callee in standard_links(signed.directory, serves):
         if caller in served or caller in sources:
             links.append((caller, callee))
         else:

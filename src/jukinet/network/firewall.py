@@ -4,7 +4,9 @@ The ruleset has one table, ``inet jukinet``. Its input chain sends every new
 connection to a node port through the ``links`` chain, which accepts exactly the
 (caller → callee) links given and drops everything else; traffic to any other
 port of the machine is left alone, so loading the rules never locks out SSH.
-Loading the file again replaces the table (``nft -f``).
+Loading the file again replaces the table (``nft -f``). ``standard_links`` derives
+the links from the endpoint table (``network/endpoints.py``), the same rows the
+peer check admits callers by.
 
 Callers are found by their address: the host of their own URL, or, for agencies
 and monitors (clients without a URL), the ``sources`` mapping. On one machine
@@ -17,7 +19,9 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from jukinet.errors import InvalidInput
+from jukinet.domain.legal import LegalTable
+from jukinet.errors import InvalidInput, ProvisionRefused
+from jukinet.network.endpoints import ENDPOINTS, Endpoint, EndpointTable, Member, Scope, Serves
 from jukinet.network.messages import Directory, DirectoryEntry
 
 __all__ = ["nftables_rules", "standard_links"]
@@ -98,26 +102,47 @@ def nftables_rules(
     return "\n".join(lines) + "\n"
 
 
-def standard_links(directory: Directory) -> list[tuple[str, str]]:
-    """The links the endpoint table of ``docs/network.md`` needs between active nodes.
+def standard_links(
+    directory: Directory, serves: Serves, table: EndpointTable = ENDPOINTS
+) -> list[tuple[str, str]]:
+    """The links the endpoint table needs between the directory's active nodes.
 
-    Every member reads the directory from the national node; a municipality sends
-    updates to its prefecture and asks the national node for code pools; a
-    prefecture sends updates to the national node; a monitor reads every node.
+    One (caller, node) link for every row of ``table`` and every active caller the row
+    admits on an active node of its kind that has a URL; ``serves(agency, node)``
+    says which nodes serve an agency (the legal table). Nothing else.
     """
     entries = [entry for entry in directory.entries if entry.status == "active"]
-    national = [entry.node_id for entry in entries if entry.role == "national"]
-    links: list[tuple[str, str]] = []
-    for entry in entries:
-        if entry.role != "national":
-            links += [(entry.node_id, n) for n in national]
-        if entry.role == "municipality":
-            prefecture = f"prefecture:{entry.code[:2]}"
-            links += [
-                (entry.node_id, p.node_id)
-                for p in entries
-                if p.role == "prefecture" and p.node_id.startswith(prefecture)
-            ]
-        if entry.role == "monitor":
-            links += [(entry.node_id, node.node_id) for node in entries if node.url]
-    return list(dict.fromkeys(links))
+    links: dict[tuple[str, str], None] = {}
+    # Rows that differ only in method and path need the same links: decide each once.
+    for row in {(r.kind, r.roles, r.scope): r for r in table}.values():
+        callers = [entry for entry in entries if entry.role in row.roles]
+        for node in entries:
+            if node.role != row.kind or not node.url:
+                continue
+            for caller in _candidates(row, node, callers):
+                if row.admits(caller, node, serves):
+                    links[(caller.node_id, node.node_id)] = None
+    return list(links)
+
+
+def _candidates(
+    row: Endpoint, node: DirectoryEntry, callers: list[DirectoryEntry]
+) -> Iterable[DirectoryEntry]:
+    """The callers worth asking ``row.admits`` about (all of them but for one scope)."""
+    if row.scope is Scope.OWN_PREFECTURE:  # 1,700 municipalities, 47 prefectures
+        return (c for c in callers if c.code[:2] == node.code[:2])
+    return callers
+
+
+def legal_table_serves(table: LegalTable) -> Serves:
+    """Whether a node serves an agency, as the legal table routes it (``served_by``): the
+    same data the node reads when it provides, so the firewall and the node agree."""
+
+    def serves(agency: Member, node: Member) -> bool:
+        try:
+            recipient = table.recipient_for_agency(agency.code)
+        except ProvisionRefused:
+            return False
+        return recipient.is_served_by(node.role, node.code)
+
+    return serves

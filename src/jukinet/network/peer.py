@@ -1,12 +1,14 @@
 """The server side of the network's security for FastAPI: who is calling, and may they.
 
-An endpoint names the roles that may call it::
-
-    FromMunicipality = Annotated[Peer, Depends(require_peer("municipality"))]
+Who may call an endpoint is a row of the endpoint table (``network/endpoints.py``);
+a route only asks for its verified caller::
 
     @app.post("/updates")
-    async def updates(batch: UpdateBatch, peer: FromMunicipality) -> UpdateAck: ...
+    async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck: ...
 
+``serve_endpoints`` tells the app which node it is (kind, node id) and which table
+admits its callers; ``check_endpoints`` refuses, at app creation, a route without
+a row, a row without a route, and a route that does not ask for its caller.
 The app keeps its current ``DirectoryView`` in ``app.state.directory`` and a
 ``ReplayCache`` in ``app.state.replay``. Optional: ``app.state.authority``
 (``"host:port"``) pins the authority a request must have been signed for;
@@ -20,15 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from yarl import URL
 
 from jukinet.errors import (
@@ -43,16 +48,20 @@ from jukinet.errors import (
     SignatureRefused,
 )
 from jukinet.network.directory import DirectoryView
+from jukinet.network.endpoints import ENDPOINTS, Endpoint, EndpointTable, Role, Scope
 from jukinet.network.messages import Problem, SignedDirectory
 from jukinet.network.signatures import ReplayCache, verify_request
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
+    "Caller",
     "Peer",
+    "caller",
+    "check_endpoints",
     "install_problem_handlers",
     "problem_type",
     "refresh_directory_forever",
-    "require_peer",
+    "serve_endpoints",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -115,46 +124,120 @@ def _addressed_url(request: Request) -> tuple[str | None, str]:
     return f"https://{authority}{target}", ""
 
 
-def require_peer(*roles: str) -> Callable[..., Awaitable[Peer]]:
-    """A FastAPI dependency: the verified, active, allowed caller, or a refusal.
+async def caller(request: Request) -> Peer:
+    """A FastAPI dependency: the verified, active caller the endpoint table admits here.
 
-    No roles means any active member of the directory.
+    The route's row is found by this node's kind, the method and the route's path
+    template; the signature is verified, then the row's roles and, where the
+    directory can tell, its scope (a municipality calls its own prefecture only).
     """
-    allowed = frozenset(roles)
-
-    async def peer(request: Request) -> Peer:
-        directory: DirectoryView = request.app.state.directory
-        replay: ReplayCache = request.app.state.replay
-        body = await request.body()
-        url, why = _addressed_url(request)
-        if url is None:
-            _refuse(request, None, 401, "signature-refused", why)
-        try:
-            keyid = verify_request(
-                request.method,
-                url,
-                request.headers,
-                body,
-                directory.public_key,
-                replay,
-                window=getattr(request.app.state, "signature_window", 30.0),
-            )
-        except SignatureRefused as exc:
-            _refuse(request, exc.keyid, exc.status, exc.code, exc.reason)
-        entry = directory.lookup(keyid)
-        if entry is None:  # verify_request found its key a moment ago; never expected
-            _refuse(request, keyid, 403, "signature-refused", f"{keyid} is not in the directory.")
-        if allowed and entry.role not in allowed:
+    row = _row_of(request)
+    directory: DirectoryView = request.app.state.directory
+    replay: ReplayCache = request.app.state.replay
+    body = await request.body()
+    url, why = _addressed_url(request)
+    if url is None:
+        _refuse(request, None, 401, "signature-refused", why)
+    try:
+        keyid = verify_request(
+            request.method,
+            url,
+            request.headers,
+            body,
+            directory.public_key,
+            replay,
+            window=getattr(request.app.state, "signature_window", 30.0),
+        )
+    except SignatureRefused as exc:
+        _refuse(request, exc.keyid, exc.status, exc.code, exc.reason)
+    entry = directory.lookup(keyid)
+    if entry is None:  # verify_request found its key a moment ago; never expected
+        _refuse(request, keyid, 403, "signature-refused", f"{keyid} is not in the directory.")
+    if entry.role not in row.roles:
+        _refuse(
+            request,
+            keyid,
+            403,
+            "role-not-allowed",
+            f"role {entry.role} may not call {request.method} {request.url.path}",
+        )
+    if row.scope is not Scope.ANY_NODE:
+        here = directory.lookup(request.app.state.node_id)
+        if here is None or not row.admits(entry, here):
             _refuse(
                 request,
                 keyid,
                 403,
-                "role-not-allowed",
-                f"role {entry.role} may not call {request.method} {request.url.path}",
+                "outside-scope",
+                f"{entry.node_id} may not call {request.method} {request.url.path} on "
+                f"{request.app.state.node_id}: {row.callers}.",
             )
-        return Peer(entry.node_id, entry.role, entry.code)
+    return Peer(entry.node_id, entry.role, entry.code)
 
-    return peer
+
+Caller = Annotated[Peer, Depends(caller)]
+
+
+def _row_of(request: Request) -> Endpoint:
+    table: EndpointTable = request.app.state.endpoints
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    row = table.row(request.app.state.node_kind, request.method, path)
+    if row is None:  # check_endpoints refused such an app at creation; never expected
+        _refuse(request, None, 403, "role-not-allowed", f"{request.method} {path} has no row.")
+    return row
+
+
+def serve_endpoints(
+    app: FastAPI, kind: str, node_id: str, table: EndpointTable = ENDPOINTS
+) -> None:
+    """Make ``app`` the node ``node_id`` of ``kind``, its callers admitted by ``table``."""
+    app.state.node_kind = Role(kind)
+    app.state.node_id = node_id
+    app.state.endpoints = table
+
+
+def check_endpoints(app: FastAPI) -> FastAPI:
+    """``app``, once every route has its row and checks its caller, and every row its route.
+
+    Raises ConfigurationError (at app creation, before anything is served) otherwise.
+    """
+    kind: Role = app.state.node_kind
+    table: EndpointTable = app.state.endpoints
+    served: set[tuple[str, str]] = set()
+    wrong: list[str] = []
+    for route in _routes(app.routes, wrong):
+        for method in sorted(route.methods or ()):
+            served.add((method, route.path))
+            if table.row(kind, method, route.path) is None:
+                wrong.append(f"{method} {route.path} has no row in the endpoint table")
+        if not _checks_caller(route.dependant):
+            wrong.append(f"{route.path} does not check its caller (peer: Caller)")
+    wrong += [
+        f"{row} has no route" for row in table.of_kind(kind) if (row.method, row.path) not in served
+    ]
+    if wrong:
+        raise ConfigurationError(
+            f"The {kind} node's endpoints disagree with network/endpoints.py: {'; '.join(wrong)}."
+        )
+    return app
+
+
+def _routes(routes: Iterable[BaseRoute], wrong: list[str]) -> Iterator[APIRoute]:
+    """The API routes, those of included routers too (included without a prefix: a
+    request finds its row by the path its route declares)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)  # app.include_router(router)
+        if isinstance(route, APIRoute):
+            yield route
+        elif isinstance(included, APIRouter):
+            yield from _routes(included.routes, wrong)
+        else:
+            wrong.append(f"{getattr(route, 'path', type(route).__name__)} is not an API route")
+
+
+def _checks_caller(dependant: Dependant) -> bool:
+    return any(d.call is caller or _checks_caller(d) for d in dependant.dependencies)
 
 
 # --- problem+json ---------------------------------------------------------------

@@ -1,8 +1,10 @@
 """What every node process has, whatever its kind: identity, directory, replay cache.
 
 Each node kind's ``api.create_app`` builds a ``NodeRuntime`` from its home, calls
-``install`` (directory and replay cache on ``app.state``, problem+json handlers,
-``GET /health``) and runs ``refresh_directory`` and its own workers in its lifespan.
+``install`` (directory, replay cache and endpoint table on ``app.state``,
+problem+json handlers, ``GET /health``, ``GET /directory``), adds its own routes,
+returns ``check_endpoints(app)`` (every route has its row in
+``network/endpoints.py``) and runs ``refresh_directory`` and its own workers in its lifespan.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import logging
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from jukinet.config import NetworkSettings, NodeConfig
@@ -26,7 +28,7 @@ from jukinet.errors import ConfigurationError
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView
 from jukinet.network.messages import SignedDirectory
-from jukinet.network.peer import Peer, install_problem_handlers, require_peer
+from jukinet.network.peer import Caller, install_problem_handlers, serve_endpoints
 from jukinet.network.signatures import ReplayCache
 
 log = logging.getLogger("jukinet.node")
@@ -76,23 +78,24 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
 
 
 def install(app: FastAPI, runtime: NodeRuntime) -> None:
+    """The node's state and handlers on ``app``, and the routes every node has.
+
+    ``create_app`` returns ``check_endpoints(app)`` once all its routes are added.
+    """
+    serve_endpoints(app, runtime.config.kind, runtime.node_id)
     app.state.directory = runtime.directory
     app.state.replay = runtime.replay
     app.state.runtime = runtime
     install_problem_handlers(app)
 
     @app.get("/health")
-    async def health(peer: Member) -> dict[str, Any]:
+    async def health(peer: Caller) -> dict[str, Any]:
         return {"node": runtime.node_id, "status": "ok", "directory": runtime.directory.version}
 
     @app.get("/directory")
-    async def directory(peer: Member) -> SignedDirectory:
+    async def directory(peer: Caller) -> SignedDirectory:
         """The newest signed directory this node holds (the national node's is the source)."""
         return runtime.directory.signed
-
-
-ANY_MEMBER = ("national", "prefecture", "municipality", "agency", "monitor")
-Member = Annotated[Peer, Depends(require_peer(*ANY_MEMBER))]
 
 
 async def refresh_directory(runtime: NodeRuntime, client: NodeClient) -> None:

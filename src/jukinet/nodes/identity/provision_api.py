@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from jukinet.domain.legal import LegalTable
@@ -25,11 +25,11 @@ from jukinet.network.messages import (
     VerifyRequest,
     VerifyResponse,
 )
-from jukinet.network.peer import Peer, require_peer
+from jukinet.network.peer import Caller
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.store import IdentityStore
 
-__all__ = ["AgencyPeer", "MunicipalityPeer", "batch_lines", "body_lines", "router"]
+__all__ = ["batch_lines", "body_lines", "router"]
 
 
 def batch_lines(rows: Iterable[BatchRow], per_chunk: int = 1000) -> Iterator[bytes]:
@@ -50,39 +50,34 @@ def body_lines(body: bytes) -> Iterator[str]:
     return iter(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", errors="replace"))
 
 
-AgencyPeer = Annotated[Peer, Depends(require_peer("agency"))]
-MunicipalityPeer = Annotated[Peer, Depends(require_peer("municipality"))]
-
-
 def router(store: IdentityStore, table: LegalTable) -> APIRouter:
     """The provision and disclosure endpoints (docs/network.md, "Endpoints").
 
-    Lookup and verify run on the event loop: one short transaction each, and the
-    thread pool costs more than it saves here (DESIGN.md §7). Search and disclosure
-    run in a worker thread; a batch streams from a worker thread chunk by chunk.
+    Every use case runs in a worker thread (a batch streams from one, chunk by chunk),
+    never on the event loop (docs/architecture.md, "Routes and the event loop").
     """
     api = APIRouter()
 
     @api.post("/provision/lookup")
-    async def provision_lookup(req: LookupRequest, peer: AgencyPeer) -> LookupResponse:
-        return provision.lookup(store, table, peer.code, req)
+    async def provision_lookup(req: LookupRequest, peer: Caller) -> LookupResponse:
+        return await asyncio.to_thread(provision.lookup, store, table, peer.code, req)
 
     @api.post("/provision/verify")
-    async def provision_verify(req: VerifyRequest, peer: AgencyPeer) -> VerifyResponse:
-        return provision.verify(store, table, peer.code, req)
+    async def provision_verify(req: VerifyRequest, peer: Caller) -> VerifyResponse:
+        return await asyncio.to_thread(provision.verify, store, table, peer.code, req)
 
     @api.post("/provision/search")
-    async def provision_search(req: SearchRequest, peer: AgencyPeer) -> SearchResponse:
+    async def provision_search(req: SearchRequest, peer: Caller) -> SearchResponse:
         return await asyncio.to_thread(provision.search, store, table, peer.code, req)
 
     @api.post("/provision/batch")
     async def provision_batch(
         request: Request,
-        peer: AgencyPeer,
+        peer: Caller,
         affair: Annotated[str, Query()],
         first_row: Annotated[int, Query(ge=1)] = 1,
     ) -> StreamingResponse:
-        # The body is already in memory: require_peer verified its Content-Digest
+        # The body is already in memory: the peer check verified its Content-Digest
         # before anything was done with it.
         lines = body_lines(await request.body())
         rows = await asyncio.to_thread(
@@ -91,9 +86,7 @@ def router(store: IdentityStore, table: LegalTable) -> APIRouter:
         return StreamingResponse(batch_lines(rows), media_type="application/jsonl")
 
     @api.post("/disclosure")
-    async def provision_disclosure(
-        req: DisclosureRequest, peer: MunicipalityPeer
-    ) -> DisclosureResponse:
+    async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> DisclosureResponse:
         return await asyncio.to_thread(provision.disclosure, store, table, req, peer.node_id)
 
     return api

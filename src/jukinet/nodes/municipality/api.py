@@ -10,22 +10,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from jukinet import config
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
 from jukinet.network.messages import NodeStatus, PeerLink, node_id
-from jukinet.network.peer import Peer, require_peer
+from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
 from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
-
-Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
 
 
 def create_app(home: Path) -> FastAPI:
@@ -52,17 +49,17 @@ def create_app(home: Path) -> FastAPI:
         finally:
             store.close()
 
-    app = FastAPI(title=f"jukinet municipality {cfg.code}", lifespan=lifespan)
+    app = FastAPI(title=f"jukinet municipality {cfg.code}", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
 
     @app.get("/identities")
-    def identities(peer: Monitor) -> StreamingResponse:
+    def identities(peer: Caller) -> StreamingResponse:
         return StreamingResponse(
             json_lines(store.export_identities()), media_type="application/jsonl"
         )
 
     @app.get("/status")
-    def status(peer: Monitor) -> NodeStatus:
+    def status(peer: Caller) -> NodeStatus:
         with store.engine.connect() as conn:
             waiting, delivered = ob.backlog(conn, outbox), ob.last_delivery(conn, outbox)
         link = PeerLink(
@@ -80,4 +77,4 @@ def create_app(home: Path) -> FastAPI:
             identities=store.count_residents(),
         )
 
-    return app
+    return check_endpoints(app)

@@ -11,20 +11,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import FastAPI, Query
 from fastapi.responses import StreamingResponse
 
 from jukinet import config
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
-from jukinet.network.peer import Peer, require_peer
+from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.national import pools, service
 from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
-
-Prefecture = Annotated[Peer, Depends(require_peer("prefecture"))]
-Municipality = Annotated[Peer, Depends(require_peer("municipality"))]
-Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
 
 
 def create_app(home: Path) -> FastAPI:
@@ -41,27 +37,27 @@ def create_app(home: Path) -> FastAPI:
         finally:
             store.close()
 
-    app = FastAPI(title="jukinet national node", lifespan=lifespan)
+    app = FastAPI(title="jukinet national node", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
     app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
 
     @app.post("/updates")
-    def updates(batch: UpdateBatch, peer: Prefecture) -> UpdateAck:
+    def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
         return service.receive(store, peer, batch)
 
     @app.post("/pools")
-    def issue(request: PoolRequest, peer: Municipality) -> PoolGrant:
+    def issue(request: PoolRequest, peer: Caller) -> PoolGrant:
         return pools.issue_pool(store, peer.code, request.count, actor=peer.node_id)
 
     @app.get("/identities")
-    def identities(peer: Monitor, municipality: Annotated[str, Query()]) -> StreamingResponse:
+    def identities(peer: Caller, municipality: Annotated[str, Query()]) -> StreamingResponse:
         rows = service.export(store, municipality)
         return StreamingResponse(json_lines(rows), media_type="application/jsonl")
 
     @app.get("/status")
-    def status(peer: Monitor) -> NodeStatus:
+    def status(peer: Caller) -> NodeStatus:
         return service.status(
             store, started_at=runtime.started_at, directory_version=runtime.directory.version
         )
 
-    return app
+    return check_endpoints(app)

@@ -13,20 +13,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import FastAPI, Query
 from fastapi.responses import StreamingResponse
 
 from jukinet import config
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
 from jukinet.network.outbox import DeliveryWorker, make_sender
-from jukinet.network.peer import Peer, require_peer
+from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.prefecture import service
 from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
-
-Municipality = Annotated[Peer, Depends(require_peer("municipality"))]
-Monitor = Annotated[Peer, Depends(require_peer("monitor"))]
 
 
 def create_app(home: Path) -> FastAPI:
@@ -49,25 +46,25 @@ def create_app(home: Path) -> FastAPI:
         finally:
             store.close()
 
-    app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan)
+    app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
     app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
 
     @app.post("/updates")
-    async def updates(batch: UpdateBatch, peer: Municipality) -> UpdateAck:
+    async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
         ack = await asyncio.to_thread(service.receive, store, peer, batch)
         if worker is not None:
             worker.wake()
         return ack
 
     @app.get("/identities")
-    def identities(peer: Monitor, municipality: Annotated[str, Query()]) -> StreamingResponse:
+    def identities(peer: Caller, municipality: Annotated[str, Query()]) -> StreamingResponse:
         return StreamingResponse(
             json_lines(service.export(store, municipality)), media_type="application/jsonl"
         )
 
     @app.get("/status")
-    def status(peer: Monitor) -> NodeStatus:
+    def status(peer: Caller) -> NodeStatus:
         return service.status(
             store,
             started_at=runtime.started_at,
@@ -75,4 +72,4 @@ def create_app(home: Path) -> FastAPI:
             worker=worker,
         )
 
-    return app
+    return check_endpoints(app)

@@ -1,0 +1,197 @@
+"""Every endpoint of every node kind, once, as data (DESIGN.md §9 "Endpoints as data").
+
+One row per endpoint: the node kind that serves it, the method, the path template
+(as the route declares it), the roles that may call it and for whom (its scope).
+The peer check (``network/peer.py``) admits a caller only as the row of the route
+says, and refuses at app creation a route that has no row; the firewall
+(``network/firewall.py``) opens a link for every (caller, node) pair some row
+admits, and no other. A new endpoint is one new row here, nothing else.
+
+The table is plain data: no framework here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
+from jukinet.errors import ConfigurationError
+
+__all__ = [
+    "ENDPOINTS",
+    "Endpoint",
+    "EndpointTable",
+    "Member",
+    "Role",
+    "Scope",
+    "Serves",
+]
+
+
+class Role(StrEnum):
+    """A directory member's role; the first three are also the kinds of node that serve."""
+
+    NATIONAL = "national"
+    PREFECTURE = "prefecture"
+    MUNICIPALITY = "municipality"
+    AGENCY = "agency"
+    MONITOR = "monitor"
+
+
+NODE_KINDS = frozenset({Role.NATIONAL, Role.PREFECTURE, Role.MUNICIPALITY})
+ANY_MEMBER = frozenset(Role)
+
+
+class Scope(StrEnum):
+    """For whom a caller of an allowed role may call the endpoint: which nodes of the kind."""
+
+    ANY_NODE = "any node of that kind"
+    OWN_PREFECTURE = "its own prefecture only"
+    SERVED_AGENCY = "a node the legal table says serves it"
+
+
+class Member(Protocol):
+    """What the table needs of a directory entry (``DirectoryEntry`` is one)."""
+
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+
+
+# Whether ``node`` serves ``agency`` (both directory members), as the legal table says.
+Serves = Callable[[Member, Member], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One endpoint: served by nodes of ``kind``, callable by ``roles`` within ``scope``."""
+
+    kind: Role
+    method: str
+    path: str
+    roles: frozenset[Role]
+    scope: Scope = Scope.ANY_NODE
+    purpose: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in NODE_KINDS:
+            raise ConfigurationError(f"{self.kind} does not serve endpoints; {self} cannot exist.")
+        if not self.roles:
+            raise ConfigurationError(f"{self} names no role that may call it.")
+        if self.scope is Scope.OWN_PREFECTURE and (
+            self.kind is not Role.PREFECTURE or self.roles != {Role.MUNICIPALITY}
+        ):
+            raise ConfigurationError(f"{self}: only municipalities have an own prefecture.")
+        if self.scope is Scope.SERVED_AGENCY and self.roles != {Role.AGENCY}:
+            raise ConfigurationError(f"{self}: only agencies are served by the legal table.")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} on a {self.kind} node"
+
+    @property
+    def callers(self) -> str:
+        """Who may call it, for a person: "a municipality, its own prefecture only"."""
+        roles = "any member" if self.roles == ANY_MEMBER else " or ".join(sorted(self.roles))
+        return f"{roles}, {self.scope}"
+
+    def admits(self, caller: Member, node: Member, serves: Serves | None = None) -> bool:
+        """Whether ``caller`` may call this endpoint on ``node``.
+
+        Without ``serves`` the agency scope is not decided here (the node decides it
+        from its legal table when it provides, audited); the firewall passes one.
+        """
+        if node.role != self.kind or caller.role not in self.roles:
+            return False
+        if caller.node_id == node.node_id:
+            return False
+        if self.scope is Scope.OWN_PREFECTURE:
+            return _own_prefecture(caller.code) == node.code
+        if self.scope is Scope.SERVED_AGENCY:
+            return serves is None or serves(caller, node)
+        return True
+
+
+def _own_prefecture(municipality_code: str) -> str:
+    return prefecture_code_of(LocalGovernmentCode(municipality_code))
+
+
+@dataclass(frozen=True)
+class EndpointTable:
+    """The rows, checked: no two rows for the same endpoint of the same node kind."""
+
+    rows: tuple[Endpoint, ...]
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[Role, str, str]] = set()
+        for row in self.rows:
+            key = (row.kind, row.method, row.path)
+            if key in seen:
+                raise ConfigurationError(f"{row} has two rows in the endpoint table.")
+            seen.add(key)
+
+    def __iter__(self) -> Iterator[Endpoint]:
+        return iter(self.rows)
+
+    def row(self, kind: str, method: str, path: str) -> Endpoint | None:
+        """The row of ``method path`` on a node of ``kind``, or None."""
+        return next(
+            (r for r in self.rows if (r.kind, r.method, r.path) == (kind, method, path)), None
+        )
+
+    def of_kind(self, kind: str) -> tuple[Endpoint, ...]:
+        return tuple(r for r in self.rows if r.kind == kind)
+
+    def plus(self, rows: Iterable[Endpoint]) -> EndpointTable:
+        """This table with more rows (a new endpoint is one more row)."""
+        return EndpointTable((*self.rows, *rows))
+
+
+_N, _P, _M = Role.NATIONAL, Role.PREFECTURE, Role.MUNICIPALITY
+MONITOR = frozenset({Role.MONITOR})
+AGENCY = frozenset({Role.AGENCY})
+MUNICIPALITY = frozenset({Role.MUNICIPALITY})
+PREFECTURE = frozenset({Role.PREFECTURE})
+ANY, OWN_PREFECTURE, SERVED = Scope.ANY_NODE, Scope.OWN_PREFECTURE, Scope.SERVED_AGENCY
+
+# fmt: off
+ENDPOINTS = EndpointTable((
+    # Every member reads the signed directory from the national node (R7) and may ask
+    # it whether it is up; on the other nodes only the operations monitor asks.
+    Endpoint(_N, "GET", "/health", ANY_MEMBER, ANY, "is the node up"),
+    Endpoint(_N, "GET", "/directory", ANY_MEMBER, ANY, "the signed directory (R7)"),
+    Endpoint(_P, "GET", "/health", MONITOR, ANY, "is the node up"),
+    Endpoint(_P, "GET", "/directory", MONITOR, ANY, "the directory it holds"),
+    Endpoint(_M, "GET", "/health", MONITOR, ANY, "is the node up"),
+    Endpoint(_M, "GET", "/directory", MONITOR, ANY, "the directory it holds"),
+    # Operations: status and reconciliation, by the monitor, on every node.
+    Endpoint(_N, "GET", "/status", MONITOR, ANY, "links, backlog, last delivery"),
+    Endpoint(_P, "GET", "/status", MONITOR, ANY, "links, backlog, last delivery"),
+    Endpoint(_M, "GET", "/status", MONITOR, ANY, "links, backlog, last delivery"),
+    Endpoint(_N, "GET", "/identities", MONITOR, ANY, "identities held, by municipality"),
+    Endpoint(_P, "GET", "/identities", MONITOR, ANY, "identities held, by municipality"),
+    Endpoint(_M, "GET", "/identities", MONITOR, ANY, "its identities (reconcile)"),
+    # Identity updates (flow 1, R22): municipality -> its prefecture -> national.
+    Endpoint(_P, "POST", "/updates", MUNICIPALITY, OWN_PREFECTURE, "identity updates"),
+    Endpoint(_N, "POST", "/updates", PREFECTURE, ANY, "identity updates"),
+    # Resident code pools (R6).
+    Endpoint(_N, "POST", "/pools", MUNICIPALITY, ANY, "resident codes for a municipality"),
+    # Provision to the recipients of the legal table (R2, R23, R24).
+    Endpoint(_N, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code"),
+    Endpoint(_P, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code"),
+    Endpoint(_N, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item"),
+    Endpoint(_P, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item"),
+    Endpoint(_N, "POST", "/provision/search", AGENCY, SERVED, "search by the four items"),
+    Endpoint(_P, "POST", "/provision/search", AGENCY, SERVED, "search by the four items"),
+    Endpoint(_N, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes"),
+    Endpoint(_P, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes"),
+    # Disclosure to a resident (R14): asked by the resident's municipality.
+    Endpoint(_N, "POST", "/disclosure", MUNICIPALITY, ANY, "provisions of a person"),
+    Endpoint(_P, "POST", "/disclosure", MUNICIPALITY, OWN_PREFECTURE, "provisions of a person"),
+))
+# fmt: on

@@ -26,91 +26,45 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
 from jukinet.domain import events as ev
-from jukinet.domain.codes import LocalGovernmentCode, ResidentCode, parse_resident_code
+from jukinet.domain.codes import ResidentCode, parse_resident_code
 from jukinet.domain.events import EVENT_KINDS
 from jukinet.domain.identity import Sex
-from jukinet.domain.record import HEAD, Address, Household, Name, ResidentRecord
+from jukinet.domain.record import HEAD, Household, Name, ResidentRecord
 from jukinet.domain.rules import Decision, decide
 from jukinet.errors import (
     EventRefused,
     HouseholdNotFound,
     InvalidResidentCode,
-    JukinetError,
     ResidentNotFound,
 )
-from tests.unit.fakes import FakeRegister, pool_of, well_formed
-
-TODAY = date(2026, 12, 1)
-SETTLED = TODAY - timedelta(days=30)  # the family moved in
-REMOVED = TODAY - timedelta(days=20)  # the event that brought the record into its state
-RECENT = TODAY - timedelta(days=10)  # the event under test
-
-CHIYODA = LocalGovernmentCode("131016")
-OSAKA = LocalGovernmentCode("271004")
-MARUNOUCHI = Address(CHIYODA, "東京都千代田区", "丸の内", "一丁目1番1号")
-KANDA = Address(CHIYODA, "東京都千代田区", "神田神保町", "二丁目3番4号")
-UMEDA = "大阪府大阪市北区梅田一丁目1番1号"
-PARIS = "フランス共和国パリ市"
-SATO = Name("佐藤", "花子", "サトウ", "ハナコ")
-CERTIFIED = well_formed("5550001111")  # a code on a move-out certificate from Osaka
-
-
-def new_person(
-    given: str, kana: str, born: date, sex: Sex, relationship: str, code: str | None = None
-) -> ev.NewPerson:
-    return ev.NewPerson(
-        Name("山田", given, "ヤマダ", kana), born, sex, relationship,
-        "東京都千代田区丸の内一丁目1番", "山田 一郎", code,
-    )  # fmt: skip
-
-
-HANAKO = new_person("花子", "ハナコ", date(1982, 3, 3), Sex.FEMALE, HEAD)
-
-
-@dataclass(frozen=True)
-class Family:
-    head: ResidentRecord
-    spouse: ResidentRecord  # the record under test
-    child: ResidentRecord
-    grandmother: ResidentRecord  # heads her own household at the same address
-
-    @property
-    def household_id(self) -> int:
-        return self.head.household_id
-
-    @property
-    def codes(self) -> tuple[str, str, str]:
-        return (self.head.resident_code, self.spouse.resident_code, self.child.resident_code)
-
-
-def arrival(*persons: ev.NewPerson) -> ev.MoveInFromAbroad:
-    return ev.MoveInFromAbroad(persons, MARUNOUCHI, "アメリカ合衆国", SETTLED, SETTLED)
-
-
-def family_register() -> tuple[FakeRegister, Family]:
-    register = FakeRegister(CHIYODA, pool_of(20))
-    head, spouse, child = register.record_event(
-        arrival(
-            new_person("太郎", "タロウ", date(1980, 5, 5), Sex.MALE, HEAD),
-            new_person("花子", "ハナコ", date(1982, 3, 3), Sex.FEMALE, "妻"),
-            new_person("一郎", "イチロウ", date(2010, 4, 4), Sex.MALE, "子"),
-        ),
-        TODAY,
-    ).records
-    (grandmother,) = register.record_event(
-        arrival(new_person("梅", "ウメ", date(1950, 1, 1), Sex.FEMALE, HEAD)), TODAY
-    ).records
-    return register, Family(head, spouse, child, grandmother)
-
-
-def misspelt(code: str) -> str:
-    return code[:10] + str((int(code[10]) + 1) % 10)
-
+from tests.unit.fakes import FakeRegister, well_formed
+from tests.unit.scene import (
+    CERTIFIED,
+    DECIDED,
+    HANAKO,
+    KANDA,
+    MARUNOUCHI,
+    OSAKA,
+    PARIS,
+    RECENT,
+    REMOVED,
+    SATO,
+    TODAY,
+    UMEDA,
+    Expected,
+    Family,
+    Refused,
+    assert_outcome,
+    family_register,
+    head_change,
+    misspelt,
+    new_person,
+)
 
 # --- the states of 花子's record ------------------------------------------------------
 
@@ -145,15 +99,6 @@ STATES: dict[str, Callable[[FakeRegister, Family], str]] = {
     "malformed": lambda register, f: misspelt(f.spouse.resident_code),
 }
 
-
-@dataclass(frozen=True)
-class Refused:
-    error: type[JukinetError]
-    message: str  # the clerk's sentence, with {code}, {removed} and {household} filled in
-
-
-DECIDED = "decided"
-Expected = Refused | str
 
 NOT_A_RESIDENT = "The person with code {code} is no longer a resident (removed on {removed}: "
 MALFORMED = Refused(InvalidResidentCode, "Resident code {code} has a wrong check digit")
@@ -196,11 +141,6 @@ BECOMES_HEAD: dict[str, Expected] = {
 # --- the events, naming the record by ``code`` ------------------------------------------
 
 
-def _head_change(code: str, f: Family) -> ev.HeadChange:
-    rels: dict[str, str] = {f.head.resident_code: "夫", f.child.resident_code: "子"}
-    return ev.HeadChange(f.household_id, code, RECENT, RECENT, rels)
-
-
 EVENTS: dict[str, Callable[[str, Family], ev.Event]] = {
     "birth": lambda code, f: ev.Birth(
         code, Name("山田", "次郎", "ヤマダ", "ジロウ"), Sex.MALE, RECENT, RECENT
@@ -216,7 +156,7 @@ EVENTS: dict[str, Callable[[str, Family], ev.Event]] = {
     "death": lambda code, f: ev.Death(code, RECENT, RECENT),
     "name-change": lambda code, f: ev.NameChange(code, SATO, RECENT, RECENT),
     "household-split": lambda code, f: ev.HouseholdSplit((code,), code, {}, RECENT, RECENT),
-    "head-change": _head_change,
+    "head-change": head_change,
     "minor-correction": lambda code, f: ev.MinorCorrection(
         code, "given_kana", "ハナ", "entered wrongly at the move-in", RECENT
     ),
@@ -363,29 +303,6 @@ CHECKS: dict[str, Callable[[Decision, Scene], None]] = {
 REASONS = {"move-out-abroad": "move-out-abroad"}  # else the reason is the event kind
 
 
-def written(register: FakeRegister) -> tuple[object, ...]:
-    return (dict(register.records), dict(register.households), dict(register.retired))
-
-
-def assert_outcome(
-    event: ev.Event, expected: Expected, register: FakeRegister, **names: object
-) -> Decision | None:
-    """Decide ``event``: the refusal expected (nothing written), or the decision."""
-    before = written(register)
-    if isinstance(expected, Refused):
-        with pytest.raises(JukinetError) as caught:
-            decide(event, register, register, TODAY)
-        error = caught.value
-        assert type(error) is expected.error, f"{type(error).__name__}: {error}"
-        assert expected.message.format(**names) in error.message
-        assert error.message.endswith("."), error.message
-        assert written(register) == before
-        return None
-    decision = decide(event, register, register, TODAY)
-    assert written(register) == before
-    return decision
-
-
 @pytest.mark.parametrize(
     ("row", "state"),
     [pytest.param(row, state, id=f"{row}:{state}") for row in PERSON_MATRIX for state in STATES],
@@ -469,7 +386,7 @@ HOUSEHOLD_EVENTS: dict[str, Callable[[int, Family], ev.Event]] = {
         f.grandmother.household_id, hid, {f.grandmother.resident_code: "母"}, RECENT, RECENT
     ),
     "head-change": lambda hid, f: dataclasses.replace(
-        _head_change(f.spouse.resident_code, f), household_id=hid
+        head_change(f.spouse.resident_code, f), household_id=hid
     ),
     "move-in-abroad:joining": lambda hid, f: ev.MoveInFromAbroad(
         (MOTHER,), MARUNOUCHI, PARIS, RECENT, RECENT, hid

@@ -1,28 +1,67 @@
-"""The ``jukinet`` command."""
+"""The ``jukinet`` command.
+
+Each command's module is imported only when that command runs (``_lazy``), so that
+``jukinet code check`` or ``jukinet --help`` do not load the web server, the HTTP
+client and the crypto stack that the network commands need.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from jukinet.cli import (
-    agency_cmd,
-    audit_cmd,
-    code_cmd,
-    event_cmd,
-    network_cmd,
-    operator_cmd,
-    register_cmd,
-    resident_cmd,
-)
 from jukinet.cli._common import DEFAULT_HOME, HOME_ENV, state
+from jukinet.cli._lazy import LazyCommand, lazy_group
+
+
+def _add_register_demo(register_cmd: Any) -> None:
+    """``jukinet register demo`` is ``register_cmd.demo`` (added once per process)."""
+    if not any(c.name == "demo" for c in register_cmd.app.registered_commands):
+        register_cmd.app.command("demo")(register_cmd.demo)
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    # name: the module in jukinet.cli, its attribute, and the help ``jukinet --help``
+    # lists, which must be the command's own (tests/e2e/test_cli_startup.py checks).
+    "seed": LazyCommand(
+        "register_cmd",
+        "seed",
+        "Fill the register with coherent synthetic residents of this municipality.",
+    ),
+    "demo": LazyCommand(
+        "network_cmd",
+        "demo",
+        "Create the demo network, fill every municipality with residents, and run it.",
+    ),
+    "code": LazyCommand("code_cmd", "app", "Check resident codes and local government codes."),
+    "register": LazyCommand(
+        "register_cmd",
+        "app",
+        "Create and inspect the municipality's register.",
+        setup=_add_register_demo,
+    ),
+    "operator": LazyCommand("operator_cmd", "app", "Operator accounts (administrators only)."),
+    "resident": LazyCommand("resident_cmd", "app", "Read residents' records (audited)."),
+    "household": LazyCommand("resident_cmd", "household_app", "Read households (audited)."),
+    "event": LazyCommand(
+        "event_cmd", "app", "Record events at the window (clerks and supervisors)."
+    ),
+    "audit": LazyCommand("audit_cmd", "app", "Verify and read the audit log."),
+    "pool": LazyCommand("register_cmd", "pool_app", "The pool of unused resident codes (R6)."),
+    "network": LazyCommand("network_cmd", "app", "A whole network: init, up, status, reconcile."),
+    "agency": LazyCommand("agency_cmd", "app", "Identity confirmation for an administrative body."),
+    "pki": LazyCommand("network_cmd", "pki_app", "The network's certificates."),
+    "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
+}
 
 app = typer.Typer(
     name="jukinet",
     help="jukinet: a municipality's resident register on a national resident-register network.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=lazy_group(COMMANDS),
 )
 
 
@@ -33,23 +72,6 @@ def _main(
     ),
 ) -> None:
     state.home = home
-
-
-app.add_typer(code_cmd.app, name="code")
-app.add_typer(register_cmd.app, name="register")
-app.add_typer(operator_cmd.app, name="operator")
-app.add_typer(resident_cmd.app, name="resident")
-app.add_typer(resident_cmd.household_app, name="household")
-app.add_typer(event_cmd.app, name="event")
-app.add_typer(audit_cmd.app, name="audit")
-app.add_typer(register_cmd.pool_app, name="pool")
-app.add_typer(network_cmd.app, name="network")
-app.add_typer(agency_cmd.app, name="agency")
-app.add_typer(network_cmd.pki_app, name="pki")
-app.add_typer(network_cmd.node_app, name="node")
-app.command("seed")(register_cmd.seed)
-app.command("demo")(network_cmd.demo)
-register_cmd.app.command("demo")(register_cmd.demo)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,9 +17,11 @@ from rich.text import Text
 from jukinet.domain.access import Session
 from jukinet.domain.checks import parse_date
 from jukinet.errors import JukinetError
-from jukinet.nodes.municipality import service
-from jukinet.nodes.municipality.setup import open_register
-from jukinet.nodes.municipality.store import RegisterStore
+
+if TYPE_CHECKING:
+    # Imported where used: they bring SQLAlchemy and the network client, which
+    # commands such as ``jukinet code check`` do not need.
+    from jukinet.nodes.municipality.store import RegisterStore
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -58,6 +60,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def register() -> Iterator[RegisterStore]:
+    from jukinet.nodes.municipality.setup import open_register
+
     store = open_register(state.home)
     try:
         yield store
@@ -74,6 +78,8 @@ def password_from_env_or_prompt(env: str, prompt: str, confirm: bool = False) ->
 
 def login(store: RegisterStore, operator: str | None) -> Session:
     """Authenticate the operator named by --operator or JUKINET_OPERATOR (R11)."""
+    from jukinet.nodes.municipality import service
+
     name = operator or os.environ.get("JUKINET_OPERATOR")
     if not name:
         raise fail("Name the operator with --operator or JUKINET_OPERATOR.")

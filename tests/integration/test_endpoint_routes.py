@@ -66,3 +66,27 @@ def test_every_route_of_the_node_has_exactly_one_row_and_every_row_a_route(
 
     assert sorted(routes) == sorted(rows)
     assert len(set(rows)) == len(rows)
+
+
+def _endpoints(app: FastAPI) -> list[tuple[str, object]]:
+    """(path, endpoint function) of every route, included routers too."""
+    from fastapi.routing import APIRoute
+
+    found: list[tuple[str, object]] = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            found.append((route.path, route.endpoint))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["national", "prefecture", "municipality"])
+def test_every_route_of_the_node_is_async(network: Path, kind: str) -> None:
+    """One rule for every node (docs/architecture.md, "Routes and the event loop"): routes
+    are coroutines that hand database work to a worker thread, so a plain ``def`` route,
+    run by Starlette in its thread pool with its own rules, is a mistake."""
+    import inspect
+
+    endpoints = _endpoints(_app(network, kind))
+    assert endpoints
+    plain = [path for path, endpoint in endpoints if not inspect.iscoroutinefunction(endpoint)]
+    assert plain == []

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,7 +19,7 @@ from jukinet.network import pki
 from jukinet.network.directory import DirectoryView, canonical, sign_directory, verify_directory
 from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
 from jukinet.network.messages import Directory, DirectoryEntry, SignedDirectory
-from jukinet.network.peer import refresh_directory_forever
+from jukinet.nodes.runtime import refresh_directory
 
 NATIONAL = Ed25519PrivateKey.generate()
 CA = pki.create_ca("demo")
@@ -177,8 +176,8 @@ def test_a_directory_of_another_network_or_signer_is_refused_on_update() -> None
 def test_the_refresh_task_takes_newer_versions_and_survives_failures(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app = FastAPI()
-    app.state.directory = DirectoryView(_signed(1, CHIYODA), NATIONAL.public_key())
+    """The loop every node's lifespan runs (``nodes.runtime.keep_directory_fresh``)."""
+    view = DirectoryView(_signed(1, CHIYODA), NATIONAL.public_key())
     answers: list[SignedDirectory | Exception] = [
         OSError("national node down"),
         sign_directory(_signed(5, TOKYO).directory, Ed25519PrivateKey.generate()),
@@ -192,10 +191,10 @@ def test_the_refresh_task_takes_newer_versions_and_survives_failures(
         return answer
 
     async def main() -> None:
-        task = asyncio.create_task(refresh_directory_forever(app, fetch, 0.001))
+        task = asyncio.create_task(refresh_directory(view, fetch, 0.001))
 
         async def taken() -> None:
-            while answers or app.state.directory.version < 2:
+            while answers or view.version < 2:
                 await asyncio.sleep(0.001)
 
         await asyncio.wait_for(taken(), timeout=5)
@@ -205,7 +204,7 @@ def test_the_refresh_task_takes_newer_versions_and_survives_failures(
 
     with caplog.at_level(logging.INFO):
         asyncio.run(main())
-    assert app.state.directory.version == 2
+    assert view.version == 2
     messages = [r.getMessage() for r in caplog.records]
     assert "directory refresh failed: OSError: national node down" in messages
     assert any(m.startswith("directory refused:") for m in messages)

@@ -20,9 +20,8 @@ Every refusal is one line on the ``jukinet.security`` logger and an RFC 9457
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, NoReturn
@@ -39,7 +38,6 @@ from yarl import URL
 from jukinet.errors import (
     AccessDenied,
     ConfigurationError,
-    DirectoryRefused,
     EventRefused,
     InvalidInput,
     JukinetError,
@@ -49,7 +47,7 @@ from jukinet.errors import (
 )
 from jukinet.network.directory import DirectoryView
 from jukinet.network.endpoints import ENDPOINTS, Endpoint, EndpointTable, Role, Scope
-from jukinet.network.messages import Problem, SignedDirectory
+from jukinet.network.messages import Problem
 from jukinet.network.signatures import ReplayCache, verify_request
 
 __all__ = [
@@ -60,7 +58,6 @@ __all__ = [
     "check_endpoints",
     "install_problem_handlers",
     "problem_type",
-    "refresh_directory_forever",
     "serve_endpoints",
 ]
 
@@ -295,31 +292,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(JukinetError, _jukinet_error)
-
-
-# --- keeping the directory fresh ------------------------------------------------
-
-
-async def refresh_directory_forever(
-    app: FastAPI, fetch: Callable[[], Awaitable[SignedDirectory]], every: float
-) -> None:
-    """Fetch the signed directory every ``every`` seconds and take newer versions.
-
-    Meant as a background task of the app's lifespan; a failure is logged and the
-    next round tried, so only cancellation ends it.
-    """
-    while True:
-        try:
-            signed = await fetch()
-            view: DirectoryView = app.state.directory
-            if view.update(signed):
-                network_log.info("directory version %d taken", view.version)
-        except asyncio.CancelledError:
-            raise
-        except DirectoryRefused as exc:
-            security_log.warning("directory refused: %s", exc)
-        except Exception as exc:
-            # Never die: an unreachable national node must not stop a node working
-            # with the directory it already has.
-            network_log.warning("directory refresh failed: %s: %s", type(exc).__name__, exc)
-        await asyncio.sleep(every)

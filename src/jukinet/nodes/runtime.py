@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import FastAPI
-from fastapi.responses import StreamingResponse
 
 from jukinet.config import NetworkSettings, NodeConfig
-from jukinet.errors import ConfigurationError
+from jukinet.errors import ConfigurationError, DirectoryRefused
+from jukinet.keys import load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView
 from jukinet.network.messages import SignedDirectory
@@ -32,6 +29,9 @@ from jukinet.network.peer import Caller, install_problem_handlers, serve_endpoin
 from jukinet.network.signatures import ReplayCache
 
 log = logging.getLogger("jukinet.node")
+security_log = logging.getLogger("jukinet.security")
+
+Fetch = Callable[[], Awaitable[SignedDirectory]]
 
 
 @dataclass
@@ -64,9 +64,7 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
         raise ConfigurationError(
             f"The node in {cfg.home} is not part of a network (no [network] in node.toml)."
         )
-    national_key = load_pem_public_key(cfg.national_key_path.read_bytes())
-    if not isinstance(national_key, Ed25519PublicKey):
-        raise ConfigurationError(f"{cfg.national_key_path} is not an Ed25519 public key.")
+    national_key = load_public_key(cfg.national_key_path, "national node's public key")
     signed = SignedDirectory.model_validate_json(cfg.directory_path.read_bytes())
     return NodeRuntime(
         config=cfg,
@@ -98,24 +96,49 @@ def install(app: FastAPI, runtime: NodeRuntime) -> None:
         return runtime.directory.signed
 
 
-async def refresh_directory(runtime: NodeRuntime, client: NodeClient) -> None:
-    """Keep the newest signed directory: from the national node, or (there) from its file."""
-    is_national = runtime.config.kind == "national"
+def directory_source(runtime: NodeRuntime, client: NodeClient) -> Fetch:
+    """Where a node takes newer directories: the national node's ``GET /directory``, or, on
+    the national node itself, the file ``network init`` and ``pki revoke`` write."""
+    if runtime.config.kind == "national":
+        path = runtime.config.directory_path
+
+        async def from_file() -> SignedDirectory:
+            text = await asyncio.to_thread(path.read_bytes)
+            return SignedDirectory.model_validate_json(text)
+
+        return from_file
+    url = f"{runtime.settings.national_url}/directory"
+
+    async def from_national() -> SignedDirectory:
+        return SignedDirectory.model_validate(await client.get(url))
+
+    return from_national
+
+
+async def refresh_directory(view: DirectoryView, fetch: Fetch, every: float) -> None:
+    """Every ``every`` seconds, take the directory ``fetch`` returns if it is newer.
+
+    A failure is logged and the next round tried: an unreachable national node must not
+    stop a node working with the directory it already has; a directory that does not
+    verify is refused (and logged on ``jukinet.security``). Only cancellation ends it.
+    """
     while True:
-        await asyncio.sleep(runtime.settings.directory_refresh)
+        await asyncio.sleep(every)
         try:
-            if is_national:
-                text = await asyncio.to_thread(runtime.config.directory_path.read_bytes)
-                signed = SignedDirectory.model_validate_json(text)
-            else:
-                data = await client.get(f"{runtime.settings.national_url}/directory")
-                signed = SignedDirectory.model_validate(data)
-            if runtime.directory.update(signed):
-                log.info("directory updated to version %d", runtime.directory.version)
+            if view.update(await fetch()):
+                log.info("directory updated to version %d", view.version)
         except asyncio.CancelledError:
             raise
+        except DirectoryRefused as exc:
+            security_log.warning("directory refused: %s", exc)
         except Exception as exc:  # keep serving on the directory we have
-            log.warning("directory refresh failed: %s", exc)
+            log.warning("directory refresh failed: %s: %s", type(exc).__name__, exc)
+
+
+def keep_directory_fresh(runtime: NodeRuntime, client: NodeClient) -> Coroutine[Any, Any, None]:
+    """The node's directory refresh, as its lifespan runs it (``background``)."""
+    fetch = directory_source(runtime, client)
+    return refresh_directory(runtime.directory, fetch, runtime.settings.directory_refresh)
 
 
 @contextlib.asynccontextmanager
@@ -129,20 +152,3 @@ async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def json_lines(rows: Iterable[dict[str, Any]]) -> StreamingResponse:
-    """Stream rows as JSON lines (reconcile exports can be large)."""
-
-    async def body() -> AsyncIterator[bytes]:
-        batch: list[str] = []
-        for row in rows:
-            batch.append(json.dumps(row, ensure_ascii=False, default=str))
-            if len(batch) >= 1000:
-                yield ("\n".join(batch) + "\n").encode()
-                batch = []
-                await asyncio.sleep(0)
-        if batch:
-            yield ("\n".join(batch) + "\n").encode()
-
-    return StreamingResponse(body(), media_type="application/jsonl")

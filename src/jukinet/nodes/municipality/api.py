@@ -7,6 +7,7 @@ directory fresh, and answers the operations monitor.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,12 +18,13 @@ from fastapi.responses import StreamingResponse
 from jukinet import config
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
-from jukinet.network.messages import NodeStatus, PeerLink, node_id
+from jukinet.network.messages import NodeStatus, node_id
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.store import json_lines
+from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
-from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
+from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 
 
 def create_app(home: Path) -> FastAPI:
@@ -44,7 +46,7 @@ def create_app(home: Path) -> FastAPI:
                     runtime.node_id,
                     ob.make_sender(client, runtime.settings.upstream_url),
                 )
-                async with background(refresh_directory(runtime, client), worker.run_forever()):
+                async with background(keep_directory_fresh(runtime, client), worker.run_forever()):
                     yield
         finally:
             store.close()
@@ -53,28 +55,19 @@ def create_app(home: Path) -> FastAPI:
     install(app, runtime)
 
     @app.get("/identities")
-    def identities(peer: Caller) -> StreamingResponse:
-        return StreamingResponse(
-            json_lines(store.export_identities()), media_type="application/jsonl"
-        )
+    async def identities(peer: Caller) -> StreamingResponse:
+        rows = store.export_identities()  # read lazily, in Starlette's worker thread
+        return StreamingResponse(json_lines(rows), media_type="application/jsonl")
 
     @app.get("/status")
-    def status(peer: Caller) -> NodeStatus:
-        with store.engine.connect() as conn:
-            waiting, delivered = ob.backlog(conn, outbox), ob.last_delivery(conn, outbox)
-        link = PeerLink(
-            node_id=prefecture,
-            outbox_backlog=waiting,
-            last_delivery_at=(worker and worker.last_delivery_at) or delivered,
-            last_error=worker.last_error if worker else None,
-        )
-        return NodeStatus(
-            node_id=runtime.node_id,
-            role="municipality",
-            directory_version=runtime.directory.version,
+    async def status(peer: Caller) -> NodeStatus:
+        return await asyncio.to_thread(
+            service.status,
+            store,
+            prefecture,
             started_at=runtime.started_at,
-            links=[link],
-            identities=store.count_residents(),
+            directory_version=runtime.directory.version,
+            worker=worker,
         )
 
     return check_endpoints(app)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -26,8 +26,11 @@ from jukinet.domain.events import EVENT_KINDS, Event, MinorCorrection
 from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import decide
 from jukinet.errors import AccessDenied, HouseholdNotFound, JukinetError, ResidentNotFound
+from jukinet.network import outbox as ob
+from jukinet.network.messages import NodeStatus, PeerLink, node_id
 from jukinet.nodes.municipality.operators import authenticate
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
+from jukinet.nodes.municipality.tables import outbox
 
 T = TypeVar("T")
 F = TypeVar("F")
@@ -241,4 +244,31 @@ def event_payload(event: Event) -> str:
     """The event as recorded in the event log (JSON)."""
     return json.dumps(
         {"kind": EVENT_KINDS[type(event)], **_plain(event)}, ensure_ascii=False, sort_keys=True
+    )
+
+
+def status(
+    store: RegisterStore,
+    prefecture: str,
+    *,
+    started_at: datetime,
+    directory_version: int,
+    worker: ob.DeliveryWorker | None = None,
+) -> NodeStatus:
+    """What the operations monitor reads of this node: its outbox towards the prefecture."""
+    with store.engine.connect() as conn:
+        waiting, delivered = ob.backlog(conn, outbox), ob.last_delivery(conn, outbox)
+    link = PeerLink(
+        node_id=prefecture,
+        outbox_backlog=waiting,
+        last_delivery_at=(worker and worker.last_delivery_at) or delivered,
+        last_error=worker.last_error if worker else None,
+    )
+    return NodeStatus(
+        node_id=node_id("municipality", store.code),
+        role="municipality",
+        directory_version=directory_version,
+        started_at=started_at,
+        links=[link],
+        identities=store.count_residents(),
     )

@@ -1,11 +1,13 @@
 """The national node's HTTP API (docs/network.md, "Endpoints and who may call them").
 
-Routes parse, call one service function off the event loop, and return the model.
+Routes are ``async`` and run each service function off the event loop
+(``asyncio.to_thread``); they parse, call it, and return the model.
 ``GET /directory`` and ``GET /health`` come with the node runtime.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.national import pools, service
-from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
+from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 
 
 def create_app(home: Path) -> FastAPI:
@@ -32,7 +34,10 @@ def create_app(home: Path) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            async with runtime.client() as client, background(refresh_directory(runtime, client)):
+            async with (
+                runtime.client() as client,
+                background(keep_directory_fresh(runtime, client)),
+            ):
                 yield
         finally:
             store.close()
@@ -42,22 +47,27 @@ def create_app(home: Path) -> FastAPI:
     app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
 
     @app.post("/updates")
-    def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
-        return service.receive(store, peer, batch)
+    async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
+        return await asyncio.to_thread(service.receive, store, peer, batch)
 
     @app.post("/pools")
-    def issue(request: PoolRequest, peer: Caller) -> PoolGrant:
-        return pools.issue_pool(store, peer.code, request.count, actor=peer.node_id)
+    async def issue(request: PoolRequest, peer: Caller) -> PoolGrant:
+        return await asyncio.to_thread(
+            pools.issue_pool, store, peer.code, request.count, actor=peer.node_id
+        )
 
     @app.get("/identities")
-    def identities(peer: Caller, municipality: Annotated[str, Query()]) -> StreamingResponse:
-        rows = service.export(store, municipality)
+    async def identities(peer: Caller, municipality: Annotated[str, Query()]) -> StreamingResponse:
+        rows = service.export(store, municipality)  # read lazily, in Starlette's worker thread
         return StreamingResponse(json_lines(rows), media_type="application/jsonl")
 
     @app.get("/status")
-    def status(peer: Caller) -> NodeStatus:
-        return service.status(
-            store, started_at=runtime.started_at, directory_version=runtime.directory.version
+    async def status(peer: Caller) -> NodeStatus:
+        return await asyncio.to_thread(
+            service.status,
+            store,
+            started_at=runtime.started_at,
+            directory_version=runtime.directory.version,
         )
 
     return check_endpoints(app)

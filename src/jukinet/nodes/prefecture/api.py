@@ -1,6 +1,7 @@
 """The prefecture node's HTTP API (docs/network.md, "Endpoints and who may call them").
 
-Routes parse, call one service function off the event loop, and return the model.
+Routes are ``async`` and run each service function off the event loop
+(``asyncio.to_thread``); they parse, call it, and return the model.
 The lifespan keeps the directory fresh and runs the delivery worker that forwards
 applied updates to the national node.
 """
@@ -23,7 +24,7 @@ from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.store import json_lines
 from jukinet.nodes.prefecture import service
-from jukinet.nodes.runtime import background, install, load_runtime, refresh_directory
+from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 
 
 def create_app(home: Path) -> FastAPI:
@@ -41,7 +42,7 @@ def create_app(home: Path) -> FastAPI:
                 worker = service.delivery_worker(
                     store, make_sender(client, runtime.settings.upstream_url)
                 )
-                async with background(refresh_directory(runtime, client), worker.run_forever()):
+                async with background(keep_directory_fresh(runtime, client), worker.run_forever()):
                     yield
         finally:
             store.close()
@@ -58,14 +59,14 @@ def create_app(home: Path) -> FastAPI:
         return ack
 
     @app.get("/identities")
-    def identities(peer: Caller, municipality: Annotated[str, Query()]) -> StreamingResponse:
-        return StreamingResponse(
-            json_lines(service.export(store, municipality)), media_type="application/jsonl"
-        )
+    async def identities(peer: Caller, municipality: Annotated[str, Query()]) -> StreamingResponse:
+        rows = service.export(store, municipality)  # read lazily, in Starlette's worker thread
+        return StreamingResponse(json_lines(rows), media_type="application/jsonl")
 
     @app.get("/status")
-    def status(peer: Caller) -> NodeStatus:
-        return service.status(
+    async def status(peer: Caller) -> NodeStatus:
+        return await asyncio.to_thread(
+            service.status,
             store,
             started_at=runtime.started_at,
             directory_version=runtime.directory.version,

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from jukinet import config
 from jukinet.deploy.network import init_network
@@ -39,7 +39,7 @@ from jukinet.network.messages import (
     PoolGrant,
     PoolRequest,
 )
-from jukinet.network.peer import Peer, require_peer
+from jukinet.network.peer import Caller
 from jukinet.network.server import serve_async
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.municipality import operators, pool, service, staff
@@ -55,8 +55,6 @@ from tests.helpers import TODAY, arrival, last_audit
 NATIONAL, PREFECTURE, CHIYODA = "national:national", "prefecture:130001", "municipality:131016"
 HOLD = 10.0  # how long the slow node keeps a request open (s)
 PROMPT = 2.0  # a clerk's event is recorded within this (s)
-
-Municipality = Annotated[Peer, Depends(require_peer("municipality"))]
 
 
 class SlowNode:
@@ -84,14 +82,14 @@ def _app(home: Path, slow: SlowNode, *, slow_disclosure: bool, slow_pools: bool)
     install(app, load_runtime(config.load(home)))
 
     @app.post("/disclosure")
-    async def disclosure(request: DisclosureRequest, peer: Municipality) -> DisclosureResponse:
+    async def disclosure(request: DisclosureRequest, peer: Caller) -> DisclosureResponse:
         slow.requests.append("/disclosure")
         if slow_disclosure:
             await slow.hold()
         return DisclosureResponse(resident_code=request.resident_code, provisions=[])
 
     @app.post("/pools")
-    async def pools(request: PoolRequest, peer: Municipality) -> PoolGrant:
+    async def pools(request: PoolRequest, peer: Caller) -> PoolGrant:
         slow.requests.append("/pools")
         if slow_pools:
             await slow.hold()

@@ -26,9 +26,8 @@ from jukinet.domain.legal import (
     R1_FIELDS,
     Function,
     LegalTable,
-    load_shipped_legal_table,
-    parse_legal_table,
 )
+from jukinet.domain.legal_parse import load_shipped_legal_table, parse_legal_table
 from jukinet.errors import ProvisionRefused, ResidentNotFound
 from jukinet.keys import NodeKey
 from jukinet.network.messages import (

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jukinet.domain.legal import load_shipped_legal_table
+from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import DirectoryRefused, InvalidInput
 from jukinet.network import pki
 from jukinet.network.directory import DirectoryView, canonical, sign_directory, verify_directory

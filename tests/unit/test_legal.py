@@ -15,6 +15,8 @@ from jukinet.domain.legal import (
     Function,
     Level,
     ServingNode,
+)
+from jukinet.domain.legal_parse import (
     load_legal_table,
     load_shipped_legal_table,
     parse_legal_table,

@@ -17,12 +17,8 @@ from hypothesis import strategies as st
 
 from jukinet.domain.codes import with_check_digit
 from jukinet.errors import InvalidLocalGovernmentCode, UnknownMunicipality
-from jukinet.seed.names import (
-    FAMILY_NAMES,
-    FEMALE_NAMES,
-    MALE_NAMES,
-    VARIANT_FAMILY_NAMES,
-)
+from jukinet.seed.given_names import FEMALE_NAMES, MALE_NAMES
+from jukinet.seed.names import FAMILY_NAMES, VARIANT_FAMILY_NAMES
 from jukinet.seed.places import Places
 from jukinet.seed.population import (
     SyntheticHousehold,

@@ -12,7 +12,8 @@ import pytest
 from jukinet.domain import provision as policy
 from jukinet.domain.codes import ResidentCode, generate_resident_code
 from jukinet.domain.identity import IdentityInfo, Sex
-from jukinet.domain.legal import Function, load_shipped_legal_table, parse_legal_table
+from jukinet.domain.legal import Function
+from jukinet.domain.legal_parse import load_shipped_legal_table, parse_legal_table
 from jukinet.domain.names import fold
 from jukinet.errors import InvalidInput, ProvisionRefused
 

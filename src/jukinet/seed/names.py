@@ -1,13 +1,9 @@
-"""Curated Japanese names for the synthetic population.
+"""Curated Japanese family names for the synthetic population, and the name types.
 
 Family names carry a weight: roughly the number of bearers in ten-thousands,
 rounded, after the public surname rankings (佐藤 about 1.9 million, 鈴木 1.8
-million, …). Only the relative sizes matter.
-
-Given names carry the range of birth years in which they were common, so that
-a person born in 1940 is called 和子 or 清 and a child born in 2018 陽葵 or 蓮.
-The ranges follow the published yearly rankings of baby names loosely; the
-point is that no 90-year-old is called 陽翔.
+million, …). Only the relative sizes matter. Given names, by the birth years in
+which they were usual, are in ``given_names.py``.
 
 Variant-kanji family names (異体字) are written in a character other than the
 everyday one: 髙橋 rather than 高橋. The resident register must keep them
@@ -25,11 +21,10 @@ from typing import Literal
 
 __all__ = [
     "FAMILY_NAMES",
-    "FEMALE_NAMES",
-    "MALE_NAMES",
     "VARIANT_FAMILY_NAMES",
     "FamilyName",
     "GivenName",
+    "Sex",
     "VariantFamilyName",
 ]
 
@@ -69,14 +64,6 @@ def _family(rows: str) -> tuple[FamilyName, ...]:
     for line in rows.strip().splitlines():
         name, kana, weight = line.split()
         names.append(FamilyName(name, kana, int(weight)))
-    return tuple(names)
-
-
-def _given(sex: Sex, rows: str) -> tuple[GivenName, ...]:
-    names = []
-    for line in rows.strip().splitlines():
-        name, kana, born_from, born_until = line.split()
-        names.append(GivenName(name, kana, sex, int(born_from), int(born_until)))
     return tuple(names)
 
 
@@ -240,178 +227,6 @@ FAMILY_NAMES: tuple[FamilyName, ...] = _family(
 浜田 ハマダ 13
 徳永 トクナガ 9
 """
-)
-
-MALE_NAMES: tuple[GivenName, ...] = _given(
-    "male",
-    """
-清 キヨシ 1900 1945
-茂 シゲル 1900 1950
-勇 イサム 1900 1950
-実 ミノル 1910 1950
-進 ススム 1910 1955
-正 タダシ 1905 1950
-武 タケシ 1910 1955
-勝 マサル 1910 1955
-三郎 サブロウ 1900 1945
-正雄 マサオ 1900 1945
-和夫 カズオ 1915 1950
-幸雄 ユキオ 1910 1950
-一郎 イチロウ 1900 1945
-博 ヒロシ 1920 1960
-昭 アキラ 1926 1955
-弘 ヒロシ 1920 1955
-明 アキラ 1920 1960
-稔 ミノル 1920 1955
-豊 ユタカ 1920 1960
-修 オサム 1930 1965
-隆 タカシ 1935 1970
-浩 ヒロシ 1940 1975
-誠 マコト 1945 1990
-健一 ケンイチ 1940 1975
-和彦 カズヒコ 1940 1970
-哲也 テツヤ 1950 1985
-秀樹 ヒデキ 1945 1975
-浩二 コウジ 1945 1975
-聡 サトシ 1950 1985
-伸一 シンイチ 1945 1975
-博之 ヒロユキ 1945 1980
-直樹 ナオキ 1955 1990
-剛 ツヨシ 1955 1985
-学 マナブ 1950 1980
-淳 ジュン 1955 1985
-健二 ケンジ 1945 1980
-正樹 マサキ 1955 1985
-大輔 ダイスケ 1970 1995
-拓也 タクヤ 1970 1995
-健太 ケンタ 1975 2000
-翔太 ショウタ 1980 2005
-達也 タツヤ 1965 1995
-和也 カズヤ 1965 1995
-直人 ナオト 1970 2000
-亮 リョウ 1970 2000
-太郎 タロウ 1960 2000
-雄太 ユウタ 1975 2000
-大樹 ダイキ 1980 2005
-翔 ショウ 1980 2005
-拓海 タクミ 1985 2010
-健 ケン 1960 1995
-翼 ツバサ 1985 2005
-涼 リョウ 1985 2010
-駿 シュン 1985 2010
-海斗 カイト 1990 2012
-大翔 ヒロト 1995 2020
-蓮 レン 1995 2025
-悠斗 ユウト 1995 2020
-颯太 ソウタ 1995 2020
-陽向 ヒナタ 2000 2025
-湊 ミナト 2005 2025
-悠真 ユウマ 1995 2025
-陽翔 ハルト 2005 2025
-大和 ヤマト 1995 2025
-樹 イツキ 1995 2025
-結翔 ユイト 2008 2025
-碧 アオイ 2010 2025
-蒼 アオイ 2008 2025
-朝陽 アサヒ 2010 2025
-律 リツ 2012 2025
-陸 リク 2000 2025
-奏太 ソウタ 2000 2025
-颯 ハヤテ 2005 2025
-悠人 ユウト 1995 2020
-凪 ナギ 2015 2025
-暖 ダン 2015 2025
-新 アラタ 2010 2025
-陽太 ヨウタ 2000 2025
-瑛太 エイタ 2000 2025
-晴 ハル 2012 2025
-""",
-)
-
-FEMALE_NAMES: tuple[GivenName, ...] = _given(
-    "female",
-    """
-ハル ハル 1900 1935
-キヨ キヨ 1900 1935
-千代子 チヨコ 1900 1940
-静子 シズコ 1900 1945
-文子 フミコ 1900 1945
-正子 マサコ 1905 1945
-清子 キヨコ 1905 1945
-八重子 ヤエコ 1905 1945
-久子 ヒサコ 1910 1950
-和子 カズコ 1920 1955
-幸子 サチコ 1920 1960
-節子 セツコ 1920 1955
-美代子 ミヨコ 1920 1955
-敏子 トシコ 1920 1955
-弘子 ヒロコ 1930 1960
-洋子 ヨウコ 1935 1970
-恵子 ケイコ 1935 1970
-京子 キョウコ 1935 1970
-悦子 エツコ 1935 1965
-信子 ノブコ 1925 1960
-由美子 ユミコ 1945 1980
-久美子 クミコ 1950 1980
-真由美 マユミ 1955 1985
-裕子 ユウコ 1950 1980
-智子 トモコ 1955 1985
-直美 ナオミ 1955 1985
-明美 アケミ 1950 1980
-陽子 ヨウコ 1950 1980
-典子 ノリコ 1950 1980
-順子 ジュンコ 1945 1975
-みゆき ミユキ 1955 1985
-恵美子 エミコ 1945 1975
-美智子 ミチコ 1935 1965
-淳子 ジュンコ 1955 1985
-愛 アイ 1970 2000
-恵 メグミ 1965 1995
-麻衣 マイ 1975 2000
-彩 アヤ 1975 2005
-美穂 ミホ 1965 1995
-由美 ユミ 1960 1990
-香織 カオリ 1965 1995
-舞 マイ 1970 2000
-沙織 サオリ 1970 2000
-千尋 チヒロ 1975 2005
-美咲 ミサキ 1980 2010
-優子 ユウコ 1970 1995
-さくら サクラ 1985 2015
-愛美 マナミ 1975 2000
-彩香 アヤカ 1980 2005
-明日香 アスカ 1975 2000
-綾乃 アヤノ 1980 2005
-七海 ナナミ 1985 2010
-美優 ミユ 1985 2010
-遥 ハルカ 1980 2010
-菜々子 ナナコ 1985 2010
-陽菜 ヒナ 1995 2020
-結衣 ユイ 1995 2020
-陽葵 ヒマリ 2005 2025
-結菜 ユイナ 2000 2025
-凛 リン 1995 2025
-芽依 メイ 2005 2025
-葵 アオイ 1995 2025
-結愛 ユア 2005 2025
-紬 ツムギ 2012 2025
-澪 ミオ 2008 2025
-莉子 リコ 2000 2025
-美桜 ミオ 2000 2025
-杏 アン 2005 2025
-花 ハナ 2000 2025
-詩 ウタ 2015 2025
-心春 コハル 2008 2025
-咲良 サクラ 2000 2025
-美羽 ミウ 1995 2020
-愛莉 アイリ 2000 2025
-彩葉 イロハ 2012 2025
-琴音 コトネ 2000 2020
-翠 ミドリ 2018 2025
-芽生 メイ 2010 2025
-楓 カエデ 1995 2025
-ひなた ヒナタ 2005 2025
-""",
 )
 
 VARIANT_FAMILY_NAMES: tuple[VariantFamilyName, ...] = (

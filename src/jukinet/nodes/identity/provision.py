@@ -41,9 +41,8 @@ from jukinet.domain.legal import (
     Function,
     LegalTable,
     Recipient,
-    load_legal_table,
-    load_shipped_legal_table,
 )
+from jukinet.domain.legal_parse import load_legal_table, load_shipped_legal_table
 from jukinet.domain.provision import BatchItem, HeldIdentity
 from jukinet.errors import JukinetError, ResidentNotFound
 from jukinet.network.messages import (

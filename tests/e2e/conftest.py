@@ -1,7 +1,11 @@
 """The e2e network: one whole network of real processes for the session (R22).
 
 Started with ``jukinet network up`` (the supervisor and one process per node) on
-free loopback ports, and stopped at the end of the session.
+free loopback ports, and stopped at the end of the session. Tests share it in any
+order, so none may leave it changed: a test that must break something for good
+(revoking a certificate) runs its own small network (``running_network``), and one
+that kills a node uses ``restored_network``, which waits until the supervisor has it
+back up and the network is consistent again.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -68,8 +72,31 @@ name = "日本年金機構"
 code = "mofa-passport"
 name = "外務省 旅券課"
 [[agencies]]
-code = "spare-agency"
-name = "予備の機関"
+code = "tokyo-pref"
+name = "東京都 福祉局"
+[[agencies]]
+code = "chiyoda-city"
+name = "千代田区 保険年金課"
+"""
+
+
+def small_topology_text(base: int) -> str:
+    """Three nodes and one agency, no residents: a network a test may spoil."""
+    return f"""
+[network]
+name = "e2e-small"
+[national]
+port = {base}
+[[prefectures]]
+code = "130001"
+port = {base + 1}
+[[municipalities]]
+code = "131016"
+port = {base + 2}
+residents = 0
+[[agencies]]
+code = "tokyo-pref"
+name = "東京都 福祉局"
 """
 
 
@@ -98,20 +125,21 @@ class Network:
         return NodeIdentity.in_folder(node, folder)
 
 
-@pytest.fixture(scope="session")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    root = tmp_path_factory.mktemp("net") / "e2e"
-    base = free_port_block(6)
-    topo = root.parent / "e2e.toml"
-    topo.write_text(topology_text(base))
+@contextmanager
+def running_network(root: Path, topology: str, base: int, *, seed: bool) -> Iterator[Network]:
+    """``network init`` of ``topology`` in ``root``, seeded if asked, then ``network up``
+    until the block ends; every node is stopped afterwards."""
+    topo = root.parent / f"{root.name}.toml"
+    topo.write_text(topology)
     made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root))
     assert made.returncode == 0, made.stderr
-    from jukinet.deploy.seeding import seed_all
-    from jukinet.network.topology import load_topology
-    from jukinet.seed.places import Places
+    if seed:
+        from jukinet.deploy.seeding import seed_all
+        from jukinet.network.topology import load_topology
+        from jukinet.seed.places import Places
 
-    with Places() as places:
-        asyncio.run(seed_all(NetworkLayout(root), load_topology(topo, places), places))
+        with Places() as places:
+            asyncio.run(seed_all(NetworkLayout(root), load_topology(topo, places), places))
     process = subprocess.Popen(
         [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True,
@@ -130,19 +158,49 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     # Keep reading what the supervisor says, so it never blocks on a full pipe.
     drain = threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True)
     drain.start()
-    wait_until_consistent(net)
-    yield net
-    process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
+        yield net
     finally:
-        drain.join(timeout=5)
-        process.stdout.close()
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+        finally:
+            drain.join(timeout=5)
+            process.stdout.close()
     for node in ("national:national", "prefecture:130001", "municipality:131016"):
         assert running_pid(net.layout, node) is None
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    root = tmp_path_factory.mktemp("net") / "e2e"
+    base = free_port_block(6)
+    with running_network(root, topology_text(base), base, seed=True) as net:
+        wait_until_consistent(net)
+        yield net
+
+
+@pytest.fixture
+def restored_network(network: Network) -> Iterator[Network]:
+    """The session network for a test that kills nodes: afterwards, whatever the test
+    did, every node is up again (the supervisor restarts it) and the copies agree."""
+    yield network
+    wait_until_all_up(network)
+    wait_until_consistent(network)
+
+
+def wait_until_all_up(net: Network, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = jukinet("network", "status", str(net.root))
+        if r.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"a node of the network stayed down:\n{(r.stdout + r.stderr)[-3000:]}")
+        time.sleep(1)
 
 
 def wait_until_consistent(net: Network, timeout: float = 90) -> str:

@@ -29,8 +29,11 @@ from tests.e2e.conftest import (
     TODAY,
     Network,
     clerk_session,
+    free_port_block,
     jukinet,
     national_identity,
+    running_network,
+    small_topology_text,
     wait_until_consistent,
 )
 from tests.helpers import arrival, person
@@ -52,8 +55,11 @@ def test_an_event_at_a_window_reaches_the_national_node(network: Network) -> Non
     assert national_identity(network, code) == ("山田 一郎", "resident")
 
 
-def test_a_killed_prefecture_loses_nothing_and_duplicates_nothing(network: Network) -> None:
+def test_a_killed_prefecture_loses_nothing_and_duplicates_nothing(
+    restored_network: Network,
+) -> None:
     """kill -9 of the prefecture during a stream of events; the supervisor restarts it."""
+    network = restored_network
     home = network.home("municipality:131041")
     clerk = clerk_session(home)
     store = open_register(home)
@@ -184,28 +190,31 @@ async def _post_empty_batch(identity: NodeIdentity, url: str) -> None:
         await client.post(f"{url}/updates", UpdateBatch(sender=identity.node_id, updates=[update]))
 
 
-def test_a_revoked_peer_is_refused_after_the_next_directory_update(network: Network) -> None:
-    agency = network.identity("agency:spare-agency")
-    assert call(agency, f"{network.url(0)}/health")
-    revoked = jukinet("pki", "revoke", "agency:spare-agency", "--dir", str(network.root))
-    assert revoked.returncode == 0, revoked.stderr
-    deadline = time.monotonic() + 15
-    refused_everywhere = False
-    while time.monotonic() < deadline and not refused_everywhere:
-        refused_everywhere = True
-        for offset in range(6):
-            try:
-                call(agency, f"{network.url(offset)}/health")
-                refused_everywhere = False
-            except PeerRefused as exc:
-                assert exc.status == 403
-                # Before the revocation only its role was refused (agencies ask the
-                # national node only); now every node must refuse the member itself.
-                refused_everywhere &= "not an active member" in exc.detail
-        time.sleep(0.5)
-    assert refused_everywhere, "a node still answers a revoked peer"
-    monitor = network.identity(MONITOR_ID)
-    assert call(monitor, f"{network.url(0)}/health")  # the others still are
+def test_a_revoked_peer_is_refused_after_the_next_directory_update(tmp_path: Path) -> None:
+    """R8: revocation cannot be undone, so it happens on a network of the test's own."""
+    base = free_port_block(3)
+    with running_network(tmp_path / "small", small_topology_text(base), base, seed=False) as net:
+        agency = net.identity("agency:tokyo-pref")
+        assert call(agency, f"{net.url(0)}/health")
+        revoked = jukinet("pki", "revoke", "agency:tokyo-pref", "--dir", str(net.root))
+        assert revoked.returncode == 0, revoked.stderr
+        deadline = time.monotonic() + 15
+        refused_everywhere = False
+        while time.monotonic() < deadline and not refused_everywhere:
+            refused_everywhere = True
+            for offset in range(3):
+                try:
+                    call(agency, f"{net.url(offset)}/health")
+                    refused_everywhere = False
+                except PeerRefused as exc:
+                    assert exc.status == 403
+                    # Before the revocation only its role was refused on the prefecture
+                    # and municipality; now every node must refuse the member itself.
+                    refused_everywhere &= "not an active member" in exc.detail
+            time.sleep(0.5)
+        assert refused_everywhere, "a node still answers a revoked peer"
+        monitor = net.identity(MONITOR_ID)
+        assert call(monitor, f"{net.url(0)}/health")  # the others still are
 
 
 def test_a_municipality_replenishes_its_pool_from_the_national_node(network: Network) -> None:
@@ -244,6 +253,16 @@ def test_firewall_rules_admit_exactly_the_directorys_links(network: Network) -> 
     )
     assert "municipality:271276 -> prefecture:130001" not in r.stdout
     assert 'log prefix "jukinet refused: " drop' in r.stdout
+    # Agencies have no URL: placed by --source, they get exactly the links the endpoint
+    # table and the legal table's served_by give them (R2, R7).
+    placed = jukinet(
+        "network", "firewall", str(network.root),
+        "--source", "agency:tokyo-pref=127.0.0.1", "--source", "agency:chiyoda-city=127.0.0.1",
+    )  # fmt: skip
+    assert placed.returncode == 0, placed.stderr
+    for body in ("agency:tokyo-pref", "agency:chiyoda-city"):
+        assert f'accept comment "{body} -> prefecture:130001"' in placed.stdout
+        assert f'accept comment "{body} -> prefecture:270008"' not in placed.stdout
 
 
 def test_a_topology_of_all_47_prefectures_is_generated_and_loads(tmp_path: Path) -> None:

@@ -153,3 +153,51 @@ def test_a_pension_body_looks_up_one_resident_and_gets_only_its_fields(network: 
         "pseudonym", "name", "date_of_birth", "sex", "address", "status", "change_reason",
         "change_date",
     }  # fmt: skip
+
+
+TOWN_FIELDS = {"resident_code", "name", "address", "status", "change_reason", "change_date"}
+
+
+def test_a_tokyo_body_is_served_by_the_tokyo_prefecture_with_only_its_folder(
+    network: Network,
+) -> None:
+    """R2, R5: network init names the serving node in agency.toml; the body gets
+    exactly its affair's fields there, and nothing at the national node."""
+    (code,) = enter(network, person("都営", "トエイ", family="田中", fk="タナカ"))
+    folder = network.layout.client("agency:tokyo-pref")
+    assert f'node_url = "{network.url(1)}"' in (folder / "agency.toml").read_text()
+    r = agency(network, "tokyo-pref", "lookup", code, "--affair", "tokyo-public-housing")
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    assert answer["found"] is True
+    assert answer["record"]["fields"]["name"] == "田中 都営"
+    assert set(answer["record"]["fields"]) == TOWN_FIELDS
+    national = agency(
+        network, "tokyo-pref", "lookup", code, "--affair", "tokyo-public-housing",
+        "--node", network.url(0),
+    )  # fmt: skip
+    assert national.returncode == 1
+    assert "not served by national:national" in national.stderr
+    assert "prefecture:130001" in national.stderr
+    assert "田中" not in national.stdout + national.stderr
+
+
+def test_a_municipal_body_is_served_by_the_prefecture_of_its_municipality(
+    network: Network,
+) -> None:
+    """R2, R5: 千代田区長 verifies and looks up at the Tokyo prefecture node (別表第二)."""
+    (code,) = enter(network, person("国保", "コクホ", family="伊藤", fk="イトウ"))
+    r = agency(
+        network, "chiyoda-city", "lookup", code, "--affair", "chiyoda-national-health-insurance"
+    )
+    assert r.returncode == 0, r.stderr
+    fields = json.loads(r.stdout)["record"]["fields"]
+    assert set(fields) == TOWN_FIELDS
+    assert fields["address"] == MARUNOUCHI.text
+    assert "date_of_birth" not in r.stdout and "1980" not in r.stdout
+    national = agency(
+        network, "chiyoda-city", "lookup", code, "--affair", "chiyoda-national-health-insurance",
+        "--node", network.url(0),
+    )  # fmt: skip
+    assert national.returncode == 1
+    assert "not served by national:national" in national.stderr

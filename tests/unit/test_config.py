@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jukinet import config
-from jukinet.agency.client import SETTINGS_FILE, AgencySettings, write_settings
+from jukinet.agency.client import SETTINGS_FILE, AgencyClient, AgencySettings, write_settings
 from jukinet.errors import ConfigurationError
 
 AWKWARD = 'say "hi" \\ 髙橋\ttab'
@@ -68,8 +68,39 @@ def test_a_missing_configuration_says_how_to_make_one(tmp_path: Path) -> None:
 
 
 def test_agency_settings_read_back_what_network_init_wrote(tmp_path: Path) -> None:
-    url = 'https://127.0.0.1:20000/"quoted"'
-    write_settings(tmp_path, "agency:mofa-passport", url)
+    national, tokyo = 'https://127.0.0.1:20000/"quoted"', "https://127.0.0.1:20001"
+    write_settings(tmp_path, "agency:tokyo-pref", national, node_url=tokyo)
     settings = AgencySettings.from_folder(tmp_path)
-    assert (settings.identity.node_id, settings.national_url) == ("agency:mofa-passport", url)
-    assert (tmp_path / SETTINGS_FILE).read_text().count("\n") == 2
+    assert (settings.identity.node_id, settings.national_url, settings.node_url) == (
+        "agency:tokyo-pref", national, tokyo,
+    )  # fmt: skip
+    assert (tmp_path / SETTINGS_FILE).read_text().count("\n") == 3
+
+
+def test_an_agency_calls_the_node_its_folder_names_unless_told_another(tmp_path: Path) -> None:
+    """R2: a prefectural or municipal body reaches the prefecture serving it by default."""
+    write_settings(
+        tmp_path,
+        "agency:chiyoda-city",
+        "https://127.0.0.1:20000",
+        node_url="https://127.0.0.1:20001/",
+    )
+    assert AgencyClient.from_folder(tmp_path).url == "https://127.0.0.1:20001"
+    explicit = AgencyClient.from_folder(tmp_path, "https://127.0.0.1:20000")
+    assert explicit.url == "https://127.0.0.1:20000"
+
+
+def test_an_agency_folder_without_a_node_url_calls_the_national_node(tmp_path: Path) -> None:
+    """A folder written before agency.toml named the serving node: national, as then."""
+    (tmp_path / SETTINGS_FILE).write_text(
+        'node_id = "agency:mofa-passport"\nnational_url = "https://127.0.0.1:20000"\n'
+    )
+    assert AgencyClient.from_folder(tmp_path).url == "https://127.0.0.1:20000"
+
+
+def test_an_agency_file_with_a_node_url_that_is_no_url_is_refused(tmp_path: Path) -> None:
+    (tmp_path / SETTINGS_FILE).write_text(
+        'node_id = "agency:tokyo-pref"\nnational_url = "https://127.0.0.1:20000"\nnode_url = 7\n'
+    )
+    with pytest.raises(ConfigurationError, match="node_url"):
+        AgencySettings.from_folder(tmp_path)

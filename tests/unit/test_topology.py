@@ -37,7 +37,7 @@ def _load(tmp_path: Path, places: Places, text: str) -> Topology:
     return load_topology(path, places)
 
 
-def test_the_demo_network_has_two_prefectures_four_municipalities_two_agencies(
+def test_the_demo_network_has_two_prefectures_four_municipalities_four_agencies(
     places: Places,
 ) -> None:
     topology = load_topology(DEMO, places)
@@ -52,7 +52,9 @@ def test_the_demo_network_has_two_prefectures_four_municipalities_two_agencies(
         "大阪府大阪市北区",
         "大阪府堺市堺区",
     ]
-    assert [a.node_id for a in topology.agencies] == ["agency:mofa-passport", "agency:pension-fund"]
+    assert [a.node_id for a in topology.agencies] == [
+        "agency:mofa-passport", "agency:pension-fund", "agency:tokyo-pref", "agency:chiyoda-city",
+    ]  # fmt: skip
     assert topology.prefecture_of("271411").code == "270008"
     assert len(topology.nodes()) == 7
     assert topology.municipalities[0].residents == 2000

@@ -31,10 +31,16 @@ BATCH_CHUNK = 20_000  # lines per request: memory stays flat on both sides
 
 @dataclass(frozen=True, slots=True)
 class AgencySettings:
-    """An agency's folder: its key and certificate, and where the nodes are."""
+    """An agency's folder: its key and certificate, and where the nodes are.
+
+    ``node_url`` is the node that serves the agency's recipient in the legal table
+    (the national node, or a prefecture's), written by ``network init``; a folder
+    written before it was named falls back to the national node.
+    """
 
     identity: NodeIdentity
     national_url: str
+    node_url: str
 
     @classmethod
     def from_folder(cls, folder: Path) -> AgencySettings:
@@ -45,20 +51,28 @@ class AgencySettings:
             raise ConfigurationError(
                 f"{folder} is not an agency's folder ({SETTINGS_FILE}: {exc})."
             ) from None
-        return cls(NodeIdentity.in_folder(node_id, folder), national)
+        node_url = data.get("node_url", national)
+        if not isinstance(node_url, str) or not node_url.startswith("https://"):
+            raise ConfigurationError(
+                f"{folder / SETTINGS_FILE}: node_url must be the https:// URL of the node "
+                f"serving this agency, not {node_url!r}."
+            )
+        return cls(NodeIdentity.in_folder(node_id, folder), national, node_url)
 
 
-def write_settings(folder: Path, node_id: str, national_url: str) -> None:
-    document = {"node_id": node_id, "national_url": national_url}
+def write_settings(folder: Path, node_id: str, national_url: str, *, node_url: str) -> None:
+    """``agency.toml``: who the agency is, the national node, and the node serving it."""
+    document = {"node_id": node_id, "national_url": national_url, "node_url": node_url}
     (folder / SETTINGS_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")
 
 
 class AgencyClient:
-    """One session to a node (the national node unless ``node_url`` names a prefecture)."""
+    """One session to a node: the one serving the agency (``settings.node_url``) unless
+    ``node_url`` names another."""
 
     def __init__(self, settings: AgencySettings, node_url: str | None = None) -> None:
         self.settings = settings
-        self.url = (node_url or settings.national_url).rstrip("/")
+        self.url = (node_url or settings.node_url).rstrip("/")
         self._client = NodeClient(settings.identity, timeout=600.0)
 
     @classmethod

@@ -21,7 +21,7 @@ As = typer.Option(
     ..., "--as", help="The agency's folder (agency.toml, node.key, node.pem, ca.pem)."
 )
 Affair = typer.Option(..., help="The affair (事務) of the legal table this call is for.")
-Node = typer.Option(None, help="A prefecture's URL for prefectural affairs (default: national).")
+Node = typer.Option(None, help="Another node's URL (default: the node serving the agency).")
 
 
 def _print(model: object) -> None:

@@ -4,6 +4,11 @@ Everything is written under one folder (see ``layout``). The national node's
 initial code pools for the municipalities are issued through the national
 service function itself (the same one ``POST /pools`` calls), since no process
 runs yet; later pools travel over the network.
+
+Each agency's ``agency.toml`` names the node that serves its recipient in the legal
+table (R2): the national node, or the prefecture node of a prefectural or municipal
+body. An agency of the topology that is no recipient of the table, or whose serving
+prefecture is not in the network, is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from jukinet import config
 from jukinet.agency.client import write_settings as write_agency_settings
 from jukinet.config import NetworkSettings
 from jukinet.domain.codes import ResidentCode
+from jukinet.domain.legal import LegalTable
+from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
 from jukinet.network import pki
@@ -91,6 +98,30 @@ def _entry(nid: str, role: Role, code: str, name: str, url: str, i: Issued) -> D
     )
 
 
+def serving_urls(topology: Topology, table: LegalTable) -> dict[str, str]:
+    """The URL of the node serving each agency of ``topology`` (by node id), as the
+    legal table names it (R2); ConfigurationError for an agency no node would serve."""
+    nodes = {spec.node_id: spec.url for spec in (topology.national, *topology.prefectures)}
+    urls: dict[str, str] = {}
+    for agency in topology.agencies:
+        recipient = next((r for r in table.recipients if r.agency == agency.code), None)
+        if recipient is None:
+            raise ConfigurationError(
+                f"Agency {agency.code} ({agency.name}) of the topology is not a recipient of "
+                f"the legal table (version {table.version}), so no node would serve it (R2). "
+                "Remove it from [[agencies]], or use the agency code of a recipient."
+            )
+        node = recipient.served_by.node_id
+        if node not in nodes:
+            raise ConfigurationError(
+                f"Agency {agency.code} acts for {recipient.name}, whom the legal table has "
+                f"served by {node}, and the topology has no such node; add that prefecture "
+                "to [[prefectures]] or remove the agency."
+            )
+        urls[agency.node_id] = nodes[node]
+    return urls
+
+
 def init_network(
     topology: Topology,
     places: Places,
@@ -100,11 +131,17 @@ def init_network(
     pool_size: int = INITIAL_POOL,
     today: date | None = None,
     report: Callable[[str], None] = lambda _line: None,
+    legal_table: LegalTable | None = None,
 ) -> NetworkLayout:
-    """Create the whole network of ``topology`` under ``root`` (which must not hold one)."""
+    """Create the whole network of ``topology`` under ``root`` (which must not hold one).
+
+    ``legal_table`` (default: the shipped one, which every new node uses) decides which
+    node each agency calls.
+    """
     layout = NetworkLayout(root)
     if layout.topology.exists():
         raise ConfigurationError(f"{root} already holds a network; choose another --dir.")
+    agency_urls = serving_urls(topology, legal_table or load_shipped_legal_table())
     root.mkdir(parents=True, exist_ok=True)
     ca = pki.create_ca(topology.name)
     pki.save_ca(ca, layout.ca)
@@ -184,7 +221,8 @@ def init_network(
             folder = layout.client(nid)
             pki.write_identity(folder, i.key, i.cert, ca.cert)
             (folder / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
-            write_agency_settings(folder, nid, topology.national.url)
+            serving = agency_urls[nid] if nid.startswith("agency:") else topology.national.url
+            write_agency_settings(folder, nid, topology.national.url, node_url=serving)
     return layout
 
 

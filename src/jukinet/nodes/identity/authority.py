@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from jukinet.domain.reasons import Family, reasons_of
 from jukinet.errors import UpdateRefused
+from jukinet.network.endpoints import Member
 from jukinet.network.messages import (
     IdentityUpdate,
 )
@@ -18,15 +18,8 @@ from jukinet.network.messages import (
 ENTRY_REASONS = frozenset(r.code for r in reasons_of(Family.ENTRY))
 
 
-class Sender(Protocol):
-    """Who delivered a batch: ``jukinet.network.peer.Peer`` (read-only attributes)."""
-
-    @property
-    def node_id(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def code(self) -> str: ...
+# Who delivered a batch (``jukinet.network.peer.Peer``): a member of the directory.
+Sender = Member
 
 
 Authority = Callable[[Sender, IdentityUpdate], None]

@@ -8,6 +8,7 @@ batch; a refused batch changes nothing but one audit entry.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,6 +113,7 @@ class IdentityStore:
         self.engine = engine
         self.key = key
         self.forward_to = forward_to
+        self._writers = threading.Lock()
         with engine.connect() as conn:
             meta = dict(conn.execute(select(node.c.key, node.c.value)).all())
         if "kind" not in meta:
@@ -130,8 +132,13 @@ class IdentityStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A transaction that holds the audit head: writers on this node are serialised."""
-        with self.engine.begin() as conn:
+        """A transaction that holds the audit head: writers on this node are serialised.
+
+        Routes run use cases in worker threads; the threads of this process queue on a
+        lock first, so that they wait their turn instead of in SQLite's busy handler,
+        which sleeps in growing steps and turned a lookup's p99 from 83 ms to 390 ms.
+        """
+        with self._writers, self.engine.begin() as conn:
             audit.lock_head(conn)
             yield conn
 

@@ -8,7 +8,6 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -25,9 +24,6 @@ from jukinet.network.server import serve
 from jukinet.network.supervisor import Supervisor
 from jukinet.network.topology import Topology, generate_topology, load_topology
 from jukinet.seed.places import Places
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(help="A whole network: init, up, status, reconcile.", no_args_is_help=True)
 pki_app = typer.Typer(help="The network's certificates.", no_args_is_help=True)

@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import json
 import stat
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,6 +51,25 @@ def test_a_node_certificate_is_for_tls_both_ways_and_cannot_sign_certificates(
     usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert set(usages) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
     cert.verify_directly_issued_by(ca.cert)
+
+
+@pytest.mark.parametrize("role", ["agency", "monitor"])
+def test_a_client_certificate_is_for_tls_clients_only(
+    ca: pki.NetworkCA, role: str, tmp_path: Path
+) -> None:
+    """R8: an agency's or the monitor's certificate cannot serve as a node's (issue 8, 9)."""
+    _, cert = pki.issue_certificate(ca, role, "x", [])
+    usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usages) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    # OpenSSL, independently: good for a client, refused as a server.
+    (tmp_path / "ca.pem").write_text(pki.cert_pem(ca.cert))
+    (tmp_path / "cert.pem").write_text(pki.cert_pem(cert))
+    verify = ["openssl", "verify", "-CAfile", str(tmp_path / "ca.pem"), "-purpose"]
+    client = subprocess.run([*verify, "sslclient", str(tmp_path / "cert.pem")], capture_output=True)
+    server = subprocess.run([*verify, "sslserver", str(tmp_path / "cert.pem")], capture_output=True)
+    assert client.returncode == 0, client.stdout + client.stderr
+    assert server.returncode != 0
+    assert b"unsuitable certificate purpose" in server.stdout + server.stderr
 
 
 def test_a_certificate_is_valid_for_825_days_unless_told_otherwise(ca: pki.NetworkCA) -> None:

@@ -172,6 +172,17 @@ def _san_entries(hosts: Sequence[str]) -> list[x509.GeneralName]:
     return names
 
 
+# Nodes answer and call (server and client); agencies and the monitor only call, so
+# their certificates cannot stand in for a node's server certificate.
+_CLIENTS_ONLY = frozenset({"agency", "monitor"})
+
+
+def _usages(role: str) -> list[x509.ObjectIdentifier]:
+    if role in _CLIENTS_ONLY:
+        return [ExtendedKeyUsageOID.CLIENT_AUTH]
+    return [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+
+
 def issue_certificate(
     ca: NetworkCA,
     role: str,
@@ -216,12 +227,7 @@ def issue_certificate(
         .add_extension(x509.SubjectAlternativeName(_san_entries(hosts)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
+        .add_extension(x509.ExtendedKeyUsage(_usages(role)), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False

@@ -6,7 +6,15 @@ import typer
 from rich.text import Text
 
 from jukinet.audit import log as audit
-from jukinet.cli._common import OperatorOption, console, fail, handle_errors, login, register
+from jukinet.cli._common import (
+    OperatorOption,
+    console,
+    fail,
+    handle_errors,
+    login,
+    register,
+    state,
+)
 from jukinet.domain.access import Permission
 from jukinet.nodes.municipality.service import run
 from jukinet.nodes.municipality.store import RegisterTx
@@ -17,7 +25,16 @@ app = typer.Typer(help="Verify and read the audit log.", no_args_is_help=True)
 @app.command("verify")
 @handle_errors
 def verify(operator: str | None = OperatorOption) -> None:
-    """Check every entry of the chain and the signed head; say where it was tampered with."""
+    """Check every entry of the chain and the signed head; say where it was tampered with.
+
+    On a prefecture or national node (which has no operator accounts: access to its
+    home is the credential) the provision log is checked against its seals too.
+    """
+    from jukinet import config
+
+    if config.load(state.home).kind != "municipality":
+        _report(_verify_identity_node())
+        return
     with register() as store:
         session = login(store, operator)
 
@@ -27,11 +44,43 @@ def verify(operator: str | None = OperatorOption) -> None:
             return result, "audit log", f"{result.entries} entries: {outcome}"
 
         result = run(store, session, Permission.READ_AUDIT, "audit.verify", "audit log", work)
+    _report(result)
+
+
+def _verify_identity_node() -> audit.Verification:
+    """The chain, its signed head and the provision log's seals of an identity node (R12, R25)."""
+    import getpass
+
+    from jukinet import config
+    from jukinet.nodes.identity.provision_seal import verify_provisions
+    from jukinet.nodes.national.store import open_store as open_national
+    from jukinet.nodes.prefecture.store import open_store as open_prefecture
+
+    kind = config.load(state.home).kind
+    store = (open_national if kind == "national" else open_prefecture)(state.home)
+    try:
+        with store.transaction() as conn:
+            chain = audit.verify(conn, store.key.public)
+            problems = (*chain.problems, *verify_provisions(conn))
+            outcome = "intact" if not problems else f"{len(problems)} problems"
+            detail = f"{chain.entries} entries and the provision log: {outcome}"
+            store.audit(conn, audit.Draft(f"cli:{getpass.getuser()}", "audit.verify",
+                                          "audit log", detail=detail))  # fmt: skip
+        return audit.Verification(chain.entries, problems)
+    finally:
+        store.close()
+
+
+def _report(result: audit.Verification) -> None:
     if result.intact:
-        console.print(f"Audit log intact: {result.entries} entries, signed head verified.")
+        n = result.entries
+        console.print(
+            f"Audit log intact: {n} entr{'y' if n == 1 else 'ies'}, signed head verified."
+        )
         return
     for p in result.problems:
-        console.print(f"[red]entry {p.seq}[/]: {p.what}")
+        where = f"entry {p.seq}" if p.seq else "provision log"
+        console.print(f"[red]{where}[/]: {p.what}")
     raise fail(f"The audit log was tampered with ({len(result.problems)} problems found).", 3)
 
 

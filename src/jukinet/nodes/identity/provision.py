@@ -63,6 +63,7 @@ from jukinet.network.messages import (
     node_id,
 )
 from jukinet.nodes.identity import provision_store as q
+from jukinet.nodes.identity.provision_seal import seal
 from jukinet.nodes.identity.pseudonym import pseudonym
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.identity.tables import security_log
@@ -101,6 +102,7 @@ class _Provider:
         self.fields = policy.provided_fields(affair)
         self.given = policy.logged_fields(function, self.fields)
         self.secret: bytes | None = None
+        self.sealed = ""  # the seal of the rows logged since the last audit entry
 
     def record(self, conn: Connection, person: HeldIdentity) -> ProvidedRecord:
         pseudo: str | None = None
@@ -116,15 +118,17 @@ class _Provider:
         """One provision row per person provided (``provided``: person, code as asked)."""
         fixed = (self.store.node_id, self.agency, self.recipient.code, self.affair.code,
                  str(self.function))  # fmt: skip
-        q.log_provisions(
-            conn, audit.now(), fixed, [(p.person_key, asked) for p, asked in provided],
-            self.given, self.request_id,
-        )  # fmt: skip
+        at = audit.now()
+        persons = [(p.person_key, asked) for p, asked in provided]
+        q.log_provisions(conn, at, fixed, persons, self.given, self.request_id)
+        if persons:  # the audit entry of this call (or chunk) seals the rows (R12, R14)
+            self.sealed = seal([(*fixed, key, asked, self.given) for key, asked in persons], at)
 
     def audit(self, conn: Connection, detail: str) -> None:
         target = f"{self.recipient.code}/{self.affair.code}"
         draft = audit.Draft(self.agency, f"provision.{self.function}", target,
-                            detail=f"request {self.request_id}: {detail}")  # fmt: skip
+                            detail=f"request {self.request_id}: {detail}{self.sealed}")  # fmt: skip
+        self.sealed = ""
         self.store.audit(conn, draft)
 
 

@@ -5,6 +5,7 @@ compares, and how a batch file's lines parse (R2, R5, R23, R24)."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 
 import pytest
@@ -235,6 +236,18 @@ def test_a_batch_goes_on_after_every_hostile_line() -> None:
     ]  # fmt: skip
     for row, _, error in items[1::2]:
         assert error is not None and error.startswith(f"row {row}: ") and len(error) < SHORT
+
+
+def test_deep_json_within_the_limit_is_a_row_error_even_on_a_deep_stack() -> None:
+    """A JSON line nested 500 deep fits in 1,024 bytes; json may hit the recursion limit."""
+    line = '{"resident_code": ' + "[" * 500 + "]" * 500 + "}"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        (item,) = policy.parse_batch([line])
+    finally:
+        sys.setrecursionlimit(limit)
+    assert item[1] is None and item[2] is not None and len(item[2]) < SHORT
 
 
 @given(st.binary(max_size=3000))

@@ -6,6 +6,7 @@ over the network), R24 (a pension body learns of a death), R14 (disclosure).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from jukinet.agency.client import AgencyClient
 from jukinet.domain import events as ev
 from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.setup import open_register
@@ -117,6 +119,31 @@ def test_a_death_reaches_the_pension_funds_next_batch(network: Network, tmp_path
     )  # fmt: skip
     # The pension sector gets a pseudonym instead of the resident code (R5).
     assert "resident_code" not in fields and fields["pseudonym"]
+
+
+def test_hostile_lines_of_a_batch_are_row_errors_over_mtls(network: Network) -> None:
+    """R24: through the agency SDK, a 200,000-character line, a NUL byte and invalid
+    UTF-8 between good rows: every good row answered, each bad one a short row error."""
+    alive = enter(network, person("長行", "チョウギョウ", born=date(1941, 3, 3)))[0]
+    lines: list[str | bytes] = [
+        "resident_code", alive, "5" * 200_000, alive, b"12\x0034567890", alive,
+        b"\xff\xfe\xfa1234567", alive,
+    ]  # fmt: skip
+
+    async def go() -> list[dict[str, object]]:
+        folder = network.layout.client("agency:pension-fund")
+        async with AgencyClient.from_folder(folder) as client:
+            rows = client.batch("national-pension-status", lines, chunk=3)
+            return [row.model_dump(exclude_none=True) async for row in rows]
+
+    rows = asyncio.run(go())
+    assert [r["row"] for r in rows] == [2, 3, 4, 5, 6, 7, 8]
+    assert [r["found"] for r in rows if "error" not in r] == [True] * 4
+    errors = {r["row"]: str(r["error"]) for r in rows if "error" in r}
+    assert set(errors) == {3, 5, 7}
+    for n, error in errors.items():
+        assert error.startswith(f"row {n}: ") and len(error) < 200
+        assert "5555" not in error and "\x00" not in error and "\ufffd" not in error
 
 
 def test_disclosure_lists_what_was_provided(network: Network) -> None:

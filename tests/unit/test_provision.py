@@ -5,9 +5,12 @@ compares, and how a batch file's lines parse (R2, R5, R23, R24)."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from jukinet.domain import provision as policy
 from jukinet.domain.codes import ResidentCode, generate_resident_code
@@ -166,6 +169,112 @@ def test_a_later_chunk_numbers_its_rows_on_and_has_no_header() -> None:
     items = list(policy.parse_batch(["resident_code", code], first_row=20_001))
     assert items[0][0] == 20_001 and items[0][1] is None  # not a header in a later chunk
     assert items[1] == (20_002, code, None)
+
+
+# --- hostile batch lines (R24): each one a short per-row error, never an exception ------
+
+SHORT = 200  # an error row is one short sentence, whatever the line held
+
+
+def _refusal(line: bytes | str) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        policy.parse_batch_line(line)
+    return caught.value.message
+
+
+def test_a_line_longer_than_the_limit_is_one_short_error_without_its_content() -> None:
+    """R24: a 200,000-digit CSV cell and a 10 MB JSON code are refused by their length."""
+    for line in (b"1" * 200_000, json.dumps({"resident_code": "7" * 10_000_000}).encode()):
+        message = _refusal(line)
+        assert f"{policy.MAX_BATCH_LINE:,} bytes" in message
+        assert len(message) < SHORT and "1111" not in message and "7777" not in message
+
+
+def test_a_line_at_the_limit_is_still_parsed() -> None:
+    code = generate_resident_code()
+    padded = code.encode() + b" " * (policy.MAX_BATCH_LINE - 11)
+    assert len(padded) == policy.MAX_BATCH_LINE and policy.parse_batch_line(padded) == code
+    assert "bytes" in _refusal(padded + b" ")
+
+
+def test_binary_and_badly_encoded_lines_are_refused_by_what_they_are() -> None:
+    """R24: a NUL byte (a binary file) and bytes that are not UTF-8 name their reason."""
+    assert "binary" in _refusal(b"12345\x00678901")
+    assert "UTF-8" in _refusal(b"\xff\xfe1234567890")
+    assert "UTF-8" in _refusal("\ud800 12345678901")  # a lone surrogate in a str
+
+
+def test_a_wrong_value_is_shown_by_its_first_characters_only() -> None:
+    message = _refusal("x" * 1000)
+    assert "11 digits" in message and "x" * 20 not in message and len(message) < SHORT
+    json_message = _refusal(json.dumps({"resident_code": "y" * 900}))
+    assert "y" * 20 not in json_message and len(json_message) < SHORT
+
+
+def test_a_stray_quote_or_carriage_return_is_a_row_error_not_a_csv_exception() -> None:
+    """The standard csv reader raises on some lines; every such line is one row error."""
+    for line in ('"12345678901" junk "', "1234\r5678901", "a,b\rc"):
+        assert len(_refusal(line)) < SHORT
+
+
+def test_crlf_and_a_bom_are_no_part_of_the_code() -> None:
+    code = generate_resident_code()
+    assert policy.parse_batch_line(b"\xef\xbb\xbf" + code.encode() + b"\r\n") == code
+    items = list(policy.parse_batch([b"\xef\xbb\xbfresident_code\r\n", code.encode() + b"\r\n"]))
+    assert items == [(2, code, None)]
+
+
+def test_a_batch_goes_on_after_every_hostile_line() -> None:
+    """R24: the rows after a bad line are parsed as usual, each bad row numbered."""
+    code = generate_resident_code()
+    lines = [code.encode(), b"9" * 200_000, code.encode(), b"\x00\x01\x02", code.encode(),
+             b"\xc3\x28", code.encode(), b"[" * 1000, code.encode()]  # fmt: skip
+    items = list(policy.parse_batch(lines))
+    assert [(row, c) for row, c, _ in items] == [
+        (1, code), (2, None), (3, code), (4, None), (5, code), (6, None), (7, code),
+        (8, None), (9, code),
+    ]  # fmt: skip
+    for row, _, error in items[1::2]:
+        assert error is not None and error.startswith(f"row {row}: ") and len(error) < SHORT
+
+
+def test_deep_json_within_the_limit_is_a_row_error_even_on_a_deep_stack() -> None:
+    """A JSON line nested 500 deep fits in 1,024 bytes; json may hit the recursion limit."""
+    line = '{"resident_code": ' + "[" * 500 + "]" * 500 + "}"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        (item,) = policy.parse_batch([line])
+    finally:
+        sys.setrecursionlimit(limit)
+    assert item[1] is None and item[2] is not None and len(item[2]) < SHORT
+
+
+@given(st.binary(max_size=3000))
+@example(b"1" * 131_073)
+@example(b'{"resident_code": ' + b"[" * 600 + b"]" * 600 + b"}")
+@example(b"\x00")
+@example(b'"')
+@example(b"\r")
+def test_any_bytes_parse_to_a_code_or_one_short_invalid_input(line: bytes) -> None:
+    """Property (R24): no line of any bytes makes the parser raise anything else."""
+    try:
+        code = policy.parse_batch_line(line)
+    except InvalidInput as exc:
+        assert len(exc.message) < SHORT
+    else:
+        assert len(code) == 11 and code.isascii() and code.isdigit()
+
+
+@given(st.lists(st.one_of(st.binary(max_size=1500), st.text(max_size=1500)), max_size=8))
+def test_any_lines_parse_to_one_item_each_and_never_raise(lines: list[bytes | str]) -> None:
+    """Property (R24): parse_batch yields (row, code, error) items with short errors only."""
+    items = list(policy.parse_batch(lines, first_row=7))
+    rows = [row for row, _, _ in items]
+    assert rows == sorted(set(rows)) and all(7 <= row < 7 + len(lines) for row in rows)
+    for row, code, error in items:
+        assert (code is None) != (error is None)
+        assert error is None or (error.startswith(f"row {row}: ") and len(error) < SHORT)
 
 
 def test_a_table_without_prefectures_serves_nothing_at_a_prefecture() -> None:

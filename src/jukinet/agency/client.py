@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlencode
 
 import tomli_w
+from aiohttp.http_exceptions import HttpProcessingError
 
-from jukinet.errors import ConfigurationError
+from jukinet.errors import ConfigurationError, PeerUnreachable
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.messages import (
     BatchRow,
@@ -130,7 +132,7 @@ class AgencyClient:
     async def batch(
         self,
         affair: str,
-        lines: Iterable[str],
+        lines: Iterable[str | bytes],
         *,
         chunk: int = BATCH_CHUNK,
         progress: Callable[[int], None] = lambda _rows: None,
@@ -139,23 +141,50 @@ class AgencyClient:
 
         The file goes up in chunks of ``chunk`` lines, each its own signed request, so
         neither side ever holds the whole file; rows keep their numbers across chunks.
+        Lines go up as they are: ``bytes`` unchanged, ``str`` as UTF-8 (a file read with
+        ``errors="surrogateescape"`` gets its undecodable bytes back), so the node can
+        answer each malformed line with its own row error. An answer line that is not a
+        batch row raises PeerUnreachable naming the last row answered.
         """
-        done = 0
+        done = last = 0
         for block in _blocks(lines, chunk):
             query = urlencode({"affair": affair, "first_row": done + 1})
-            body = "".join(block).encode("utf-8")
-            async for raw in self._client.raw_lines_post(
-                f"{self.url}/provision/batch?{query}", body, "text/plain; charset=utf-8"
-            ):
-                yield BatchRow.model_validate_json(raw)
+            url, body = f"{self.url}/provision/batch?{query}", b"".join(block)
+            # An async generator: closed here, also when the reader stops early.
+            answers = cast(
+                "AsyncGenerator[bytes, None]",
+                self._client.raw_lines_post(url, body, "text/plain; charset=utf-8"),
+            )
+            async with aclosing(answers):
+                try:
+                    async for raw in answers:
+                        row = BatchRow.model_validate_json(raw)
+                        last = row.row
+                        yield row
+                except (HttpProcessingError, ValueError):  # too long, not JSON, not a row
+                    after = f"after row {last:,}" if last else "before its first row"
+                    raise PeerUnreachable(
+                        f"{self.url} sent a batch answer line that cannot be read, {after}: "
+                        "the rows after it were not answered; send them again."
+                    ) from None
             done += len(block)
             progress(done)
 
 
-def _blocks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    block: list[str] = []
+def _encoded(line: str | bytes) -> bytes:
+    if isinstance(line, bytes):
+        return line
+    try:
+        return line.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate: the node refuses that row
+        return line.encode("utf-8", "surrogatepass")
+
+
+def _blocks(lines: Iterable[str | bytes], size: int) -> Iterator[list[bytes]]:
+    block: list[bytes] = []
     for line in lines:
-        block.append(line if line.endswith("\n") else line + "\n")
+        raw = _encoded(line)
+        block.append(raw if raw.endswith(b"\n") else raw + b"\n")
         if len(block) >= size:
             yield block
             block = []

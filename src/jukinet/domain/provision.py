@@ -20,14 +20,16 @@ from jukinet.domain.codes import ResidentCode, parse_resident_code
 from jukinet.domain.identity import IdentityInfo
 from jukinet.domain.legal import Affair, Function, Recipient
 from jukinet.domain.names import fold
-from jukinet.errors import InvalidInput, JukinetError, ProvisionRefused
+from jukinet.errors import InvalidInput, InvalidResidentCode, JukinetError, ProvisionRefused
 
 __all__ = [
     "FIELD_ORDER",
+    "MAX_BATCH_LINE",
     "VERIFY_ITEMS",
     "BatchItem",
     "HeldIdentity",
     "VerifyItem",
+    "batch_text",
     "candidate_limit",
     "check_served",
     "logged_fields",
@@ -186,41 +188,107 @@ def verify_matches(
 
 BatchItem = tuple[int, ResidentCode | None, str | None]  # row, code, error
 
+# The longest batch line read, in bytes (without its line break). A row holds one
+# resident code (11 digits) or a JSON object with a "resident_code" string: under 100
+# bytes even with quotes, spaces and a few extra keys, so 1,024 is ten times generous.
+# A longer line is refused by its length before it is decoded or parsed, so a hostile
+# line costs at most this much memory and its row error never echoes it.
+MAX_BATCH_LINE = 1024
+_PREVIEW = 10  # characters of a wrong value shown in its row error
 
-def parse_batch_line(text: str) -> ResidentCode:
-    """The resident code on one CSV or JSON line, or InvalidInput."""
+
+def _preview(value: str) -> str:
+    """The first few characters of a wrong value, printable, for a row error."""
+    shown = "".join(c if c.isprintable() else "?" for c in value[:_PREVIEW])
+    return repr(shown + ("…" if len(value) > _PREVIEW else ""))
+
+
+def batch_text(line: bytes | str) -> str:
+    """One batch line as text, without line break, surrounding spaces or BOM.
+
+    InvalidInput if it is longer than ``MAX_BATCH_LINE`` bytes, holds a NUL byte (a
+    binary file) or is not UTF-8. A ``str`` line is measured by its UTF-8 form.
+    """
+    if isinstance(line, str):
+        if len(line) > MAX_BATCH_LINE + 2:  # a character is at least one byte
+            raise _too_long()
+        try:
+            line = line.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput("the line is not UTF-8 text (it holds a lone surrogate)") from None
+    raw = line.rstrip(b"\r\n")
+    if len(raw) > MAX_BATCH_LINE:
+        raise _too_long()
+    if b"\x00" in raw:
+        raise InvalidInput("the line holds binary data (a NUL byte), not text")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the line is not UTF-8 text (byte {exc.start + 1})") from None
+    return text.strip().lstrip("\ufeff").strip()
+
+
+def _too_long() -> InvalidInput:
+    return InvalidInput(
+        f"the line is longer than {MAX_BATCH_LINE:,} bytes; a row holds one resident code"
+    )
+
+
+def _code(value: str) -> ResidentCode:
+    """``value`` as a resident code; a wrong value is shown by its first characters."""
+    digits = value.strip()
+    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
+        raise InvalidResidentCode(
+            f"a resident code has exactly 11 digits; {_preview(digits)} is not one"
+        )
+    return parse_resident_code(digits)  # now only the check digit can be wrong
+
+
+def _parse_text(text: str) -> ResidentCode:
     if text.startswith("{"):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):
+            raise InvalidInput("not valid JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("resident_code"), str):
             raise InvalidInput('a JSON line must be an object with a "resident_code" string')
-        value: str = data["resident_code"]
-    else:
+        return _code(data["resident_code"])
+    try:
         cells = next(csv.reader([text]), [])
-        if len(cells) != 1:
-            raise InvalidInput(f"expected one column (resident_code), got {len(cells)}")
-        value = cells[0]
-    return parse_resident_code(value)
+    except csv.Error:
+        raise InvalidInput("not a CSV line (a stray quote or line break)") from None
+    if len(cells) != 1:
+        raise InvalidInput(f"expected one column (resident_code), got {len(cells)}")
+    return _code(cells[0])
 
 
-def parse_batch(lines: Iterable[str], first_row: int = 1) -> Iterator[BatchItem]:
+def parse_batch_line(line: bytes | str) -> ResidentCode:
+    """The resident code on one CSV or JSON line, or InvalidInput (with a short reason
+    that shows at most a few characters of the line, whatever it holds)."""
+    return _parse_text(batch_text(line))
+
+
+def parse_batch(lines: Iterable[bytes | str], first_row: int = 1) -> Iterator[BatchItem]:
     """(row, code, error) per non-blank line; row is the 1-based line number in the file.
 
-    A client sends a large file in chunks; ``first_row`` is the line number of the
-    chunk's first line. A first line ``resident_code`` of the file is a CSV header.
+    Never raises: a line too long, binary, not UTF-8 or not a code is one error item,
+    and the lines after it are parsed as usual. A client sends a large file in chunks;
+    ``first_row`` is the line number of the chunk's first line. A first line
+    ``resident_code`` of the file is a CSV header.
     """
     first = first_row == 1
     for row, line in enumerate(lines, first_row):
-        text = line.strip().lstrip("\ufeff")
-        if not text:
-            continue
-        if first:
-            first = False
-            if text.strip('"').lower() == "resident_code":
-                continue
         try:
-            yield row, parse_batch_line(text), None
+            text = batch_text(line)
+            if not text:
+                continue
+            if first:
+                first = False
+                if text.strip('"').lower() == "resident_code":
+                    continue
+            yield row, _parse_text(text), None
         except JukinetError as exc:
+            first = False
             yield row, None, f"row {row}: {exc.message}"

@@ -233,7 +233,7 @@ def batch(
     table: LegalTable,
     agency: str,
     affair: str,
-    lines: Iterable[str],
+    lines: Iterable[bytes | str],
     first_row: int = 1,
 ) -> Iterator[BatchRow]:
     """Status (and the affair's fields) of every resident code in ``lines``, in input order.
@@ -241,7 +241,9 @@ def batch(
     Authorised at once (a refusal raises here, before any row); the rows then come
     chunk by chunk: per chunk one set-based read over the sorted codes, the provision
     rows and one audit entry in one transaction. ``lines`` is read lazily, so memory
-    stays flat whatever its length. Malformed lines give a row with ``error``.
+    stays flat whatever its length. A malformed line (not a code, longer than
+    ``policy.MAX_BATCH_LINE`` bytes, binary, not UTF-8) gives one row with a short
+    ``error`` naming its row, and the batch goes on.
     """
     p = _authorize(store, table, agency, affair, Function.BATCH)
     return _batch(p, policy.parse_batch(lines, first_row))

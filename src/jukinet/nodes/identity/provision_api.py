@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Iterable, Iterator
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from jukinet.domain.legal import LegalTable
+from jukinet.domain.provision import MAX_BATCH_LINE
 from jukinet.network.messages import (
     BatchRow,
     DisclosureRequest,
@@ -45,9 +45,20 @@ def batch_lines(rows: Iterable[BatchRow], per_chunk: int = 1000) -> Iterator[byt
         yield "".join(chunk).encode()
 
 
-def body_lines(body: bytes) -> Iterator[str]:
-    """The lines of an uploaded file, decoded lazily (bad UTF-8 becomes a malformed row)."""
-    return iter(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", errors="replace"))
+def body_lines(body: bytes, limit: int = MAX_BATCH_LINE) -> Iterator[bytes]:
+    """The lines of an uploaded file as bytes, split on ``\\n`` only, lazily.
+
+    A line longer than ``limit`` bytes comes out cut to ``limit + 1`` bytes: enough
+    for the parser to refuse it by its length (one row error), never a huge copy.
+    Decoding is the parser's (``jukinet.domain.provision.batch_text``), per line, so
+    bad UTF-8 or a NUL byte is one malformed row and the rows after it go on.
+    """
+    start, size = 0, len(body)
+    while start < size:
+        end = body.find(b"\n", start)
+        stop = size if end < 0 else end
+        yield body[start : min(stop, start + limit + 1)]
+        start = stop + 1
 
 
 def router(store: IdentityStore, table: LegalTable) -> APIRouter:

@@ -104,7 +104,7 @@ def batch(
 
     async def go() -> None:
         with (
-            source.open(encoding="utf-8") as lines,
+            source.open("rb") as lines,  # bytes: the node answers undecodable rows per row
             target.open("w", encoding="utf-8") as out,
             Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                      console=err_console, transient=True) as bar,

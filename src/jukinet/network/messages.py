@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 Role = Literal["national", "prefecture", "municipality", "agency", "monitor"]
 Status = Literal["resident", "removed"]
@@ -199,13 +200,25 @@ class BatchRow(Message):
 class DisclosureRequest(Message):
     """A resident asks to whom their identity information was provided (R14).
 
-    ``verified_by`` names how identity was checked: a clerk at the window now; the
-    resident card (its signature) slots in later.
+    ``verified_by`` names how identity was checked: a clerk at the window, for now.
+    The resident card slots in when its signature can prove who asks; until then
+    ``"card"`` is refused, never taken on the caller's word.
     """
 
     resident_code: str = Field(pattern=r"^\d{11}$")
-    verified_by: Literal["clerk", "card"]
+    verified_by: Literal["clerk"]
     clerk: str = Field(min_length=1, max_length=64)
+
+    @field_validator("verified_by", mode="before")
+    @classmethod
+    def _no_card_yet(cls, value: object) -> object:
+        if value == "card":
+            raise PydanticCustomError(
+                "card_not_accepted",
+                "verification by the resident card is not accepted yet (the card cannot "
+                "prove the resident's identity); a clerk must verify the resident at the window",
+            )
+        return value
 
 
 class ProvisionEntry(Message):

@@ -22,6 +22,7 @@ without depending on any adapter.
      │    ├── AccountLocked
      │    ├── RoleNotAllowed
      │    ├── ProvisionRefused        the legal table (別表) does not allow this provision (R2, R5)
+     │    ├── DisclosureRefused       a municipality asked about someone not its resident (R14)
      │    ├── SignatureRefused        a request's RFC 9421 signature proves no member (R7, R8)
      │    ├── UpdateRefused           an identity update its sender may not make (R1)
      │    └── PeerRefused             another node answered with a refusal
@@ -118,6 +119,12 @@ class ConfigurationError(JukinetError):
 
 class ProvisionRefused(AccessDenied):
     code = "provision-refused"
+
+
+class DisclosureRefused(AccessDenied):
+    """A municipality may ask about the provisions of its own residents only (R14)."""
+
+    code = "disclosure-refused"
 
 
 class LegalTableInvalid(ConfigurationError):

@@ -28,7 +28,7 @@ from jukinet.domain.legal import (
     LegalTable,
 )
 from jukinet.domain.legal_parse import load_shipped_legal_table, parse_legal_table
-from jukinet.errors import ProvisionRefused, ResidentNotFound
+from jukinet.errors import DisclosureRefused, ProvisionRefused
 from jukinet.keys import NodeKey
 from jukinet.network.messages import (
     DisclosureRequest,
@@ -528,7 +528,7 @@ def test_disclosure_lists_exactly_the_provisions_newest_first_across_a_code_chan
 
     def disclose(code: str) -> list[tuple[str, str, str, str, list[str]]]:
         req = DisclosureRequest(resident_code=code, verified_by="clerk", clerk="window-3")
-        got = pv.disclosure(national.store, TABLE, req, CLERK)
+        got = pv.disclosure(national.store, TABLE, req, CHIYODA)
         assert got.resident_code == code
         assert [e.at for e in got.provisions] == sorted((e.at for e in got.provisions),
                                                         reverse=True)  # fmt: skip
@@ -551,7 +551,7 @@ def test_disclosure_lists_exactly_the_provisions_newest_first_across_a_code_chan
     assert (entry.operation, entry.actor, entry.outcome) == ("disclosure", CLERK, "ok")
     assert "window-3" in entry.detail
     before = national.counts()
-    with pytest.raises(ResidentNotFound):
+    with pytest.raises(DisclosureRefused):  # a code never issued: refused like a stranger
         disclose(generate_resident_code())
     assert national.counts() == (before[0], before[1] + 1)
 

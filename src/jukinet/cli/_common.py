@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from jukinet.cli._errors import error_boundary
 from jukinet.domain.access import Session
 from jukinet.domain.checks import parse_date
-from jukinet.errors import JukinetError
 
 if TYPE_CHECKING:
     # Imported where used: they bring SQLAlchemy and the network client, which
@@ -46,14 +46,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """One clear error line and a non-zero exit for every refusal."""
+    """The command runs inside the one error boundary (``_errors.error_boundary``).
+
+    The root group already runs every command inside it; this keeps a command's
+    errors one line when its Typer app is invoked on its own (tests, sub-apps).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
+        with error_boundary():
             return fn(*args, **kwargs)
-        except JukinetError as exc:
-            raise fail(f"{exc.message} [{exc.code}]") from None
 
     return wrapper
 

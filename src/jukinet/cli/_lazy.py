@@ -18,6 +18,8 @@ from typer.core import TyperCommand, TyperGroup
 from typer.main import get_command_from_info, get_group_from_info
 from typer.models import CommandInfo, TyperInfo
 
+from jukinet.cli._errors import error_boundary
+
 if TYPE_CHECKING:
     # Typer vendors Click (typer._click); its groups take that Click's types.
     from typer._click import Command, Context
@@ -107,6 +109,11 @@ class LazyGroup(TyperGroup):
             return super().get_help(ctx)
         finally:
             self.listing = False
+
+    def invoke(self, ctx: Context) -> Any:
+        """Every command runs inside the one error boundary: one line, never a traceback."""
+        with error_boundary():
+            return super().invoke(ctx)
 
     def load_all(self) -> None:
         """Import every command (for checking that the listed help is each command's own)."""

@@ -14,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from jukinet.agency import AgencyClient
 from jukinet.cli._common import console, day, err_console, handle_errors
 from jukinet.domain.checks import parse_sex
+from jukinet.errors import InvalidInput
 
 app = typer.Typer(help="Identity confirmation for an administrative body.", no_args_is_help=True)
 
@@ -107,7 +108,8 @@ def batch(
             source.open("rb") as lines,  # bytes: the node answers undecodable rows per row
             target.open("w", encoding="utf-8") as out,
             Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                     console=err_console, transient=True) as bar,
+                     console=err_console, transient=True,
+                     disable=not err_console.is_terminal) as bar,
         ):  # fmt: skip
             task = bar.add_task("0 rows")
             async with AgencyClient.from_folder(folder, node) as agency:
@@ -119,7 +121,13 @@ def batch(
                     counts["found"] += row.found
                     counts["errors"] += row.error is not None
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{source} is not UTF-8 text ({exc.reason}): save it as UTF-8 CSV or JSON lines; "
+            f"{counts['rows']:,} rows were answered before it ({target})."
+        ) from None
     console.print(
         f"{counts['rows']:,} rows: {counts['found']:,} found, {counts['errors']:,} malformed "
         f"→ {target}"

@@ -2,14 +2,27 @@
 
 Schemas are pydantic v2 models, frozen and strict about extra fields, so a
 message that carries anything more than it should is refused on arrival (R1).
+
+A request a node receives (``Request``) is strict about types too: a count is a JSON
+integer, never ``true``, ``"3"`` or ``2.0``; text is a JSON string. JSON has no date
+type, so a date (``IsoDate``) is a string ``YYYY-MM-DD`` (or a ``date`` built in
+Python), never a timestamp; FastAPI validates parsed JSON in Python mode, and these
+types answer the same there as in JSON mode. A resident code (``ResidentCodeField``)
+is 11 ASCII digits whose last is the check digit (R6), refused with the sentence
+``domain.codes`` gives, as a batch row is.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from jukinet.domain.codes import parse_resident_code
+from jukinet.errors import InvalidResidentCode
 
 Role = Literal["national", "prefecture", "municipality", "agency", "monitor"]
 Status = Literal["resident", "removed"]
@@ -19,8 +32,51 @@ MAX_BATCH = 1000
 MAX_POOL = 100_000
 
 
+_RESIDENT_CODE = re.compile(r"[0-9]{11}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SHOWN = 12  # characters of a wrong value repeated in its error, never the whole input
+
+
+def _resident_code(value: str) -> str:
+    if not _RESIDENT_CODE.fullmatch(value):
+        shown = value if len(value) <= _SHOWN else value[:_SHOWN] + "…"
+        reason = f"A resident code has exactly 11 digits (0-9); {shown!r} is not one."
+    else:
+        try:
+            return parse_resident_code(value)
+        except InvalidResidentCode as exc:
+            reason = exc.message
+    raise PydanticCustomError("resident_code", "{reason}", {"reason": reason})
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD, e.g. 1950-05-05")
+
+
+ResidentCodeField = Annotated[
+    str, AfterValidator(_resident_code), Field(json_schema_extra={"pattern": "^[0-9]{11}$"})
+]
+"""A resident code in a request: 11 ASCII digits, the last the check digit (R6)."""
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date in a request: ``YYYY-MM-DD`` (JSON has no date type), never a timestamp."""
+
+
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Request(Message):
+    """A message a node receives from another: strict about types (module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 def node_id(role: Role, code: str) -> str:
@@ -49,7 +105,7 @@ class IdentityUpdate(Message):
     recorded_at: datetime
 
 
-class UpdateBatch(Message):
+class UpdateBatch(Request):
     """What a sender delivers: its updates in sequence order."""
 
     sender: str
@@ -62,7 +118,7 @@ class UpdateAck(Message):
     acked_through: int = Field(ge=0)
 
 
-class PoolRequest(Message):
+class PoolRequest(Request):
     count: int = Field(ge=1, le=MAX_POOL)
 
 
@@ -131,30 +187,30 @@ ProvisionField = Literal[
 MAX_CANDIDATES = 20
 
 
-class LookupRequest(Message):
+class LookupRequest(Request):
     """Identity information of one person by resident code, for a listed affair."""
 
     affair: str
-    resident_code: str = Field(pattern=r"^\d{11}$")
+    resident_code: ResidentCodeField
 
 
-class SearchRequest(Message):
+class SearchRequest(Request):
     """Candidates by the 4 items (name required), for a listed affair."""
 
     affair: str
     name: str = Field(min_length=1, max_length=100)
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None
     sex: Literal["male", "female"] | None = None
     address: str | None = Field(default=None, max_length=300)
 
 
-class VerifyRequest(Message):
+class VerifyRequest(Request):
     """Match without disclosure: does what the applicant wrote agree with the register?"""
 
     affair: str
-    resident_code: str = Field(pattern=r"^\d{11}$")
+    resident_code: ResidentCodeField
     name: str = Field(min_length=1, max_length=100)
-    date_of_birth: date
+    date_of_birth: IsoDate
     sex: Literal["male", "female"]
     address: str = Field(min_length=1, max_length=300)
 
@@ -196,16 +252,28 @@ class BatchRow(Message):
     error: str | None = None
 
 
-class DisclosureRequest(Message):
+class DisclosureRequest(Request):
     """A resident asks to whom their identity information was provided (R14).
 
-    ``verified_by`` names how identity was checked: a clerk at the window now; the
-    resident card (its signature) slots in later.
+    ``verified_by`` names how identity was checked: a clerk at the window, for now.
+    The resident card slots in when its signature can prove who asks; until then
+    ``"card"`` is refused, never taken on the caller's word.
     """
 
-    resident_code: str = Field(pattern=r"^\d{11}$")
-    verified_by: Literal["clerk", "card"]
+    resident_code: ResidentCodeField
+    verified_by: Literal["clerk"]
     clerk: str = Field(min_length=1, max_length=64)
+
+    @field_validator("verified_by", mode="before")
+    @classmethod
+    def _no_card_yet(cls, value: object) -> object:
+        if value == "card":
+            raise PydanticCustomError(
+                "card_not_accepted",
+                "verification by the resident card is not accepted yet (the card cannot "
+                "prove the resident's identity); a clerk must verify the resident at the window",
+            )
+        return value
 
 
 class ProvisionEntry(Message):

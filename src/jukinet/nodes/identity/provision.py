@@ -44,7 +44,7 @@ from jukinet.domain.legal import (
 )
 from jukinet.domain.legal_parse import load_legal_table, load_shipped_legal_table
 from jukinet.domain.provision import BatchItem, HeldIdentity
-from jukinet.errors import JukinetError, ResidentNotFound
+from jukinet.errors import DisclosureRefused, JukinetError
 from jukinet.network.messages import (
     MAX_CANDIDATES,
     BatchRow,
@@ -294,21 +294,26 @@ def _batch_chunk(p: _Provider, chunk: list[BatchItem], number: int) -> list[Batc
 
 
 def disclosure(
-    store: IdentityStore, table: LegalTable, req: DisclosureRequest, clerk_node: str
+    store: IdentityStore, table: LegalTable, req: DisclosureRequest, municipality: str
 ) -> DisclosureResponse:
     """Every provision of the person's identity information at this node, newest first.
 
-    The person is found by the code (current or retired), and their provisions by the
+    Only the municipality the person is a resident of now may ask (``origin`` of the
+    identity, status resident). Anyone else gets the same ``DisclosureRefused``
+    whether the code exists or not, so a refusal tells nothing about the code. The
+    person is found by the code (current or retired), and their provisions by the
     person key, so provisions under an earlier code are listed too.
     """
     names = {r.code: r.name for r in table.recipients}
+    clerk_node = node_id("municipality", municipality)
     target = req.resident_code
     try:
         with store.transaction() as conn:
             person = q.find(conn, req.resident_code)
-            if person is None:
-                raise ResidentNotFound(
-                    f"{store.node_id} holds no identity under resident code {req.resident_code}."
+            if person is None or q.resident_of(conn, person.person_key) != municipality:
+                raise DisclosureRefused(
+                    f"Municipality {municipality} may ask only about its own residents; "
+                    "this resident code is not one of them."
                 )
             entries = [
                 ProvisionEntry(
@@ -328,7 +333,10 @@ def disclosure(
             )
             store.audit(conn, audit.Draft(clerk_node, "disclosure", target, detail=detail))
     except JukinetError as exc:
-        security_log.warning("refused disclosure to %s: %s [%s]", clerk_node, exc, exc.code)
+        security_log.warning(
+            "refused disclosure to %s: %s [%s]", clerk_node, exc, exc.code,
+            extra={"peer": clerk_node, "reason": exc.code},
+        )  # fmt: skip
         store.refused(clerk_node, "disclosure", target, exc)
         raise
     return DisclosureResponse(resident_code=req.resident_code, provisions=entries)

@@ -98,6 +98,7 @@ def router(store: IdentityStore, table: LegalTable) -> APIRouter:
 
     @api.post("/disclosure")
     async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> DisclosureResponse:
-        return await asyncio.to_thread(provision.disclosure, store, table, req, peer.node_id)
+        # Only a municipality may call (network.endpoints); it asks about its residents.
+        return await asyncio.to_thread(provision.disclosure, store, table, req, peer.code)
 
     return api

@@ -24,6 +24,7 @@ __all__ = [
     "find",
     "log_provisions",
     "provisions_of",
+    "resident_of",
 ]
 
 SEARCH_SCAN = 1000  # rows of one folded name (and date of birth) read to rank candidates
@@ -126,3 +127,13 @@ def provisions_of(conn: Connection, person_key: str) -> Sequence[Row[Any]]:
         .where(provisions.c.person_key == person_key)
         .order_by(provisions.c.at.desc(), provisions.c.id.desc())
     ).all()
+
+
+def resident_of(conn: Connection, person_key: str) -> str | None:
+    """The municipality the person is a resident of now (its identity's ``origin``), or
+    None if the identity is removed (R14: whom a disclosure may be asked by)."""
+    query = select(identities.c.origin).where(
+        identities.c.person_key == person_key, identities.c.status == "resident"
+    )
+    origin = conn.execute(query).scalar()
+    return str(origin) if origin is not None else None

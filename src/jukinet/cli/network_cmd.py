@@ -242,14 +242,20 @@ def run() -> None:
         from jukinet.nodes.national.api import create_app
     else:
         raise ConfigurationError(f"Unknown node kind {cfg.kind!r} in {state.home}.")
-    serve(
-        create_app(cfg.home),
-        host=cfg.network.host,
-        port=cfg.network.port,
-        cert_path=cfg.cert_path,
-        key_path=cfg.key_path,
-        ca_path=cfg.ca_path,
-    )
+    try:
+        serve(
+            create_app(cfg.home),
+            host=cfg.network.host,
+            port=cfg.network.port,
+            cert_path=cfg.cert_path,
+            key_path=cfg.key_path,
+            ca_path=cfg.ca_path,
+        )
+    except Exception:
+        # The node's log is read by its operators: there a crash keeps its traceback,
+        # whatever one line the command then prints.
+        logging.getLogger("jukinet.node").exception("the node stopped on an error")
+        raise
 
 
 @handle_errors

@@ -6,10 +6,14 @@ message that carries anything more than it should is refused on arrival (R1).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from jukinet.domain.codes import parse_local_government_code, parse_resident_code
+from jukinet.errors import InvalidInput
 
 Role = Literal["national", "prefecture", "municipality", "agency", "monitor"]
 Status = Literal["resident", "removed"]
@@ -17,6 +21,44 @@ NodeState = Literal["active", "revoked"]
 
 MAX_BATCH = 1000
 MAX_POOL = 100_000
+
+
+_ELEVEN = re.compile(r"[0-9]{11}")  # [0-9], not \d: \d takes any Unicode digit
+_SIX = re.compile(r"[0-9]{6}")
+
+
+def _resident_code(value: str) -> str:
+    """One validation of a resident code everywhere: ``domain.codes`` (check digit too)."""
+    if not _ELEVEN.fullmatch(value):
+        raise ValueError(f"A resident code is exactly 11 ASCII digits (0-9); {value!r} is not one.")
+    try:
+        return parse_resident_code(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+def _local_government_code(value: str) -> str:
+    if not _SIX.fullmatch(value):
+        raise ValueError(
+            f"A local government code is exactly 6 ASCII digits (0-9); {value!r} is not one."
+        )
+    try:
+        return parse_local_government_code(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+# A resident code (住民票コード) or local government code as it travels: ASCII digits, a
+# right check digit. The pattern is only documentation in the OpenAPI schema (a pattern
+# constraint would answer before the validator, without naming the reason).
+ResidentCodeText = Annotated[
+    str, AfterValidator(_resident_code), Field(json_schema_extra={"pattern": "^[0-9]{11}$"})
+]
+LocalGovernmentCodeText = Annotated[
+    str,
+    AfterValidator(_local_government_code),
+    Field(json_schema_extra={"pattern": "^[0-9]{6}$"}),
+]
 
 
 class Message(BaseModel):
@@ -36,9 +78,9 @@ class IdentityUpdate(Message):
     """
 
     seq: int = Field(ge=1)
-    origin: str = Field(pattern=r"^\d{6}$")
-    resident_code: str = Field(pattern=r"^\d{11}$")
-    previous_code: str | None = Field(default=None, pattern=r"^\d{11}$")
+    origin: LocalGovernmentCodeText
+    resident_code: ResidentCodeText
+    previous_code: ResidentCodeText | None = None
     name: str = Field(min_length=1, max_length=100)
     date_of_birth: date
     sex: Literal["male", "female"]
@@ -69,7 +111,7 @@ class PoolRequest(Message):
 class PoolGrant(Message):
     """Fresh random codes, never issued before, now issued to the requesting municipality."""
 
-    codes: list[str]
+    codes: list[ResidentCodeText]
 
 
 class DirectoryEntry(Message):
@@ -135,7 +177,7 @@ class LookupRequest(Message):
     """Identity information of one person by resident code, for a listed affair."""
 
     affair: str
-    resident_code: str = Field(pattern=r"^\d{11}$")
+    resident_code: ResidentCodeText
 
 
 class SearchRequest(Message):
@@ -152,7 +194,7 @@ class VerifyRequest(Message):
     """Match without disclosure: does what the applicant wrote agree with the register?"""
 
     affair: str
-    resident_code: str = Field(pattern=r"^\d{11}$")
+    resident_code: ResidentCodeText
     name: str = Field(min_length=1, max_length=100)
     date_of_birth: date
     sex: Literal["male", "female"]
@@ -203,7 +245,7 @@ class DisclosureRequest(Message):
     resident card (its signature) slots in later.
     """
 
-    resident_code: str = Field(pattern=r"^\d{11}$")
+    resident_code: ResidentCodeText
     verified_by: Literal["clerk", "card"]
     clerk: str = Field(min_length=1, max_length=64)
 
@@ -219,5 +261,5 @@ class ProvisionEntry(Message):
 
 
 class DisclosureResponse(Message):
-    resident_code: str
+    resident_code: ResidentCodeText
     provisions: list[ProvisionEntry]  # newest first

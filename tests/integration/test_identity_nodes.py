@@ -399,7 +399,7 @@ def test_another_municipality_s_resident_cannot_be_changed(prefecture: IdentityS
 
 
 def test_the_national_node_takes_updates_only_from_prefectures(national: IdentityStore) -> None:
-    code = generate_resident_code()
+    [code] = pools.issue_pool(national, CHIYODA, 1).codes
     tokyo = prefecture_peer(TOKYO)
     expect_refusal(
         national,
@@ -489,7 +489,8 @@ def test_the_prefecture_forwards_exactly_the_applied_updates(prefecture: Identit
 
 def test_national_does_not_forward(national: IdentityStore) -> None:
     tokyo = prefecture_peer()
-    national_service.receive(national, tokyo, batch(tokyo, update(1, generate_resident_code())))
+    [code] = pools.issue_pool(national, CHIYODA, 1).codes
+    national_service.receive(national, tokyo, batch(tokyo, update(1, code)))
     assert national.forward_to is None
     assert "outbox" not in inspect(national.engine).get_table_names()  # nowhere to forward to
 
@@ -578,9 +579,21 @@ def test_a_code_once_issued_or_held_is_never_handed_out_again(
     national: IdentityStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     issued = pools.issue_pool(national, CHIYODA, 3).codes
-    held = generate_resident_code()  # a code the node knows from an identity update
-    tokyo = prefecture_peer()
-    national_service.receive(national, tokyo, batch(tokyo, update(1, held)))
+    # A code the node holds an identity under but the registry does not list (one held
+    # from before the registry checked updates): written to the table directly.
+    held = generate_resident_code()
+    with national.engine.begin() as conn:
+        conn.execute(
+            insert(ids.identities).values(
+                resident_code=held, person_key="p" * 32, applied_at="2025-04-01",
+                name_folded="", address_folded="",
+                **update(1, held).model_dump(
+                    include={"name", "date_of_birth", "sex", "address", "status",
+                             "change_reason", "change_date", "origin"}
+                ),
+                recorded_at="2025-04-01T00:00:00+00:00",
+            )
+        )  # fmt: skip
     fresh = [generate_resident_code() for _ in range(2)]
     draws = iter([*issued, held, *fresh])  # the random draw hits every used code first
     monkeypatch.setattr(national_store, "generate_resident_code", lambda: next(draws))

@@ -181,6 +181,7 @@ class IdentityStore:
                         break  # a gap: the sender resends from last + 1
                     standing = self._standing(conn, u)
                     check_standing(u, standing)
+                    self.check_registry(conn, u, standing)
                     self._write(conn, sender.node_id, u, standing, at)
                     last, applied = u.seq, applied + 1
                 if last != first_last:
@@ -195,6 +196,13 @@ class IdentityStore:
             )
             self.refused(sender.node_id, "updates.apply", sender.node_id, exc)
             raise
+
+    def check_registry(self, conn: Connection, u: IdentityUpdate, standing: Standing) -> None:
+        """Whether the code registry allows ``u`` (raise ``UpdateRefused`` if not).
+
+        A prefecture holds no registry: nothing to check here. The national node,
+        which does, overrides this (``NationalStore.check_registry``).
+        """
 
     def _last_seq(self, conn: Connection, sender: str) -> int:
         query = select(inbox_state.c.last_seq).where(inbox_state.c.sender == sender)

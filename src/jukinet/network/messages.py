@@ -99,9 +99,14 @@ class UpdateBatch(Message):
 
 
 class UpdateAck(Message):
-    """The receiver has durably applied every update of the sender up to this seq."""
+    """The receiver has durably taken every update of the sender up to this seq.
+
+    Taken = applied, or refused and kept in the receiver's quarantine: ``quarantined``
+    lists every seq of this sender the receiver holds there, unresolved.
+    """
 
     acked_through: int = Field(ge=0)
+    quarantined: list[int] = Field(default_factory=list)
 
 
 class PoolRequest(Message):
@@ -144,6 +149,7 @@ class PeerLink(Message):
     outbox_backlog: int
     last_delivery_at: datetime | None
     last_error: str | None
+    quarantined: int = 0  # updates of this outbox the receiver refused and holds (an alert)
 
 
 class NodeStatus(Message):
@@ -153,6 +159,7 @@ class NodeStatus(Message):
     started_at: datetime
     links: list[PeerLink]
     identities: int  # identity records held (prefecture, national) or residents (municipality)
+    quarantined: int = 0  # refused updates held here for an operator (an alert)
 
 
 class Problem(Message):

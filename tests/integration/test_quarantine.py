@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import service as prefecture_service
 from jukinet.nodes.prefecture import tables as prefecture_tables
+from tests.conftest import UrlFactory
 from tests.integration.test_identity_nodes import (
     CHIYODA,
     CHUO,
@@ -35,6 +37,7 @@ from tests.integration.test_identity_nodes import (
     national,
     prefecture,
     prefecture_peer,
+    start_prefecture,
     update,
 )
 
@@ -199,3 +202,32 @@ def test_the_sender_marks_what_the_receiver_quarantined_and_shows_it_in_status(
     [item] = quarantine.items(national)
     quarantine.drop(national, item.id, operator="ops-sato", note="code not from a pool")
     assert status_quarantined(national) == 0
+
+
+def test_an_operator_lists_releases_and_drops_with_the_cli(
+    database: UrlFactory, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from jukinet.cli import app
+
+    home = tmp_path / "prefecture"
+    store = start_prefecture(database, home)
+    try:
+        code, other = generate_resident_code(), generate_resident_code()
+        to_prefecture(store, CHUO_PEER, update(1, code, origin=CHUO))
+        to_prefecture(store, CHIYODA_PEER, update(1, code, reason="move-in"), update(2, other,
+                      reason="move-in", origin=CHIYODA))  # fmt: skip
+        to_prefecture(store, CHUO_PEER, update(2, other, origin=CHUO, reason="minor-correction"))
+    finally:
+        store.close()
+    run = CliRunner().invoke
+    listed = run(app, ["--home", str(home), "quarantine", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "held by municipality" in listed.output and "2 open." in listed.output
+    released = run(app, ["--home", str(home), "quarantine", "release", "1", "--operator", "ops"])
+    assert released.exit_code == 1 and "held by municipality 131024" in released.output
+    dropped = run(app, ["--home", str(home), "quarantine", "drop", "1", "--operator", "ops",
+                        "--note", "entered without a move-out"])  # fmt: skip
+    assert dropped.exit_code == 0 and "will not be applied" in dropped.output
+    assert "1 open." in run(app, ["--home", str(home), "quarantine", "list"]).output

@@ -26,6 +26,7 @@ from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import IdentityUpdate, UpdateBatch, node_id
 from jukinet.network.peer import Peer
+from jukinet.nodes.identity import quarantine
 from jukinet.nodes.identity import setup as ids_setup
 from jukinet.nodes.identity import store as ids_store
 from jukinet.nodes.identity import tables as ids
@@ -152,6 +153,20 @@ def expect_refusal(
     return after[-1]
 
 
+def expect_quarantine(store: IdentityStore, attempt: Callable[[], int], phrase: str) -> None:
+    """``attempt`` is acknowledged but applies nothing: it waits in quarantine, with why."""
+    kept = ("identities", "identity_history", "retired_codes")
+    before = {k: v for k, v in state(store).items() if k in kept}
+    held = len(quarantine.items(store))
+    acked = attempt()
+    after = state(store)
+    assert {k: after[k] for k in kept} == before
+    items = quarantine.items(store)
+    assert len(items) == held + 1
+    assert phrase in items[-1].reason and items[-1].resolution is None
+    assert items[-1].sender_seq == acked
+
+
 # --- R1: the schema can hold identity information and nothing else ------------------
 
 IDENTITY = {
@@ -190,7 +205,13 @@ def test_identity_tables_hold_only_identity_information(prefecture: IdentityStor
             "applied_at",
         },
         "retired_codes": {"code", "person_key", "retired_on"},
-    }
+        # A refused update as it came (payload: an IdentityUpdate, R1 items only) and
+        # the operator's decision on it.
+        "quarantine": {
+            "id", "sender", "sender_seq", "resident_code", "previous_code", "payload",
+            "reason", "quarantined_at", "resolution", "resolved_at", "resolved_by", "note",
+        },
+    }  # fmt: skip
     inspector = inspect(prefecture.engine)
     for table, columns in expected.items():
         assert set(ids.metadata.tables[table].c.keys()) == columns
@@ -372,12 +393,14 @@ def test_another_municipality_s_resident_cannot_be_changed(prefecture: IdentityS
     code = generate_resident_code()
     assert send(prefecture, municipality(CHUO), update(1, code, origin=CHUO)) == 1
     chiyoda = municipality(CHIYODA)
-    for reason in ("move-within", "move-in"):  # neither a correction nor an entry while resident
-        expect_refusal(
+    for seq, reason in enumerate(("move-within", "move-in"), 1):  # not while resident
+        expect_quarantine(
             prefecture,
-            lambda r=reason: send(prefecture, chiyoda, update(1, code, reason=r)),  # type: ignore[misc]
+            lambda s=seq, r=reason: send(prefecture, chiyoda, update(s, code, reason=r)),  # type: ignore[misc]
             "held by municipality 131024",
         )
+        [item] = quarantine.items(prefecture, open_only=True)  # decided on: not applied
+        quarantine.drop(prefecture, item.id, operator="ops", note="refused by the rules")
     # Once Chuo has removed the person (moved out), Chiyoda may enter them (move-in) ...
     assert (
         send(
@@ -387,19 +410,21 @@ def test_another_municipality_s_resident_cannot_be_changed(prefecture: IdentityS
         )
         == 2
     )
-    expect_refusal(  # ... but not correct a record it does not hold,
+    expect_quarantine(  # ... but not correct a record it does not hold,
         prefecture,
-        lambda: send(prefecture, chiyoda, update(1, code, reason="minor-correction")),
+        lambda: send(prefecture, chiyoda, update(3, code, reason="minor-correction")),
         "held by municipality 131024",
     )
-    assert send(prefecture, chiyoda, update(1, code, reason="move-in")) == 1  # ... by an entry.
+    [item] = quarantine.items(prefecture, open_only=True)
+    quarantine.drop(prefecture, item.id, operator="ops", note="refused by the rules")
+    assert send(prefecture, chiyoda, update(4, code, reason="move-in")) == 4  # ... by an entry.
     held = prefecture.identity(code)
     assert held is not None and (held.origin, held.status) == (CHIYODA, "resident")
     assert [h.origin for h in prefecture.history(code)] == [CHUO, CHUO, CHIYODA]
 
 
 def test_the_national_node_takes_updates_only_from_prefectures(national: IdentityStore) -> None:
-    code = generate_resident_code()
+    [code] = pools.issue_pool(national, CHIYODA, 1).codes
     tokyo = prefecture_peer(TOKYO)
     expect_refusal(
         national,
@@ -437,16 +462,16 @@ def test_a_code_change_keeps_one_person_with_history_across_both_codes(
     assert history == prefecture.history(old)
     assert [(h.resident_code, h.previous_code) for h in history] == [(old, None), (new, old)]
     # The retired code is never used again, and a new code must be new.
-    expect_refusal(
+    expect_quarantine(
         prefecture,
         lambda: send(prefecture, chiyoda, update(3, old, reason="move-in")),
         "retired by a code change",
     )
     other = generate_resident_code()
-    send(prefecture, chiyoda, update(3, other))
-    expect_refusal(
+    send(prefecture, chiyoda, update(4, other))
+    expect_quarantine(
         prefecture,
-        lambda: send(prefecture, chiyoda, update(4, new, previous=other, reason="code-change")),
+        lambda: send(prefecture, chiyoda, update(5, new, previous=other, reason="code-change")),
         "already in use",
     )
 
@@ -454,7 +479,7 @@ def test_a_code_change_keeps_one_person_with_history_across_both_codes(
 def test_only_the_holder_changes_a_code(prefecture: IdentityStore) -> None:
     old = generate_resident_code()
     send(prefecture, municipality(CHUO), update(1, old, origin=CHUO))
-    expect_refusal(
+    expect_quarantine(
         prefecture,
         lambda: send(
             prefecture,
@@ -489,7 +514,8 @@ def test_the_prefecture_forwards_exactly_the_applied_updates(prefecture: Identit
 
 def test_national_does_not_forward(national: IdentityStore) -> None:
     tokyo = prefecture_peer()
-    national_service.receive(national, tokyo, batch(tokyo, update(1, generate_resident_code())))
+    [code] = pools.issue_pool(national, CHIYODA, 1).codes
+    national_service.receive(national, tokyo, batch(tokyo, update(1, code)))
     assert national.forward_to is None
     assert "outbox" not in inspect(national.engine).get_table_names()  # nowhere to forward to
 
@@ -578,9 +604,21 @@ def test_a_code_once_issued_or_held_is_never_handed_out_again(
     national: IdentityStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     issued = pools.issue_pool(national, CHIYODA, 3).codes
-    held = generate_resident_code()  # a code the node knows from an identity update
-    tokyo = prefecture_peer()
-    national_service.receive(national, tokyo, batch(tokyo, update(1, held)))
+    # A code the node holds an identity under but the registry does not list (one held
+    # from before the registry checked updates): written to the table directly.
+    held = generate_resident_code()
+    with national.engine.begin() as conn:
+        conn.execute(
+            insert(ids.identities).values(
+                resident_code=held, person_key="p" * 32, applied_at="2025-04-01",
+                name_folded="", address_folded="",
+                **update(1, held).model_dump(
+                    include={"name", "date_of_birth", "sex", "address", "status",
+                             "change_reason", "change_date", "origin"}
+                ),
+                recorded_at="2025-04-01T00:00:00+00:00",
+            )
+        )  # fmt: skip
     fresh = [generate_resident_code() for _ in range(2)]
     draws = iter([*issued, held, *fresh])  # the random draw hits every used code first
     monkeypatch.setattr(national_store, "generate_resident_code", lambda: next(draws))

@@ -8,6 +8,7 @@ database) behind an async function, standing in for the HTTP hop.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from jukinet.network.peer import Peer
 from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import service as national_service
+from jukinet.nodes.national.store import NationalStore
 from jukinet.nodes.prefecture import service as prefecture_service
 from jukinet.nodes.prefecture import tables as prefecture_tables
 from jukinet.storage.database import make_engine
@@ -57,18 +59,27 @@ def nationals(database: UrlFactory, tmp_path: Path) -> Iterator[NationalFactory]
         url = database(f"n{len(made)}")
         national_service.init_node(home, "national", "全国センター", url, NodeKey.generate())
         made.append(national_service.open_node(home))
-        return made[-1]
+        store = made[-1]
+        assert isinstance(store, NationalStore)
+        with store.transaction() as conn:  # the registry issued Chiyoda's codes (R6)
+            store.record_issued(conn, CHIYODA_POOL, CHIYODA, "2025-01-01T00:00:00+00:00")
+        return store
 
     yield make
     for store in made:
         store.close()
 
 
+# The codes the tests' updates use: issued to Chiyoda by every national node made here.
+CHIYODA_POOL = sorted({generate_resident_code() for _ in range(3000)})
+_draw = itertools.cycle(CHIYODA_POOL)
+
+
 def update(seq: int, code: str | None = None, *, reason: str = "birth") -> IdentityUpdate:
     return IdentityUpdate(
         seq=seq,
         origin=CHIYODA,
-        resident_code=code or generate_resident_code(),
+        resident_code=code or next(_draw),
         name="山田 太郎",
         date_of_birth=date(1980, 1, 1),
         sex="male",

@@ -45,6 +45,7 @@ from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.identity.pseudonym import pseudonym
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import service as national_service
+from jukinet.nodes.national.store import NationalStore
 from jukinet.nodes.national.store import migrate as national_migrate
 from jukinet.nodes.prefecture import service as prefecture_service
 from jukinet.storage.database import make_engine
@@ -81,6 +82,10 @@ class Node:
             )
             for u in updates
         ]  # fmt: skip
+        if isinstance(self.store, NationalStore):  # the registry issued the codes (R6)
+            codes = {m.resident_code for m in msgs if not self.store.was_issued(m.resident_code)}
+            with self.store.transaction() as conn:
+                self.store.record_issued(conn, sorted(codes), CHIYODA, "2025-01-01T00:00:00")
         sender = Peer("prefecture:130001", "prefecture", TOKYO)
         batch = UpdateBatch(sender=sender.node_id, updates=msgs)
         self.store.apply_batch(sender, batch, authority=lambda s, u: None)

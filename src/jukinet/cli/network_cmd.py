@@ -118,9 +118,11 @@ def status(directory: Path = typer.Argument(..., help="The network's folder.")) 
         topo = _topology(layout, places)
     readings = asyncio.run(monitor.statuses(layout, topo.nodes()))
     t = Table(title=f"network {topo.name}")
-    for col in ("node", "state", "dir", "held", "link", "backlog", "last delivery", "error"):
+    columns = ("node", "state", "dir", "held", "link", "backlog", "quarantined", "last delivery",
+               "error")  # fmt: skip
+    for col in columns:
         t.add_column(col)
-    down = 0
+    down, alerts = 0, []
     for r in readings:
         if r.status is None:
             down += 1
@@ -129,13 +131,25 @@ def status(directory: Path = typer.Argument(..., help="The network's folder.")) 
         s = r.status
         links = s.links or []
         first = links[0] if links else None
+        # Quarantined: refused updates held here, and (after "/") updates of this node the
+        # receiver of its link holds; either is an alert for an operator.
+        held = s.quarantined + sum(link.quarantined for link in links)
+        if s.quarantined:
+            alerts.append(f"{s.node_id} holds {s.quarantined} refused update(s) in quarantine "
+                          "(jukinet --home <its home> quarantine list)")  # fmt: skip
+        alerts += [f"{s.node_id}: {link.node_id} holds {link.quarantined} of its updates in "
+                   "quarantine" for link in links if link.quarantined]  # fmt: skip
         t.add_row(
             s.node_id, "[green]up[/]", str(s.directory_version), f"{s.identities:,}",
             first.node_id if first else "—", str(first.outbox_backlog) if first else "—",
+            (f"[red]{s.quarantined}/{first.quarantined if first else 0}[/]" if held
+             else f"0/{0 if first else '—'}"),
             str(first.last_delivery_at or "—") if first else "—",
             (first.last_error or "") if first else "",
         )  # fmt: skip
     console.print(t)
+    for line in alerts:
+        console.print(f"[red]alert:[/] {line}", soft_wrap=True)
     if down:
         raise fail(f"{down} node(s) do not answer.")
 

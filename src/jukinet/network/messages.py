@@ -7,7 +7,7 @@ A request a node receives (``Request``) is strict about types too: a count is a 
 integer, never ``true``, ``"3"`` or ``2.0``; text is a JSON string. JSON has no date
 type, so a date (``IsoDate``) is a string ``YYYY-MM-DD`` (or a ``date`` built in
 Python), never a timestamp; FastAPI validates parsed JSON in Python mode, and these
-types answer the same there as in JSON mode. A resident code (``ResidentCodeField``)
+types answer the same there as in JSON mode. A resident code (``ResidentCodeText``)
 is 11 ASCII digits whose last is the check digit (R6), refused with the sentence
 ``domain.codes`` gives, as a batch row is.
 """
@@ -21,8 +21,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from jukinet.domain.codes import parse_resident_code
-from jukinet.errors import InvalidResidentCode
+from jukinet.domain.codes import parse_local_government_code, parse_resident_code
+from jukinet.errors import InvalidInput
 
 Role = Literal["national", "prefecture", "municipality", "agency", "monitor"]
 Status = Literal["resident", "removed"]
@@ -32,21 +32,43 @@ MAX_BATCH = 1000
 MAX_POOL = 100_000
 
 
-_RESIDENT_CODE = re.compile(r"[0-9]{11}")
+_RESIDENT_CODE = re.compile(r"[0-9]{11}")  # [0-9], not \d: \d takes any Unicode digit
+_LOCAL_GOVERNMENT_CODE = re.compile(r"[0-9]{6}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SHOWN = 12  # characters of a wrong value repeated in its error, never the whole input
 
 
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "…")
+
+
 def _resident_code(value: str) -> str:
+    """One validation of a resident code everywhere: ``domain.codes`` (check digit too)."""
     if not _RESIDENT_CODE.fullmatch(value):
-        shown = value if len(value) <= _SHOWN else value[:_SHOWN] + "…"
-        reason = f"A resident code has exactly 11 digits (0-9); {shown!r} is not one."
+        reason = (
+            "A resident code has exactly 11 digits, ASCII digits 0-9 only; "
+            f"{_shown(value)} is not one."
+        )
     else:
         try:
             return parse_resident_code(value)
-        except InvalidResidentCode as exc:
+        except InvalidInput as exc:
             reason = exc.message
     raise PydanticCustomError("resident_code", "{reason}", {"reason": reason})
+
+
+def _local_government_code(value: str) -> str:
+    if not _LOCAL_GOVERNMENT_CODE.fullmatch(value):
+        reason = (
+            "A local government code has exactly 6 digits, ASCII digits 0-9 only; "
+            f"{_shown(value)} is not one."
+        )
+    else:
+        try:
+            return parse_local_government_code(value)
+        except InvalidInput as exc:
+            reason = exc.message
+    raise PydanticCustomError("local_government_code", "{reason}", {"reason": reason})
 
 
 def _iso_date(value: object) -> object:
@@ -60,10 +82,17 @@ def _iso_date(value: object) -> object:
     raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD, e.g. 1950-05-05")
 
 
-ResidentCodeField = Annotated[
+# A resident code (住民票コード) or local government code as it travels: ASCII digits, a
+# right check digit (R6). The pattern is only documentation in the OpenAPI schema (a
+# pattern constraint would answer before the validator, without naming the reason).
+ResidentCodeText = Annotated[
     str, AfterValidator(_resident_code), Field(json_schema_extra={"pattern": "^[0-9]{11}$"})
 ]
-"""A resident code in a request: 11 ASCII digits, the last the check digit (R6)."""
+LocalGovernmentCodeText = Annotated[
+    str,
+    AfterValidator(_local_government_code),
+    Field(json_schema_extra={"pattern": "^[0-9]{6}$"}),
+]
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A date in a request: ``YYYY-MM-DD`` (JSON has no date type), never a timestamp."""
@@ -92,9 +121,9 @@ class IdentityUpdate(Message):
     """
 
     seq: int = Field(ge=1)
-    origin: str = Field(pattern=r"^\d{6}$")
-    resident_code: str = Field(pattern=r"^\d{11}$")
-    previous_code: str | None = Field(default=None, pattern=r"^\d{11}$")
+    origin: LocalGovernmentCodeText
+    resident_code: ResidentCodeText
+    previous_code: ResidentCodeText | None = None
     name: str = Field(min_length=1, max_length=100)
     date_of_birth: date
     sex: Literal["male", "female"]
@@ -113,9 +142,14 @@ class UpdateBatch(Request):
 
 
 class UpdateAck(Message):
-    """The receiver has durably applied every update of the sender up to this seq."""
+    """The receiver has durably taken every update of the sender up to this seq.
+
+    Taken = applied, or refused and kept in the receiver's quarantine: ``quarantined``
+    lists every seq of this sender the receiver holds there, unresolved.
+    """
 
     acked_through: int = Field(ge=0)
+    quarantined: list[int] = Field(default_factory=list)
 
 
 class PoolRequest(Request):
@@ -125,7 +159,7 @@ class PoolRequest(Request):
 class PoolGrant(Message):
     """Fresh random codes, never issued before, now issued to the requesting municipality."""
 
-    codes: list[str]
+    codes: list[ResidentCodeText]
 
 
 class DirectoryEntry(Message):
@@ -158,6 +192,7 @@ class PeerLink(Message):
     outbox_backlog: int
     last_delivery_at: datetime | None
     last_error: str | None
+    quarantined: int = 0  # updates of this outbox the receiver refused and holds (an alert)
 
 
 class NodeStatus(Message):
@@ -167,6 +202,7 @@ class NodeStatus(Message):
     started_at: datetime
     links: list[PeerLink]
     identities: int  # identity records held (prefecture, national) or residents (municipality)
+    quarantined: int = 0  # refused updates held here for an operator (an alert)
 
 
 class Problem(Message):
@@ -191,7 +227,7 @@ class LookupRequest(Request):
     """Identity information of one person by resident code, for a listed affair."""
 
     affair: str
-    resident_code: ResidentCodeField
+    resident_code: ResidentCodeText
 
 
 class SearchRequest(Request):
@@ -208,7 +244,7 @@ class VerifyRequest(Request):
     """Match without disclosure: does what the applicant wrote agree with the register?"""
 
     affair: str
-    resident_code: ResidentCodeField
+    resident_code: ResidentCodeText
     name: str = Field(min_length=1, max_length=100)
     date_of_birth: IsoDate
     sex: Literal["male", "female"]
@@ -260,7 +296,7 @@ class DisclosureRequest(Request):
     ``"card"`` is refused, never taken on the caller's word.
     """
 
-    resident_code: ResidentCodeField
+    resident_code: ResidentCodeText
     verified_by: Literal["clerk"]
     clerk: str = Field(min_length=1, max_length=64)
 
@@ -287,5 +323,5 @@ class ProvisionEntry(Message):
 
 
 class DisclosureResponse(Message):
-    resident_code: str
+    resident_code: ResidentCodeText
     provisions: list[ProvisionEntry]  # newest first

@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 
-from jukinet.network.messages import IdentityUpdate, UpdateAck, UpdateBatch
+from jukinet.network.messages import IdentityUpdate, PeerLink, UpdateAck, UpdateBatch
 
 __all__ = [
     "DeliveryWorker",
@@ -43,10 +43,13 @@ __all__ = [
     "delivered_through",
     "enqueue",
     "last_delivery",
+    "link",
     "make_sender",
     "mark_delivered",
+    "mark_quarantined",
     "outbox_table",
     "pending",
+    "quarantined",
 ]
 
 log = logging.getLogger("jukinet.network.outbox")
@@ -64,6 +67,8 @@ def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
         Column("payload", Text, nullable=False),  # the IdentityUpdate as JSON
         Column("created_at", String(32), nullable=False),
         Column("delivered_at", String(32)),
+        # Set while the receiver holds the update in quarantine (refused, not applied).
+        Column("quarantined_at", String(32)),
     )
     # Only undelivered rows are indexed, so finding them stays cheap however long
     # the (never pruned) delivery record grows.
@@ -140,6 +145,43 @@ def last_delivery(conn: Connection, table: Table) -> datetime | None:
     through = delivered_through(conn, table)
     at = conn.execute(select(table.c.delivered_at).where(table.c.seq == through)).scalar()
     return datetime.fromisoformat(at) if at else None
+
+
+def mark_quarantined(
+    conn: Connection, table: Table, seqs: list[int], through: int, at: datetime
+) -> None:
+    """Record what the receiver holds in quarantine: exactly ``seqs`` up to ``through``."""
+    c = table.c
+    conn.execute(
+        update(table)
+        .where(c.seq <= through, c.quarantined_at.is_not(None), c.seq.not_in(seqs))
+        .values(quarantined_at=None)
+    )
+    if seqs:
+        conn.execute(
+            update(table)
+            .where(c.seq.in_(seqs), c.quarantined_at.is_(None))
+            .values(quarantined_at=_iso(at))
+        )
+
+
+def quarantined(conn: Connection, table: Table) -> int:
+    """How many delivered updates the receiver holds in quarantine (an alert)."""
+    query = select(func.count()).select_from(table).where(table.c.quarantined_at.is_not(None))
+    return int(conn.execute(query).scalar_one())
+
+
+def link(
+    conn: Connection, table: Table, receiver: str, worker: DeliveryWorker | None = None
+) -> PeerLink:
+    """The state of the outbox ``table`` towards ``receiver``, for ``NodeStatus``."""
+    return PeerLink(
+        node_id=receiver,
+        outbox_backlog=backlog(conn, table),
+        last_delivery_at=(worker and worker.last_delivery_at) or last_delivery(conn, table),
+        last_error=worker.last_error if worker else None,
+        quarantined=quarantined(conn, table),
+    )
 
 
 class Poster(Protocol):
@@ -231,10 +273,15 @@ class DeliveryWorker:
             acked = min(ack.acked_through, updates[-1].seq)
             self.acked_through = acked
             progressed = acked > cursor
+            at = datetime.now(UTC)
+            await asyncio.to_thread(self._mark, acked, ack.quarantined, at)
             if progressed:
-                at = datetime.now(UTC)
-                await asyncio.to_thread(self._mark, acked, at)
                 self.last_delivery_at = at
+            if ack.quarantined:
+                log.warning(
+                    "%s: the receiver holds updates %s in quarantine (refused, not applied)",
+                    self.sender, ack.quarantined,
+                )  # fmt: skip
             if acked < updates[-1].seq:
                 # The receiver stopped short: it lacks earlier updates (resend from
                 # acked + 1 at once) or it took nothing at all (back off, then retry).
@@ -269,6 +316,7 @@ class DeliveryWorker:
         with self.engine.connect() as conn:
             return pending(conn, self.table, self._batch, after=after)
 
-    def _mark(self, through: int, at: datetime) -> None:
+    def _mark(self, through: int, held: list[int], at: datetime) -> None:
         with self.engine.begin() as conn:
             mark_delivered(conn, self.table, through, at)
+            mark_quarantined(conn, self.table, held, through, at)

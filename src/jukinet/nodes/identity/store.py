@@ -39,6 +39,7 @@ from jukinet.network.messages import (
     UpdateAck,
     UpdateBatch,
 )
+from jukinet.nodes.identity import quarantine
 from jukinet.nodes.identity.authority import Authority, Holding, Sender, Standing, check_standing
 from jukinet.nodes.identity.pseudonym import node_secret
 from jukinet.nodes.identity.tables import (
@@ -160,7 +161,9 @@ class IdentityStore:
 
         ``seq <= last`` is skipped, ``last + 1`` is applied, a gap stops the batch.
         With ``forward_to`` each applied update also goes into that outbox under this
-        node's own seq (prefecture → national). Any refusal rolls back the whole batch.
+        node's own seq (prefecture → national). An update the rules refuse goes into
+        quarantine and the batch goes on past it ("Quarantine"); a sender that may not
+        send at all (``authority``) is refused whole.
         """
         try:
             if batch.sender != sender.node_id:
@@ -171,7 +174,7 @@ class IdentityStore:
                 authority(sender, u)
             with self.transaction() as conn:
                 last = self._last_seq(conn, sender.node_id)
-                first_last, applied, duplicates = last, 0, 0
+                first_last, applied, duplicates, held = last, 0, 0, 0
                 at = _now()
                 for u in batch.updates:
                     if u.seq <= last:
@@ -179,22 +182,51 @@ class IdentityStore:
                         continue
                     if u.seq != last + 1:
                         break  # a gap: the sender resends from last + 1
-                    standing = self._standing(conn, u)
-                    check_standing(u, standing)
-                    self._write(conn, sender.node_id, u, standing, at)
-                    last, applied = u.seq, applied + 1
+                    try:
+                        quarantine.waiting_behind(conn, sender.node_id, u)
+                        self.apply_one(conn, sender.node_id, u, at)
+                        applied += 1
+                    except UpdateRefused as exc:
+                        self._quarantine(conn, sender.node_id, u, exc, at)
+                        held += 1
+                    last = u.seq
                 if last != first_last:
                     self._set_last_seq(conn, sender.node_id, last, first_last == 0, at)
                 detail = f"applied {applied}, duplicates {duplicates}, acked {last}"
+                detail += f", quarantined {held}" if held else ""
                 self.audit(conn, audit.Draft(sender.node_id, "updates.apply", sender.node_id,
                                              detail=detail))  # fmt: skip
-                return UpdateAck(acked_through=last)
+                waiting = quarantine.open_seqs(conn, sender.node_id)
+                return UpdateAck(acked_through=last, quarantined=waiting)
         except JukinetError as exc:
             security_log.warning(
                 "refused identity updates from %s: %s [%s]", sender.node_id, exc, exc.code
             )
             self.refused(sender.node_id, "updates.apply", sender.node_id, exc)
             raise
+
+    def apply_one(self, conn: Connection, sender: str, u: IdentityUpdate, at: str = "") -> None:
+        """Check ``u`` against what this node holds and write it; ``UpdateRefused`` if not."""
+        standing = self._standing(conn, u)
+        check_standing(u, standing)
+        self.check_registry(conn, u, standing)
+        self._write(conn, sender, u, standing, at or _now())
+
+    def _quarantine(
+        self, conn: Connection, sender: str, u: IdentityUpdate, exc: UpdateRefused, at: str
+    ) -> None:
+        quarantine.hold(conn, sender, u, exc.message, at)
+        security_log.warning("quarantined update %d from %s: %s", u.seq, sender, exc)
+        draft = audit.Draft(sender, "updates.quarantine", f"{sender} update {u.seq}",
+                            audit.Outcome.REFUSED, f"{exc.code}: {exc.message}")  # fmt: skip
+        self.audit(conn, draft)
+
+    def check_registry(self, conn: Connection, u: IdentityUpdate, standing: Standing) -> None:
+        """Whether the code registry allows ``u`` (raise ``UpdateRefused`` if not).
+
+        A prefecture holds no registry: nothing to check here. The national node,
+        which does, overrides this (``NationalStore.check_registry``).
+        """
 
     def _last_seq(self, conn: Connection, sender: str) -> int:
         query = select(inbox_state.c.last_seq).where(inbox_state.c.sender == sender)
@@ -354,13 +386,7 @@ class IdentityStore:
             raise ConfigurationError(f"The {self.kind} node forwards no updates.")
         outbox = self.forward_to
         with self.engine.connect() as conn:
-            waiting, delivered = ob.backlog(conn, outbox), ob.last_delivery(conn, outbox)
-        return PeerLink(
-            node_id=receiver,
-            outbox_backlog=waiting,
-            last_delivery_at=(worker and worker.last_delivery_at) or delivered,
-            last_error=worker.last_error if worker else None,
-        )
+            return ob.link(conn, outbox, receiver, worker)
 
     def status(
         self, *, started_at: datetime, directory_version: int, links: list[PeerLink]
@@ -372,7 +398,13 @@ class IdentityStore:
             started_at=started_at,
             links=links,
             identities=self.count(),
+            quarantined=self.quarantined(),
         )
+
+    def quarantined(self) -> int:
+        """How many refused updates wait in quarantine here for an operator."""
+        with self.engine.connect() as conn:
+            return quarantine.count_open(conn)
 
 
 def json_lines(rows: Iterator[dict[str, str]], per_chunk: int = 1000) -> Iterator[bytes]:

@@ -109,6 +109,28 @@ inbox_state = Table(
     Column("updated_at", String(32), nullable=False),
 )
 
+# Updates refused on arrival, kept instead of applied (docs/network.md, "Quarantine"):
+# the update as it came (identity information only, R1), why it was refused, and the
+# operator's decision. The sender's queue goes on past it; a later update of the same
+# person from the same sender waits here too. Rows are never deleted.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("sender", String(64), nullable=False),
+    Column("sender_seq", BigInteger, nullable=False),
+    Column("resident_code", String(11), nullable=False, index=True),
+    Column("previous_code", String(11)),
+    Column("payload", Text, nullable=False),  # the IdentityUpdate as JSON
+    Column("reason", Text, nullable=False),
+    Column("quarantined_at", String(32), nullable=False),
+    Column("resolution", String(8)),  # released | dropped; NULL while open
+    Column("resolved_at", String(32)),
+    Column("resolved_by", String(64)),
+    Column("note", Text),
+    UniqueConstraint("sender", "sender_seq"),
+)
+
 # One row per person provided per call to an administrative body (R2, R14): who got
 # what about whom, when, for which affair. Written in the same transaction as the
 # answer is decided; append-only (no code updates or deletes a row). Kept 7 years

@@ -27,7 +27,7 @@ from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import decide
 from jukinet.errors import AccessDenied, HouseholdNotFound, JukinetError, ResidentNotFound
 from jukinet.network import outbox as ob
-from jukinet.network.messages import NodeStatus, PeerLink, node_id
+from jukinet.network.messages import NodeStatus, node_id
 from jukinet.nodes.municipality.operators import authenticate
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
 from jukinet.nodes.municipality.tables import outbox
@@ -257,13 +257,7 @@ def status(
 ) -> NodeStatus:
     """What the operations monitor reads of this node: its outbox towards the prefecture."""
     with store.engine.connect() as conn:
-        waiting, delivered = ob.backlog(conn, outbox), ob.last_delivery(conn, outbox)
-    link = PeerLink(
-        node_id=prefecture,
-        outbox_backlog=waiting,
-        last_delivery_at=(worker and worker.last_delivery_at) or delivered,
-        last_error=worker.last_error if worker else None,
-    )
+        link = ob.link(conn, outbox, prefecture, worker)
     return NodeStatus(
         node_id=node_id("municipality", store.code),
         role="municipality",

@@ -9,8 +9,11 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, select
 
 from jukinet.domain.codes import generate_resident_code
+from jukinet.errors import UpdateRefused
 from jukinet.keys import NodeKey
+from jukinet.network.messages import IdentityUpdate
 from jukinet.nodes.identity import setup
+from jukinet.nodes.identity.authority import Standing
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.identity.tables import identities, retired_codes
 from jukinet.nodes.national.tables import issued_codes
@@ -49,6 +52,31 @@ class NationalStore(IdentityStore):
             conn.execute(
                 insert(issued_codes),
                 [{"code": c, "municipality": municipality, "issued_at": at} for c in chunk],
+            )
+
+    def check_registry(self, conn: Connection, u: IdentityUpdate, standing: Standing) -> None:
+        """A code that appears here for the first time must be issued to the update's origin.
+
+        First appearance: a code this node holds no identity under (a birth or any first
+        report), or the new code of a code change. A code already held moves with its
+        person (a move keeps the code), so the holder rule alone decides for it.
+        """
+        first = u.previous_code is not None or (standing.current is None and not standing.retired)
+        if not first:
+            return
+        code = u.resident_code
+        to = conn.execute(
+            select(issued_codes.c.municipality).where(issued_codes.c.code == code)
+        ).scalar()
+        if to is None:
+            raise UpdateRefused(
+                f"Resident code {code} was never issued by the national node (R6); "
+                f"municipality {u.origin} may use only codes from its own pool."
+            )
+        if to != u.origin:
+            raise UpdateRefused(
+                f"Resident code {code} was issued to municipality {to}, not to municipality "
+                f"{u.origin}; a new code must come from the pool of the municipality using it."
             )
 
     def was_issued(self, code: str) -> bool:

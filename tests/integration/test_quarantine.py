@@ -108,14 +108,13 @@ def test_a_refused_update_lets_later_updates_of_other_persons_apply(
         assert ob.backlog(conn, prefecture_tables.outbox) == 3
 
 
-def test_a_later_update_of_the_same_person_waits_in_quarantine(prefecture: IdentityStore) -> None:
+def test_a_later_update_of_the_same_person_waits_and_both_apply_once_the_move_out_does(
+    prefecture: IdentityStore,
+) -> None:
+    """A move-in before the move-out it needs is only early: it resolves itself (R22)."""
     code, other = generate_resident_code(), generate_resident_code()
     to_prefecture(prefecture, CHUO_PEER, update(1, code, origin=CHUO))
     to_prefecture(prefecture, CHIYODA_PEER, update(1, code, reason="move-in"))
-    # Chuo's move-out arrives: the code is open for an entry now, but Chiyoda's later
-    # update of the same person must not overtake its quarantined move-in.
-    to_prefecture(prefecture, CHUO_PEER, update(2, code, origin=CHUO, reason="move-out",
-                                                 status="removed"))  # fmt: skip
     ack = to_prefecture(
         prefecture,
         CHIYODA_PEER,
@@ -123,53 +122,64 @@ def test_a_later_update_of_the_same_person_waits_in_quarantine(prefecture: Ident
         update(3, other),
     )
     assert (ack.acked_through, ack.quarantined) == (3, [1, 2])
-    assert held(prefecture, code) == (CHUO, "removed", "move-out")
+    assert held(prefecture, code) == (CHUO, "resident", "birth")
     assert held(prefecture, other) is not None
     waiting = quarantine.items(prefecture)[-1]
     assert waiting.sender_seq == 2 and "quarantined update 1" in waiting.reason
     assert status_quarantined(prefecture) == 2
+    # Chuo's move-out arrives: Chiyoda's two updates now pass, in their order, by themselves.
+    to_prefecture(prefecture, CHUO_PEER, update(2, code, origin=CHUO, reason="move-out",
+                                                 status="removed"))  # fmt: skip
+    assert held(prefecture, code) == (CHIYODA, "resident", "name-change")
+    assert prefecture.identity(code).name == "山田 一"  # type: ignore[union-attr]
+    resolved = [(i.sender_seq, i.resolution, i.resolved_by) for i in quarantine.items(prefecture)]
+    assert resolved == [(1, "released", "node"), (2, "released", "node")]
+    assert status_quarantined(prefecture) == 0
+    releases = [e for e in audit_entries(prefecture) if e.operation == "quarantine.release"]
+    assert [e.actor for e in releases] == ["node", "node"]
+    with prefecture.engine.connect() as conn:  # released updates go on to national
+        reasons = [u.change_reason for u in ob.pending(conn, prefecture_tables.outbox, 10)]
+    assert reasons[-2:] == ["move-in", "name-change"]
+    ack = to_prefecture(prefecture, CHIYODA_PEER, update(4, code, reason="minor-correction"))
+    assert (ack.acked_through, ack.quarantined) == (4, [])
 
 
 def test_release_reapplies_in_order_after_the_cause_is_fixed_and_drop_records_a_decision(
-    prefecture: IdentityStore,
+    national: IdentityStore,
 ) -> None:
+    """A code the registry never issued stays for an operator (R6): here the registry is
+    corrected, then the operator releases in order and drops what was sent in error."""
+    from sqlalchemy import insert
+
+    from jukinet.nodes.national.tables import issued_codes
+
     code = generate_resident_code()
-    to_prefecture(prefecture, CHUO_PEER, update(1, code, origin=CHUO))
-    to_prefecture(
-        prefecture,
-        CHIYODA_PEER,
-        update(1, code, reason="move-in"),
+    national_service.receive(national, TOKYO, batch(
+        TOKYO,
+        update(1, code),
         update(2, code, reason="name-change", name="山田 一"),
         update(3, code, reason="minor-correction", name="山田 二"),
-    )
-    first, second, third = quarantine.items(prefecture)
-    # Not before the cause is fixed: the code is still held by Chuo.
-    with pytest.raises(UpdateRefused, match="held by municipality 131024"):
-        quarantine.release(prefecture, first.id, operator="ops-yamada")
-    to_prefecture(prefecture, CHUO_PEER, update(2, code, origin=CHUO, reason="move-out",
-                                                status="removed"))  # fmt: skip
+    ))  # fmt: skip
+    first, second, third = quarantine.items(national)
+    assert "never issued" in first.reason
+    with pytest.raises(UpdateRefused, match="never issued"):  # not before the cause is fixed
+        quarantine.release(national, first.id, operator="ops-yamada")
+    with national.transaction() as conn:  # the registry's missing row, restored
+        conn.execute(insert(issued_codes).values(code=code, municipality=CHIYODA, issued_at="x"))
     with pytest.raises(UpdateRefused, match="release or drop update 1"):  # in order
-        quarantine.release(prefecture, second.id, operator="ops-yamada")
-    quarantine.release(prefecture, first.id, operator="ops-yamada")
-    assert held(prefecture, code) == (CHIYODA, "resident", "move-in")
-    quarantine.release(prefecture, second.id, operator="ops-yamada")
-    assert prefecture.identity(code).name == "山田 一"  # type: ignore[union-attr]
-    quarantine.drop(prefecture, third.id, operator="ops-yamada", note="sent in error")
-    assert prefecture.identity(code).name == "山田 一"  # type: ignore[union-attr]
-    resolved = {i.sender_seq: (i.resolution, i.resolved_by) for i in quarantine.items(prefecture)}
+        quarantine.release(national, second.id, operator="ops-yamada")
+    quarantine.release(national, first.id, operator="ops-yamada")
+    assert held(national, code) == (CHIYODA, "resident", "birth")
+    quarantine.release(national, second.id, operator="ops-yamada")
+    assert national.identity(code).name == "山田 一"  # type: ignore[union-attr]
+    quarantine.drop(national, third.id, operator="ops-yamada", note="sent in error")
+    assert national.identity(code).name == "山田 一"  # type: ignore[union-attr]
+    resolved = {i.sender_seq: (i.resolution, i.resolved_by) for i in quarantine.items(national)}
     assert resolved == {1: ("released", "ops-yamada"), 2: ("released", "ops-yamada"),
                         3: ("dropped", "ops-yamada")}  # fmt: skip
-    assert status_quarantined(prefecture) == 0
-    assert quarantine.items(prefecture, open_only=True) == []
-    ops = [e.operation for e in audit_entries(prefecture) if e.actor == "operator:ops-yamada"]
+    assert status_quarantined(national) == 0
+    ops = [e.operation for e in audit_entries(national) if e.actor == "operator:ops-yamada"]
     assert ops == ["quarantine.release"] * 4 + ["quarantine.drop"]  # 2 refused, 2 done, 1 drop
-    with prefecture.engine.connect() as conn:  # released updates go on to national
-        assert [u.change_reason for u in ob.pending(conn, prefecture_tables.outbox, 10)][-2:] == [
-            "move-in",
-            "name-change",
-        ]
-    ack = to_prefecture(prefecture, CHIYODA_PEER, update(4, code, reason="minor-correction"))
-    assert (ack.acked_through, ack.quarantined) == (4, [])
 
 
 def test_the_sender_marks_what_the_receiver_quarantined_and_shows_it_in_status(

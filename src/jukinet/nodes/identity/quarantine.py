@@ -5,9 +5,12 @@ a retired code, the national code registry), the receiver keeps it here with the
 reason, acknowledges past it and goes on with the sender's later updates. A later
 update of the same person (its resident code or previous code) from the same sender
 is held here too while an earlier one is open, so nothing of one person is applied
-out of order. An operator resolves an item: ``release`` re-applies it (after the
-cause is fixed, the person's earlier items first), ``drop`` records that it will not
-be applied. Both are audited; rows are never deleted.
+out of order. A refusal that was only a matter of order (a move-in before the
+move-out it needs) resolves itself: once an update of the same person is applied,
+the open items naming its codes are tried again (``retry_after``). An operator
+resolves the rest: ``release`` re-applies an item (after the cause is fixed, the
+person's earlier items first), ``drop`` records that it will not be applied. All are
+audited; rows are never deleted.
 """
 
 from __future__ import annotations
@@ -100,6 +103,47 @@ def open_seqs(conn: Connection, sender: str) -> list[int]:
 def count_open(conn: Connection) -> int:
     query = select(func.count()).select_from(quarantine).where(quarantine.c.resolution.is_(None))
     return int(conn.execute(query).scalar_one())
+
+
+def retry_after(store: Store, conn: Connection, applied: IdentityUpdate, at: str) -> int:
+    """Apply the open items of the person ``applied`` just changed, where they now pass.
+
+    A refusal may be only a matter of order: a move-in that reaches a node before the
+    move-out from the other municipality is refused ("held by municipality …") until
+    that move-out is applied. So after each applied update, the open items that name
+    one of its codes are tried again, oldest first, each in a savepoint; one that now
+    passes is released by the node itself (audited), one that does not stays open for
+    an operator. Returns how many were released.
+    """
+    released = 0
+    codes = _codes(applied)
+    for _ in range(10):  # a release may open the way for the next item of the person
+        rows = conn.execute(
+            select(quarantine)
+            .where(quarantine.c.resolution.is_(None), _same_person(codes))
+            .order_by(quarantine.c.id)
+        ).all()
+        progress = False
+        for row in rows:
+            u = IdentityUpdate.model_validate_json(row.payload)
+            try:
+                with conn.begin_nested():
+                    waiting_behind(conn, row.sender, u)
+                    store.apply_one(conn, row.sender, u, at)
+            except UpdateRefused:
+                continue
+            note = f"applied once update {applied.seq} of the person made it pass"
+            _resolve(conn, row.id, RELEASED, "node", note)
+            detail = f"{row.sender} update {u.seq}: {note}"
+            store.audit(
+                conn,
+                audit.Draft("node", "quarantine.release", f"quarantine:{row.id}", detail=detail),
+            )
+            codes = sorted({*codes, *_codes(u)})
+            released, progress = released + 1, True
+        if not progress:
+            break
+    return released
 
 
 # --- operator's view and decisions (jukinet quarantine list|release|drop) --------------

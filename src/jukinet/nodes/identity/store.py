@@ -185,7 +185,7 @@ class IdentityStore:
                     try:
                         quarantine.waiting_behind(conn, sender.node_id, u)
                         self.apply_one(conn, sender.node_id, u, at)
-                        applied += 1
+                        applied += 1 + quarantine.retry_after(self, conn, u, at)
                     except UpdateRefused as exc:
                         self._quarantine(conn, sender.node_id, u, exc, at)
                         held += 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -131,10 +132,23 @@ def _row_for(request: Request) -> Endpoint | None:
     """The row of the route this request goes to, or None (no such endpoint here)."""
     app: Any = request.scope["app"]
     table: EndpointTable = app.state.endpoints
-    for route in app.router.routes:
-        match, _ = route.matches(request.scope)
+    path = _route_path(app.router.routes, request.scope)
+    return None if path is None else table.row(app.state.node_kind, request.method, path)
+
+
+def _route_path(routes: Iterable[Any], scope: Scope) -> str | None:
+    """The path template of the route that takes ``scope``, included routers too
+    (``app.include_router(router)``, without a prefix, as ``peer.check_endpoints`` says)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found = _route_path(included.routes, scope)
+            if found is not None:
+                return found
+            continue
+        match, _ = route.matches(scope)
         if match is Match.FULL:
-            return table.row(app.state.node_kind, request.method, getattr(route, "path", ""))
+            return str(route.path)
     return None
 
 

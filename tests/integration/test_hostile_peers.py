@@ -145,27 +145,40 @@ def _wait_healthy(net: Net, node: Node) -> None:
     assert _health(net, node)["status"] == "ok"
 
 
-async def _flood(node: Node, context: ssl.SSLContext, head: bytes, total: int) -> bytes:
+async def _flood(node: Node, context: ssl.SSLContext, head: bytes, total: int) -> tuple[bytes, int]:
     """Send ``head`` and then a chunked body of ``total`` bytes, made lazily (one 1 MB
-    chunk sent again and again), until the node answers; what it answered."""
+    chunk sent again and again), until the node answers or cuts the connection;
+    (what it answered, bytes of body sent)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", node.port, ssl=context)
-    answer = asyncio.create_task(reader.read(-1))
+    answer = asyncio.create_task(_read_all(reader))
     chunk = b"1" * MB
     writer.write(head)
+    await asyncio.wait([answer], timeout=0.5)  # a refusal from the headers comes at once
+    sent = 0
     try:
         for _ in range(total // MB):
             if answer.done():
                 break
             writer.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
             await writer.drain()
+            sent += len(chunk)
     except (ConnectionError, ssl.SSLError):
         pass
     try:
-        return await asyncio.wait_for(answer, 20)
+        return await asyncio.wait_for(answer, 20), sent
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError, ssl.SSLError):
             await writer.wait_closed()
+
+
+async def _read_all(reader: asyncio.StreamReader) -> bytes:
+    """What arrives until the node closes or resets the connection."""
+    got = bytearray()
+    with contextlib.suppress(ConnectionError, ssl.SSLError):
+        while chunk := await reader.read(65536):
+            got += chunk
+    return bytes(got)
 
 
 def _batch_head(net: Net, node: Node, *, signed: bool) -> bytes:
@@ -185,14 +198,21 @@ def test_a_300_mb_body_leaves_the_node_memory_bounded(net: Net) -> None:
     context = net.identity(AGENCY).tls_context()
     floor = node.rss()
 
-    async def attack() -> list[bytes]:
+    async def attack() -> list[tuple[bytes, int]]:
         unsigned = await _flood(node, context, _batch_head(net, node, signed=False), 300 * MB)
         signed = await _flood(node, context, _batch_head(net, node, signed=True), 300 * MB)
         return [unsigned, signed]
 
-    unsigned, signed = asyncio.run(attack())
+    (unsigned, _), (signed, _) = asyncio.run(attack())
     assert unsigned.startswith(b"HTTP/1.1 401 "), unsigned[:200]
-    assert signed.startswith(b"HTTP/1.1 413 "), signed[:200]
+    # The node stops reading at the endpoint's limit (20 MB) and answers 413, then closes;
+    # the sender, still writing, may never read that answer (asyncio's TLS shutdown
+    # drains and discards the rest), so the node's log is the witness.
+    assert signed.startswith(b"HTTP/1.1 413 ") or signed == b"", signed[:200]
+    assert node.security_lines()[-1].endswith(
+        "refused POST /provision/batch from agency:tokyo-pref: "
+        "The body of POST /provision/batch is longer than 20500000 bytes."
+    )
     grown = node.rss() - floor
     assert grown < 64 * MB, f"the node grew by {grown / MB:.0f} MB"
     assert _health(net, node)["status"] == "ok"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -31,6 +32,14 @@ from jukinet.network.topology import free_port_block
 # The attacks leave the attacker's own sockets half-closed when the node cuts them off
 # (asyncio then warns about them when collected); that is the test's client, not the node.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture(autouse=True)
+def _collect_the_attackers_sockets() -> Iterator[None]:
+    """Collect them within this module's tests, not in whichever test runs next."""
+    yield
+    gc.collect()
+
 
 EXE = Path(sys.executable).with_name("jukinet")
 MB = 1024 * 1024

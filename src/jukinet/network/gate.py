@@ -16,7 +16,7 @@ to an endpoint of the table (``network/endpoints.py``) it checks, in this order:
 Only then is the request passed on (the body given to the app as it was read),
 with the verified ``Peer`` in its scope for the ``caller`` dependency. Every refusal
 is one line on the ``jukinet.security`` logger and a problem+json answer that
-closes the connection (the rest of a refused body is never read). A path that is no
+closes the connection when body bytes are left unread (they are never read). A path that is no
 endpoint goes on to the app, unread, for its 404 or 405.
 """
 
@@ -110,9 +110,15 @@ class PeerGate:
             await self.app(scope, receive, send)
             return
         arrived = time.time()
+        # Whether a refusal leaves body bytes unread: then the connection is closed
+        # rather than the rest read and thrown away.
+        unread = "transfer-encoding" in request.headers or request.headers.get(
+            "content-length", "0"
+        ) not in ("", "0")
         try:
             keyid = _check_head(request, row)
             body = await _read_body(request, receive, row, keyid)
+            unread = False
             scope[PEER_KEY] = _verify(request, row, body, arrived)
         except Refusal as refusal:
             log_refusal(request.method, request.url.path, refusal)
@@ -121,7 +127,7 @@ class PeerGate:
                 answer.model_dump(),
                 status_code=refusal.status,
                 media_type=PROBLEM_MEDIA_TYPE,
-                headers={"Connection": "close"},
+                headers={"Connection": "close"} if unread else None,
             )
             await response(scope, receive, send)
             return

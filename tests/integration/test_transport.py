@@ -118,9 +118,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 _P = Role.PREFECTURE
+MAX_BODY = 4096  # POST /updates of this table takes at most this many bytes
 TABLE = EndpointTable(
     (
-        Endpoint(_P, "POST", "/updates", frozenset({Role.MUNICIPALITY}), Scope.OWN_PREFECTURE),
+        Endpoint(
+            _P,
+            "POST",
+            "/updates",
+            frozenset({Role.MUNICIPALITY}),
+            Scope.OWN_PREFECTURE,
+            max_body=MAX_BODY,
+        ),
         Endpoint(_P, "GET", "/prefectures-only", frozenset({Role.PREFECTURE})),
         Endpoint(_P, "GET", "/identities", frozenset(Role)),
     )
@@ -515,3 +523,140 @@ def test_a_pinned_client_never_contacts_an_address_outside_the_directory(world: 
 
 
 BODY_MODEL = PoolRequest(count=5)
+
+
+# --- hostile peers (R7): limits before the body is read, the signature before the body ---
+
+
+async def _send_raw(
+    world: World,
+    url: str,
+    head: dict[str, str],
+    chunks: AsyncIterator[bytes] | None = None,
+    *,
+    who: str = CHIYODA,
+) -> tuple[int, dict[str, Any], int]:
+    """POST /updates over mTLS by hand: ``head`` as given, then ``chunks`` (chunked
+    transfer coding) until the server answers or closes; (status, problem, bytes sent)."""
+    port = int(url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, ssl=world.identity(who).tls_context()
+    )
+    lines = ["POST /updates HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    lines += [f"{name}: {value}" for name, value in head.items()]
+    if chunks is not None:
+        lines.append("Transfer-Encoding: chunked")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    answer = asyncio.create_task(reader.read(-1))
+    sent = 0
+    try:
+        if chunks is not None:
+            async for chunk in chunks:
+                if answer.done():
+                    break
+                writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                sent += len(chunk)
+                await writer.drain()
+        raw = await asyncio.wait_for(answer, 10)
+    except (ConnectionError, ssl.SSLError):
+        raw = await asyncio.wait_for(answer, 10)
+    finally:
+        writer.close()
+    head_part, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head_part.split(b" ", 2)[1])
+    return status, json.loads(body[body.index(b"{") : body.rindex(b"}") + 1]), sent
+
+
+async def _endless(
+    size: int = 64 * 1024, pause: float = 0.0, total: int = 32 * 1024 * 1024
+) -> AsyncIterator[bytes]:
+    """``total`` bytes in chunks of ``size`` (the same chunk again: nothing piles up here)."""
+    chunk = b"x" * size
+    for _ in range(total // size):
+        yield chunk
+        await asyncio.sleep(pause)
+
+
+def test_an_unsigned_malformed_body_is_refused_401_before_it_is_parsed(
+    world: World, security_log: pytest.LogCaptureFixture
+) -> None:
+    """R7: the signature is checked first; an unsigned caller learns nothing of the schema."""
+
+    async def scenario(app: FastAPI, url: str) -> None:
+        headers = {"Content-Type": "application/json"}
+        [(status, _, problem)] = await _raw(world, "POST", f"{url}/updates", b"{no", headers)
+        assert (status, problem["detail"]) == (401, "The request carries no signature.")
+        forged = _signed_headers(world, f"{url}/updates", BODY)  # signed for another body
+        [(status, _, problem)] = await _raw(world, "POST", f"{url}/updates", b"{no", forged)
+        assert status == 401
+        assert "Content-Digest" in problem["detail"]
+
+    _run(world, scenario)
+    refusals = [r.getMessage() for r in security_log.records if r.name == "jukinet.security"]
+    assert refusals[0] == (
+        "refused POST /updates from an unidentified caller: The request carries no signature."
+    )
+    assert refusals[1].startswith("refused POST /updates from municipality:131016: The body")
+
+
+def test_a_declared_body_over_the_endpoints_limit_is_refused_413_unread(
+    world: World, security_log: pytest.LogCaptureFixture
+) -> None:
+    """R7: Content-Length over the row's max_body is refused at once, signed or not."""
+
+    async def scenario(app: FastAPI, url: str) -> None:
+        huge = str(300 * 1024 * 1024)
+        signed = _signed_headers(world, f"{url}/updates", BODY)
+        status, problem, _ = await _send_raw(world, url, signed | {"Content-Length": huge})
+        assert (status, problem["status"]) == (413, 413)
+        assert problem["type"] == "urn:jukinet:problem:body-too-large"
+        assert problem["detail"] == (
+            f"The body of POST /updates may be at most {MAX_BODY} bytes; this one declares {huge}."
+        )
+
+    _run(world, scenario)
+    refusals = [r.getMessage() for r in security_log.records if r.name == "jukinet.security"]
+    assert refusals == [
+        f"refused POST /updates from municipality:131016: The body of POST /updates may be "
+        f"at most {MAX_BODY} bytes; this one declares {300 * 1024 * 1024}."
+    ]
+
+
+def test_a_chunked_body_is_cut_off_at_the_endpoints_limit(
+    world: World, security_log: pytest.LogCaptureFixture
+) -> None:
+    """R7: without a Content-Length the node counts the bytes and stops at the limit."""
+
+    async def scenario(app: FastAPI, url: str) -> None:
+        signed = _signed_headers(world, f"{url}/updates", BODY)
+        status, problem, sent = await _send_raw(world, url, signed, _endless(1024))
+        assert status == 413
+        assert problem["detail"] == f"The body of POST /updates is longer than {MAX_BODY} bytes."
+        assert sent < 2 * 1024 * 1024  # the node answered long before the sender was done
+
+    _run(world, scenario)
+
+
+def test_an_unsigned_endless_body_is_refused_before_any_of_it_is_read(world: World) -> None:
+    async def scenario(app: FastAPI, url: str) -> None:
+        status, problem, sent = await _send_raw(world, url, {}, _endless())
+        assert (status, problem["detail"]) == (401, "The request carries no signature.")
+        assert sent < 8 * 1024 * 1024  # of 32 MB: the node did not wait for the body
+
+    _run(world, scenario)
+
+
+def test_a_slow_sender_is_timed_out(world: World, security_log: pytest.LogCaptureFixture) -> None:
+    """R7: a body that trickles in holds a connection only until the node's body timeout."""
+
+    async def scenario(app: FastAPI, url: str) -> None:
+        app.state.body_timeout = 0.5
+        signed = _signed_headers(world, f"{url}/updates", BODY)
+        started = time.monotonic()
+        status, problem, _ = await _send_raw(world, url, signed, _endless(1, pause=0.1, total=50))
+        assert status == 408
+        assert problem["detail"] == "The body of POST /updates did not arrive within 0.5 s."
+        assert time.monotonic() - started < 5
+
+    _run(world, scenario)
+    assert any("did not arrive" in r.getMessage() for r in security_log.records)

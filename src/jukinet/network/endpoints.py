@@ -78,10 +78,15 @@ class Endpoint:
     roles: frozenset[Role]
     scope: Scope = Scope.ANY_NODE
     purpose: str = ""
+    # The largest request body the node reads for it, in bytes (R7): a longer one is
+    # refused (413) before, or as soon as, it goes over; nothing is read unsigned.
+    max_body: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in NODE_KINDS:
             raise ConfigurationError(f"{self.kind} does not serve endpoints; {self} cannot exist.")
+        if self.max_body < 0:
+            raise ConfigurationError(f"{self}: max_body cannot be negative.")
         if not self.roles:
             raise ConfigurationError(f"{self} names no role that may call it.")
         if self.scope is Scope.OWN_PREFECTURE and (
@@ -159,6 +164,17 @@ MUNICIPALITY = frozenset({Role.MUNICIPALITY})
 PREFECTURE = frozenset({Role.PREFECTURE})
 ANY, OWN_PREFECTURE, SERVED = Scope.ANY_NODE, Scope.OWN_PREFECTURE, Scope.SERVED_AGENCY
 
+# Request body limits (bytes), the last column of the table. A GET has no body
+# (max_body 0, the default). One JSON message is small; a batch of identity updates
+# holds at most messages.MAX_BATCH updates of at most ~1.5 KB each (name and address
+# in UTF-8); a provision batch is one chunk of the agency client: agency/client.py
+# BATCH_CHUNK lines of at most BATCH_LINE_BYTES each.
+MESSAGE = 16 * 1024
+UPDATES = 2 * 1024 * 1024
+BATCH_CHUNK_LINES = 20_000
+BATCH_LINE_BYTES = 1_024
+BATCH = BATCH_CHUNK_LINES * (BATCH_LINE_BYTES + 1)
+
 # fmt: off
 ENDPOINTS = EndpointTable((
     # Every member reads the signed directory from the national node (R7) and may ask
@@ -177,21 +193,22 @@ ENDPOINTS = EndpointTable((
     Endpoint(_P, "GET", "/identities", MONITOR, ANY, "identities held, by municipality"),
     Endpoint(_M, "GET", "/identities", MONITOR, ANY, "its identities (reconcile)"),
     # Identity updates (flow 1, R22): municipality -> its prefecture -> national.
-    Endpoint(_P, "POST", "/updates", MUNICIPALITY, OWN_PREFECTURE, "identity updates"),
-    Endpoint(_N, "POST", "/updates", PREFECTURE, ANY, "identity updates"),
+    Endpoint(_P, "POST", "/updates", MUNICIPALITY, OWN_PREFECTURE, "identity updates", UPDATES),
+    Endpoint(_N, "POST", "/updates", PREFECTURE, ANY, "identity updates", UPDATES),
     # Resident code pools (R6).
-    Endpoint(_N, "POST", "/pools", MUNICIPALITY, ANY, "resident codes for a municipality"),
+    Endpoint(_N, "POST", "/pools", MUNICIPALITY, ANY, "codes for a municipality", MESSAGE),
     # Provision to the recipients of the legal table (R2, R23, R24).
-    Endpoint(_N, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code"),
-    Endpoint(_P, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code"),
-    Endpoint(_N, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item"),
-    Endpoint(_P, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item"),
-    Endpoint(_N, "POST", "/provision/search", AGENCY, SERVED, "search by the four items"),
-    Endpoint(_P, "POST", "/provision/search", AGENCY, SERVED, "search by the four items"),
-    Endpoint(_N, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes"),
-    Endpoint(_P, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes"),
+    Endpoint(_N, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code", MESSAGE),
+    Endpoint(_P, "POST", "/provision/lookup", AGENCY, SERVED, "lookup by resident code", MESSAGE),
+    Endpoint(_N, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item", MESSAGE),
+    Endpoint(_P, "POST", "/provision/verify", AGENCY, SERVED, "match / no match per item", MESSAGE),
+    Endpoint(_N, "POST", "/provision/search", AGENCY, SERVED, "search by the four items", MESSAGE),
+    Endpoint(_P, "POST", "/provision/search", AGENCY, SERVED, "search by the four items", MESSAGE),
+    Endpoint(_N, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes", BATCH),
+    Endpoint(_P, "POST", "/provision/batch", AGENCY, SERVED, "status of many codes", BATCH),
     # Disclosure to a resident (R14): asked by the resident's municipality.
-    Endpoint(_N, "POST", "/disclosure", MUNICIPALITY, ANY, "provisions of a person"),
-    Endpoint(_P, "POST", "/disclosure", MUNICIPALITY, OWN_PREFECTURE, "provisions of a person"),
+    Endpoint(_N, "POST", "/disclosure", MUNICIPALITY, ANY, "provisions of a person", MESSAGE),
+    Endpoint(_P, "POST", "/disclosure", MUNICIPALITY, OWN_PREFECTURE, "provisions of a person",
+             MESSAGE),
 ))
 # fmt: on

@@ -1,7 +1,8 @@
 """The server side of the network's security for FastAPI: who is calling, and may they.
 
 Who may call an endpoint is a row of the endpoint table (``network/endpoints.py``);
-a route only asks for its verified caller::
+the check itself runs before the body is read, in ``network/gate.py`` (``PeerGate``,
+installed by ``serve_endpoints``); a route only asks for its verified caller::
 
     @app.post("/updates")
     async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck: ...
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, NoReturn
 
@@ -33,7 +33,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
-from yarl import URL
 
 from jukinet.errors import (
     AccessDenied,
@@ -43,12 +42,18 @@ from jukinet.errors import (
     JukinetError,
     NotFound,
     PoolExhausted,
-    SignatureRefused,
 )
-from jukinet.network.directory import DirectoryView
-from jukinet.network.endpoints import ENDPOINTS, Endpoint, EndpointTable, Role, Scope
+from jukinet.network.endpoints import ENDPOINTS, EndpointTable, Role
+from jukinet.network.gate import (
+    PEER_KEY,
+    PROBLEM_MEDIA_TYPE,
+    Peer,
+    PeerGate,
+    Refusal,
+    log_refusal,
+    problem,
+)
 from jukinet.network.messages import Problem
-from jukinet.network.signatures import ReplayCache, verify_request
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -61,128 +66,33 @@ __all__ = [
     "serve_endpoints",
 ]
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-security_log = logging.getLogger("jukinet.security")
 network_log = logging.getLogger("jukinet.network")
-
-
-@dataclass(frozen=True)
-class Peer:
-    """The verified caller of a request."""
-
-    node_id: str
-    role: str
-    code: str
 
 
 def problem_type(code: str) -> str:
     """The RFC 9457 ``type`` URI for a jukinet error code."""
-    return f"urn:jukinet:problem:{code}"
-
-
-def _problem(status: int, code: str, detail: str) -> Problem:
-    return Problem(
-        type=problem_type(code), title=HTTPStatus(status).phrase, status=status, detail=detail
-    )
+    return problem(200, code, "").type
 
 
 def _refuse(request: Request, keyid: str | None, status: int, code: str, reason: str) -> NoReturn:
-    security_log.warning(
-        "refused %s %s from %s: %s",
-        request.method,
-        request.url.path,
-        keyid or "an unidentified caller",
-        reason,
-        extra={"peer": keyid, "path": request.url.path, "reason": reason, "status": status},
-    )
-    raise HTTPException(status, detail=_problem(status, code, reason).model_dump())
-
-
-def _addressed_url(request: Request) -> tuple[str | None, str]:
-    """The URL the caller addressed (as signed), or None and why it cannot be trusted."""
-    raw_path = request.scope.get("raw_path") or request.url.path.encode("utf-8")
-    # ASGI's raw_path has no query, but httpx's in-process ASGITransport puts it there.
-    raw_path = raw_path.split(b"?", 1)[0]
-    query = request.scope.get("query_string", b"")
-    target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-    authority: str | None = getattr(request.app.state, "authority", None)
-    if authority is None:
-        host = request.headers.get("host")
-        if not host:
-            return None, "The request names no Host."
-        try:
-            port = URL(f"https://{host}").port
-        except ValueError:
-            return None, f"The Host {host!r} is not a host name."
-        server = request.scope.get("server")
-        if server is not None and server[1] is not None and port != server[1]:
-            return None, f"The request was addressed to {host}, not to this node."
-        authority = host
-    return f"https://{authority}{target}", ""
+    log_refusal(request.method, request.url.path, Refusal(status, code, reason, keyid))
+    raise HTTPException(status, detail=problem(status, code, reason).model_dump())
 
 
 async def caller(request: Request) -> Peer:
-    """A FastAPI dependency: the verified, active caller the endpoint table admits here.
+    """A FastAPI dependency: the caller the gate (``PeerGate``) verified for this request.
 
-    The route's row is found by this node's kind, the method and the route's path
-    template; the signature is verified, then the row's roles and, where the
-    directory can tell, its scope (a municipality calls its own prefecture only).
+    The gate runs before FastAPI reads or validates the body, so an unsigned or
+    refused caller never learns how a body would have been parsed. A request that
+    did not pass the gate (an app without it) is refused: the check fails closed.
     """
-    row = _row_of(request)
-    directory: DirectoryView = request.app.state.directory
-    replay: ReplayCache = request.app.state.replay
-    body = await request.body()
-    url, why = _addressed_url(request)
-    if url is None:
-        _refuse(request, None, 401, "signature-refused", why)
-    try:
-        keyid = verify_request(
-            request.method,
-            url,
-            request.headers,
-            body,
-            directory.public_key,
-            replay,
-            window=getattr(request.app.state, "signature_window", 30.0),
-        )
-    except SignatureRefused as exc:
-        _refuse(request, exc.keyid, exc.status, exc.code, exc.reason)
-    entry = directory.lookup(keyid)
-    if entry is None:  # verify_request found its key a moment ago; never expected
-        _refuse(request, keyid, 403, "signature-refused", f"{keyid} is not in the directory.")
-    if entry.role not in row.roles:
-        _refuse(
-            request,
-            keyid,
-            403,
-            "role-not-allowed",
-            f"role {entry.role} may not call {request.method} {request.url.path}",
-        )
-    if row.scope is not Scope.ANY_NODE:
-        here = directory.lookup(request.app.state.node_id)
-        if here is None or not row.admits(entry, here):
-            _refuse(
-                request,
-                keyid,
-                403,
-                "outside-scope",
-                f"{entry.node_id} may not call {request.method} {request.url.path} on "
-                f"{request.app.state.node_id}: {row.callers}.",
-            )
-    return Peer(entry.node_id, entry.role, entry.code)
+    peer = request.scope.get(PEER_KEY)
+    if not isinstance(peer, Peer):
+        _refuse(request, None, 401, "signature-refused", "The request was not checked.")
+    return peer
 
 
 Caller = Annotated[Peer, Depends(caller)]
-
-
-def _row_of(request: Request) -> Endpoint:
-    table: EndpointTable = request.app.state.endpoints
-    route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
-    row = table.row(request.app.state.node_kind, request.method, path)
-    if row is None:  # check_endpoints refused such an app at creation; never expected
-        _refuse(request, None, 403, "role-not-allowed", f"{request.method} {path} has no row.")
-    return row
 
 
 def serve_endpoints(
@@ -192,6 +102,7 @@ def serve_endpoints(
     app.state.node_kind = Role(kind)
     app.state.node_id = node_id
     app.state.endpoints = table
+    app.add_middleware(PeerGate)
 
 
 def check_endpoints(app: FastAPI) -> FastAPI:
@@ -278,13 +189,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()))
     detail = f"{where}: {first.get('msg', 'invalid')}" if where else "The request is not valid."
-    return _problem_response(_problem(422, "invalid-input", detail))
+    return _problem_response(problem(422, "invalid-input", detail))
 
 
 async def _jukinet_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JukinetError)
     status = next((s for kind, s in _STATUS_OF if isinstance(exc, kind)), 400)
-    return _problem_response(_problem(status, exc.code, exc.message))
+    return _problem_response(problem(status, exc.code, exc.message))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -10,16 +10,111 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import h11
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from jukinet.network.tls import load_crl
 
-__all__ = ["build_server", "serve", "serve_async"]
+__all__ = ["TransportLimits", "build_server", "serve", "serve_async"]
+
+security_log = logging.getLogger("jukinet.security")
+
+
+@dataclass(frozen=True)
+class TransportLimits:
+    """What one node gives a connection before any signature is seen (R7).
+
+    ``max_connections`` open at once (a new one beyond closes the oldest connection
+    that has no request in flight, or is itself refused when all are busy);
+    ``head_seconds`` for a complete request head after the handshake or the last
+    answer (idle and slow-header connections are closed); ``keep_alive_seconds``
+    between requests; ``max_head_bytes`` of request head; the body's own limit and
+    timeout are the peer check's (``network/gate.py``).
+    """
+
+    max_connections: int = 128
+    head_seconds: float = 10.0
+    keep_alive_seconds: int = 5
+    max_head_bytes: int = 16 * 1024
+
+
+class _LoggedHandshake(ssl.SSLObject):
+    """An SSLObject that logs a failed server handshake on ``jukinet.security``
+    (asyncio logs it only in debug mode; uvicorn never sees it)."""
+
+    def do_handshake(self) -> None:
+        try:
+            super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise
+        except ssl.SSLError as exc:
+            security_log.warning("refused a TLS handshake: %s", exc.reason or exc)
+            raise
+
+
+def _guarded_protocol(limits: TransportLimits) -> type[H11Protocol]:
+    class Guarded(H11Protocol):
+        """uvicorn's h11 protocol with a connection cap and a deadline for each request head."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            self._opened = time.monotonic()
+            self._requests = 0
+            super().connection_made(transport)
+            if len(self.connections) > limits.max_connections and not _evict(self.connections):
+                security_log.warning(
+                    "refused a connection from %s: %d connections busy (limit %d)",
+                    self.client[0] if self.client else "?",
+                    len(self.connections) - 1,
+                    limits.max_connections,
+                )
+                transport.close()
+                return
+            self._arm()
+
+        def _arm(self) -> None:
+            seen = self._requests
+            self.loop.call_later(limits.head_seconds, self._head_deadline, seen)
+
+        def _head_deadline(self, seen: int) -> None:
+            if self._requests == seen and not self.transport.is_closing():
+                self.transport.close()
+
+        def handle_events(self) -> None:
+            before = self.cycle
+            super().handle_events()
+            if self.cycle is not before:
+                self._requests += 1
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        @property
+        def idle(self) -> bool:
+            return (self.cycle is None or self.cycle.response_complete) and (
+                self.conn.their_state is h11.IDLE
+            )
+
+    def _evict(connections: set[Any]) -> bool:
+        idle = [c for c in connections if getattr(c, "idle", False)]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c._opened)
+        oldest.transport.close()
+        connections.discard(oldest)
+        return True
+
+    return Guarded
 
 
 def build_server(
@@ -32,8 +127,10 @@ def build_server(
     ca_path: Path,
     crl_path: Path | None = None,
     graceful_seconds: float = 10.0,
+    limits: TransportLimits | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for ``app``, configured and loaded, not yet started."""
+    limits = limits or TransportLimits()
     config = uvicorn.Config(
         app,
         host=host,
@@ -47,10 +144,16 @@ def build_server(
         log_config=None,
         timeout_graceful_shutdown=int(graceful_seconds),
         server_header=False,
+        http=_guarded_protocol(limits),
+        # A backstop: the protocol's own cap closes connections beyond max_connections.
+        limit_concurrency=limits.max_connections + 1,
+        timeout_keep_alive=limits.keep_alive_seconds,
+        h11_max_incomplete_event_size=limits.max_head_bytes,
     )
     config.load()
     assert config.ssl is not None  # the certificate file makes it an HTTPS config
     config.ssl.minimum_version = ssl.TLSVersion.TLSv1_3
+    config.ssl.sslobject_class = _LoggedHandshake
     if crl_path is not None:
         load_crl(config.ssl, crl_path)
     return uvicorn.Server(config)

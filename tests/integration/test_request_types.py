@@ -19,10 +19,11 @@ import pytest
 from fastapi import FastAPI
 
 from jukinet.domain.codes import generate_resident_code
+from jukinet.keys import load_private_key
 from jukinet.network.layout import NetworkLayout
-from jukinet.network.peer import Peer, caller
+from jukinet.network.peer import Peer
+from jukinet.network.signatures import sign_request
 from jukinet.nodes.national import api as national
-from tests.integration.test_provision import _asgi
 
 EXE = Path(sys.executable).with_name("jukinet")
 TOPOLOGY = """
@@ -37,6 +38,12 @@ port = 7510
 code = "131016"
 port = 7520
 residents = 0
+[[agencies]]
+code = "onkyu"
+name = "総務省 恩給"
+[[agencies]]
+code = "mofa-passport"
+name = "外務省 旅券課"
 """
 CODE = generate_resident_code()
 WRONG_CHECK = CODE[:10] + str((int(CODE[10]) + 1) % 10)
@@ -52,13 +59,54 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    return national.create_app(NetworkLayout(root / "net").node("national:national"))
+    layout = NetworkLayout(root / "net")
+    app = national.create_app(layout.node("national:national"))
+    app.state.authority = "national"  # what the signed URL names (no real socket here)
+    app.state.keys = {
+        "municipality:131016": load_private_key(layout.node("municipality:131016") / "node.key"),
+        "agency:onkyu": load_private_key(layout.client("agency:onkyu") / "node.key"),
+        "agency:mofa-passport": load_private_key(
+            layout.client("agency:mofa-passport") / "node.key"
+        ),
+    }
+    return app
 
 
 def post(app: FastAPI, peer: Peer, path: str, body: Any) -> tuple[int, Any]:
-    app.dependency_overrides[caller] = lambda: peer
-    status, _, answer = asyncio.run(_asgi(app, path, json.dumps(body).encode()))
+    """``body`` as JSON, signed by ``peer`` with its own key, through the node's whole app
+    (the peer check included)."""
+    raw = json.dumps(body).encode()
+    headers = {"content-type": "application/json", "content-length": str(len(raw))}
+    headers |= sign_request(
+        "POST", f"https://national{path}", headers, raw, app.state.keys[peer.node_id], peer.node_id
+    )
+    status, answer = asyncio.run(_call(app, path, raw, headers))
     return status, json.loads(answer)
+
+
+async def _call(app: FastAPI, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1", "method": "POST", "scheme": "https", "path": path,
+        "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"national"),
+                    *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+        "server": ("national", 443), "client": ("127.0.0.1", 5000),
+    }  # fmt: skip
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            return chunks.pop()
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
 CHIYODA = Peer("municipality:131016", "municipality", "131016")

@@ -92,8 +92,13 @@ def test_a_killed_prefecture_loses_nothing_and_duplicates_nothing(
 
 def call(identity: NodeIdentity, url: str) -> object:
     async def go() -> object:
-        async with NodeClient(identity, timeout=5) as client:
-            return await client.get(url)
+        try:
+            async with NodeClient(identity, timeout=5) as client:
+                return await client.get(url)
+        finally:
+            # aiohttp's graceful shutdown: let closed TLS transports finish closing
+            # before asyncio.run ends the loop (else an unclosed-transport warning).
+            await asyncio.sleep(0.25)
 
     return asyncio.run(go())
 

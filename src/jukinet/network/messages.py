@@ -14,7 +14,9 @@ is 11 ASCII digits whose last is the check digit (R6), refused with the sentence
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -32,8 +34,6 @@ MAX_BATCH = 1000
 MAX_POOL = 100_000
 
 
-_RESIDENT_CODE = re.compile(r"[0-9]{11}")  # [0-9], not \d: \d takes any Unicode digit
-_LOCAL_GOVERNMENT_CODE = re.compile(r"[0-9]{6}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SHOWN = 12  # characters of a wrong value repeated in its error, never the whole input
 
@@ -42,43 +42,41 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "…")
 
 
-def _resident_code(value: str) -> str:
-    """One validation of a resident code everywhere: ``domain.codes`` (check digit too)."""
-    if not _RESIDENT_CODE.fullmatch(value):
-        reason = (
-            "A resident code has exactly 11 digits, ASCII digits 0-9 only; "
-            f"{_shown(value)} is not one."
-        )
-    else:
-        try:
-            return parse_resident_code(value)
-        except InvalidInput as exc:
-            reason = exc.message
-    raise PydanticCustomError("resident_code", "{reason}", {"reason": reason})
+def _code_check(
+    kind: str, what: str, digits: int, parse: Callable[[str], str]
+) -> Callable[[str], str]:
+    """One validation of a code everywhere: ASCII digits only (``\\d`` would take any
+    Unicode digit), then ``domain.codes`` (the check digit too), one sentence if not."""
+    shape = re.compile(f"[0-9]{{{digits}}}")
+
+    def check(value: str) -> str:
+        if not shape.fullmatch(value):
+            reason = (
+                f"A {what} has exactly {digits} digits, ASCII digits 0-9 only; "
+                f"{_shown(value)} is not one."
+            )
+        else:
+            try:
+                return parse(value)
+            except InvalidInput as exc:
+                reason = exc.message
+        raise PydanticCustomError(kind, "{reason}", {"reason": reason})
+
+    return check
 
 
-def _local_government_code(value: str) -> str:
-    if not _LOCAL_GOVERNMENT_CODE.fullmatch(value):
-        reason = (
-            "A local government code has exactly 6 digits, ASCII digits 0-9 only; "
-            f"{_shown(value)} is not one."
-        )
-    else:
-        try:
-            return parse_local_government_code(value)
-        except InvalidInput as exc:
-            reason = exc.message
-    raise PydanticCustomError("local_government_code", "{reason}", {"reason": reason})
+_resident_code = _code_check("resident_code", "resident code", 11, parse_resident_code)
+_local_government_code = _code_check(
+    "local_government_code", "local government code", 6, parse_local_government_code
+)
 
 
 def _iso_date(value: object) -> object:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
+        with contextlib.suppress(ValueError):  # e.g. 2026-02-30: refused below
             return date.fromisoformat(value)
-        except ValueError:
-            pass
     raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD, e.g. 1950-05-05")
 
 

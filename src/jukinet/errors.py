@@ -28,6 +28,10 @@ without depending on any adapter.
      │    └── PeerRefused             another node answered with a refusal
      ├── PeerUnreachable              another node gave no usable answer
      ├── PoolExhausted                no unused resident code is left (R6)
+     ├── CardError                    the resident card or its reader (R15–R19)
+     │    ├── CardNotPresent          no card in the reader, or it was removed
+     │    ├── CardRefused             the card answered a command with an error status word
+     │    └── BrokenCard              the card image is changed or unreadable: a broken chip (R19)
      └── ConfigurationError           the node's files or database are not usable
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
@@ -170,3 +174,28 @@ class DirectoryRefused(ConfigurationError):
 
 class UpdateRefused(AccessDenied):
     code = "update-refused"
+
+
+class CardError(JukinetError):
+    code = "card-error"
+
+
+class CardNotPresent(CardError):
+    code = "card-not-present"
+
+
+class CardRefused(CardError):
+    """The card answered with a status word other than 9000 (``sw``, e.g. 0x6982)."""
+
+    code = "card-refused"
+
+    def __init__(self, message: str, sw: int) -> None:
+        super().__init__(message)
+        self.sw = sw
+
+
+class BrokenCard(CardError):
+    """The card image does not decrypt under the chip's key, or its content is not a card:
+    it is treated as a broken chip and never used (R19)."""
+
+    code = "broken-card"

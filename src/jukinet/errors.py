@@ -31,7 +31,8 @@ without depending on any adapter.
      ├── CardError                    the resident card or its reader (R15–R19)
      │    ├── CardNotPresent          no card in the reader, or it was removed
      │    ├── CardRefused             the card answered a command with an error status word
-     │    └── BrokenCard              the card image is changed or unreadable: a broken chip (R19)
+     │    ├── BrokenCard              the card image is changed or unreadable: a broken chip (R19)
+     │    └── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
      └── ConfigurationError           the node's files or database are not usable
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
@@ -199,3 +200,10 @@ class BrokenCard(CardError):
     it is treated as a broken chip and never used (R19)."""
 
     code = "broken-card"
+
+
+class CardNotGenuine(CardError):
+    """The card's certificate is not its issuer's, or the card did not prove it holds
+    the certified key (R17)."""
+
+    code = "card-not-genuine"

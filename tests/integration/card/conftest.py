@@ -11,11 +11,17 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from jukinet.card import certs
+from jukinet.card.builder import Authorities, CardKeys, CardPins, Holder, issue_card
 from jukinet.card.chip import Chip
+from jukinet.card.image import new_chip_key, write_image
+from jukinet.card.jpki_ca import JpkiTestCA
 from jukinet.card.pcsc import reader_names, wait_for_card
 from jukinet.card.vpcd import PORT, VirtualReaderCard
 from jukinet.errors import CardError
@@ -31,7 +37,7 @@ SOCKET = Path("/run/pcscd/pcscd.comm")
 SLOT_READER = ("Virtual PCD 00 00", "Virtual PCD 00 01")
 
 
-def _pcscd_or_fail() -> None:
+def pcscd_or_fail() -> None:
     missing = ""
     if not SOCKET.exists():
         missing = "pcscd is not running (start it with scripts/daemons)"
@@ -54,7 +60,7 @@ def _pcscd_or_fail() -> None:
 def insert_card() -> Iterator[Callable[[Chip, int], Inserted]]:
     """``insert_card(chip, slot)`` puts ``chip`` in vpcd's reader of that slot until the
     test ends (or ``.card.stop()`` pulls it), once pcscd sees the card."""
-    _pcscd_or_fail()
+    pcscd_or_fail()
     inserted: list[VirtualReaderCard] = []
 
     def insert(chip: Chip, slot: int = 0) -> Inserted:
@@ -76,3 +82,35 @@ def insert_card() -> Iterator[Callable[[Chip, int], Inserted]]:
         card.stop()
     for card in inserted:
         wait_for_card(SLOT_READER[card.port - PORT], present=False)
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    image: Path
+    chip_key: bytes
+    pins: CardPins
+    holder: Holder
+
+
+@pytest.fixture(scope="session")
+def card_keys() -> CardKeys:
+    """The card's keys, made once: RSA-2048 generation is slow and no test depends on
+    which keys they are."""
+    return CardKeys.generate()
+
+
+@pytest.fixture
+def issued_card(tmp_path: Path, card_keys: CardKeys) -> IssuedCard:
+    """A card issued to a test resident, as an image file with its chip key."""
+    holder = Holder("12345678901", "C000000001", "131016", "山田 太郎", date(2031, 3, 31))
+    pins = CardPins(jpki_auth="1234", jpki_sign="ABCDEF12", resident="5678", municipal="2468")
+    authorities = Authorities(
+        JpkiTestCA.create(),
+        Ed25519PrivateKey.generate(),
+        certs.public_bytes(Ed25519PrivateKey.generate()),
+    )
+    content = issue_card(holder, pins, authorities, card_keys)
+    key = new_chip_key()
+    image = tmp_path / "card.img"
+    write_image(image, content, key)
+    return IssuedCard(image, key, pins, holder)

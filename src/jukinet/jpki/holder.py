@@ -25,7 +25,7 @@ from cryptography.x509.oid import ObjectIdentifier
 
 from jukinet.errors import CardCertificateRefused
 
-__all__ = ["OID", "Holder", "holder_of", "san_of"]
+__all__ = ["OID", "Holder", "Sex", "holder_of", "san_of"]
 
 Sex = Literal["male", "female"]
 

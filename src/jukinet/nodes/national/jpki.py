@@ -36,6 +36,7 @@ from jukinet.jpki import (
     load_ca,
 )
 from jukinet.jpki.holder import Sex
+from jukinet.jpki.validity import day_in_japan
 from jukinet.network.endpoints import Member
 from jukinet.network.messages import (
     JpkiCertificates,
@@ -145,7 +146,7 @@ def certify(
                     der=cert.public_bytes(serialization.Encoding.DER),
                 )  # fmt: skip
             detail = ", ".join(f"{k} {q.serial_hex(c.serial_number)}" for k, c in issued)
-            detail += f" until {issued[0][1].not_valid_after_utc.date().isoformat()}"
+            detail += f" until {day_in_japan(issued[0][1].not_valid_after_utc)}"
             if replaced:
                 detail += "; replaced " + ", ".join(f"{o.kind} {o.serial}" for o in replaced)
             store.audit(conn, audit.Draft(actor, "jpki.certify", target, detail=detail))

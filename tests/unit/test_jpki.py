@@ -39,7 +39,11 @@ from jukinet.jpki.validity import JST
 
 HOLDER = Holder("山田 太郎", date(1980, 5, 5), "male", "東京都千代田区丸の内一丁目1番1号")
 DOCUMENT = "転出届: 山田 太郎 は 2026-12-01 に 大阪市 へ転出します。".encode()
-NOW = datetime.now(UTC)
+
+
+def now() -> datetime:
+    """Now, read when a test runs (the CA of the module is made then, not at import)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def card() -> Card:
 
 
 def no_revocations(ca: JpkiCA) -> x509.CertificateRevocationList:
-    return build_crl(ca, [], 1, NOW)
+    return build_crl(ca, [], 1, now())
 
 
 def write(folder: Path, name: str, data: bytes) -> Path:
@@ -271,7 +275,7 @@ def test_a_revoked_certificate_is_refused_with_the_day_and_the_reason(
 ) -> None:
     cert = issue_signing(ca, card.signing.public_key(), HOLDER)
     revoked_at = datetime(2026, 11, 30, 10, 0, tzinfo=JST)
-    crl = build_crl(ca, [Revoked(cert.serial_number, revoked_at, Reason.CARD_LOST)], 2, NOW)
+    crl = build_crl(ca, [Revoked(cert.serial_number, revoked_at, Reason.CARD_LOST)], 2, now())
     with pytest.raises(CardCertificateRefused) as refused:
         verify_signature(DOCUMENT, card.sign(DOCUMENT), cert, ca.cert, crl)
     assert refused.value.message == (
@@ -284,7 +288,7 @@ def test_a_revoked_certificate_is_refused_with_the_day_and_the_reason(
 @pytest.mark.parametrize("reason", list(Reason))
 def test_every_reason_reads_back_from_the_crl(ca: JpkiCA, card: Card, reason: Reason) -> None:
     cert = issue_authentication(ca, card.auth.public_key(), HOLDER.date_of_birth)
-    crl = build_crl(ca, [Revoked(cert.serial_number, NOW - timedelta(hours=1), reason)], 3, NOW)
+    crl = build_crl(ca, [Revoked(cert.serial_number, now() - timedelta(hours=1), reason)], 3, now())
     signature = card.auth.sign(b"x", padding.PKCS1v15(), hashes.SHA256())
     with pytest.raises(CardCertificateRefused) as refused:
         verify_signature(b"x", signature, cert, ca.cert, crl)
@@ -296,12 +300,17 @@ def test_a_signature_made_before_the_revocation_verifies_at_its_time(
     ca: JpkiCA, card: Card, openssl_verify: Verify
 ) -> None:
     cert = issue_signing(ca, card.signing.public_key(), HOLDER)
-    revoked_at = NOW + timedelta(minutes=1)
-    crl = build_crl(ca, [Revoked(cert.serial_number, revoked_at, Reason.IDENTITY_CHANGED)], 4, NOW)
+    signed_at = now()
+    revoked_at = signed_at + timedelta(minutes=1)
+    crl = build_crl(
+        ca, [Revoked(cert.serial_number, revoked_at, Reason.IDENTITY_CHANGED)], 4, signed_at
+    )
     signature = card.sign(DOCUMENT)
-    assert verify_signature(DOCUMENT, signature, cert, ca.cert, crl, at=NOW).holder == HOLDER
+    assert verify_signature(DOCUMENT, signature, cert, ca.cert, crl, at=signed_at).holder == HOLDER
     with pytest.raises(CardCertificateRefused, match="name, date of birth, sex or address"):
-        verify_signature(DOCUMENT, signature, cert, ca.cert, crl, at=NOW + timedelta(minutes=2))
+        verify_signature(
+            DOCUMENT, signature, cert, ca.cert, crl, at=signed_at + timedelta(minutes=2)
+        )
 
 
 def test_an_expired_certificate_is_refused_with_its_last_day(
@@ -314,7 +323,7 @@ def test_an_expired_certificate_is_refused_with_its_last_day(
         verify_signature(DOCUMENT, card.sign(DOCUMENT), cert, ca.cert, crl)
     assert refused.value.message == "The signing certificate expired on 2024-05-05."
     # openssl, at a time inside the CRL's validity, sees the certificate expired too.
-    checked = openssl_verify(cert, crl, at=NOW)
+    checked = openssl_verify(cert, crl, at=now())
     assert checked.returncode != 0 and "certificate has expired" in checked.stdout + checked.stderr
 
 
@@ -363,10 +372,10 @@ def test_a_signature_by_another_key_is_refused(ca: JpkiCA, card: Card) -> None:
 def test_a_crl_not_signed_by_the_ca_or_out_of_date_is_refused(ca: JpkiCA, card: Card) -> None:
     cert = issue_signing(ca, card.signing.public_key(), HOLDER)
     signature = card.sign(DOCUMENT)
-    foreign = build_crl(create_ca("test"), [], 1, NOW)
+    foreign = build_crl(create_ca("test"), [], 1, now())
     with pytest.raises(CardCertificateRefused, match="not signed by this network's JPKI CA"):
         verify_signature(DOCUMENT, signature, cert, ca.cert, foreign)
-    old = build_crl(ca, [], 1, NOW - timedelta(days=3))
+    old = build_crl(ca, [], 1, now() - timedelta(days=3))
     with pytest.raises(CardCertificateRefused, match=r"CRL\) expired on .*jukinet jpki crl"):
         verify_signature(DOCUMENT, signature, cert, ca.cert, old)
 

@@ -35,6 +35,11 @@ CERT_FILE = "node.pem"
 CA_FILE = "ca.pem"
 DIRECTORY_FILE = "directory.json"
 NATIONAL_KEY_FILE = "national.pub"
+# The JPKI CA (R15, docs/jpki.md): its certificate in every home, its key in the national
+# node's only; the newest CRL a node fetched (``jukinet jpki crl``).
+JPKI_CA_FILE = "jpki-ca.pem"
+JPKI_CA_KEY_FILE = "jpki-ca.key"
+JPKI_CRL_FILE = "jpki-crl.der"
 
 
 class NetworkSettings(BaseModel):

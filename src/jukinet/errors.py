@@ -25,6 +25,8 @@ without depending on any adapter.
      │    ├── DisclosureRefused       a municipality asked about someone not its resident (R14)
      │    ├── SignatureRefused        a request's RFC 9421 signature proves no member (R7, R8)
      │    ├── UpdateRefused           an identity update its sender may not make (R1)
+     │    ├── CertificationRefused    the JPKI CA does not certify or revoke as asked (R15)
+     │    ├── CardCertificateRefused  a card's JPKI certificate or signature proves no signer (R15)
      │    └── PeerRefused             another node answered with a refusal
      ├── PeerUnreachable              another node gave no usable answer
      ├── PoolExhausted                no unused resident code is left (R6)
@@ -175,6 +177,21 @@ class DirectoryRefused(ConfigurationError):
 
 class UpdateRefused(AccessDenied):
     code = "update-refused"
+
+
+class CertificationRefused(AccessDenied):
+    """The JPKI certification authority refuses to issue or revoke: the resident is not
+    the caller's, a signing certificate for a person under 15, a key that is not a
+    card's RSA-2048 key (R15)."""
+
+    code = "certification-refused"
+
+
+class CardCertificateRefused(AccessDenied):
+    """A document signed with a card does not verify: the certificate is revoked, expired,
+    not issued by this network's JPKI CA, or the signature does not match (R15)."""
+
+    code = "card-certificate-refused"
 
 
 class CardError(JukinetError):

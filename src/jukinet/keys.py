@@ -1,5 +1,6 @@
 """Ed25519 keys: the one place that reads a key file (nodes, agencies, the CA, the national
-node's public key), and ``NodeKey``, a node's signing key (audit heads, directory, requests)."""
+node's public key, and the RSA key of the JPKI CA), and ``NodeKey``, a node's signing key
+(audit heads, directory, requests)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from jukinet.errors import ConfigurationError
 
@@ -22,6 +24,27 @@ def load_private_key(path: Path, what: str = "node key") -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigurationError(f"The {what} {path} is not an Ed25519 key.")
     return key
+
+
+def load_rsa_private_key(path: Path, what: str) -> RSAPrivateKey:
+    """The RSA private key in the PEM file ``path`` (the JPKI CA's), or a ConfigurationError."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot read the {what} {path}: {exc}") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ConfigurationError(f"The {what} {path} is not an RSA key.")
+    return key
+
+
+def save_private_key(path: Path, key: Ed25519PrivateKey | RSAPrivateKey) -> None:
+    """Write ``key`` as PEM to a new file readable by its owner only (never overwritten)."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
 
 
 def load_public_key(path: Path, what: str = "public key") -> Ed25519PublicKey:

@@ -1,4 +1,5 @@
-"""``network init``: a CA, a key and certificate per node, the signed directory, every node.
+"""``network init``: a CA, a key and certificate per node, the signed directory, every node,
+and the JPKI CA (R15): its key in the national node's home, its certificate in every home.
 
 Everything is written under one folder (see ``layout``). The national node's
 initial code pools for the municipalities are issued through the national
@@ -25,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from jukinet import config
+from jukinet import config, jpki
 from jukinet.agency.client import write_settings as write_agency_settings
 from jukinet.config import NetworkSettings
 from jukinet.domain.codes import ResidentCode
@@ -145,6 +146,8 @@ def init_network(
     root.mkdir(parents=True, exist_ok=True)
     ca = pki.create_ca(topology.name)
     pki.save_ca(ca, layout.ca)
+    jpki_ca = jpki.create_ca(topology.name)
+    jpki_ca_pem = jpki_ca.cert.public_bytes(serialization.Encoding.PEM)
 
     issued: dict[str, Issued] = {}
     for spec in topology.nodes():
@@ -175,6 +178,7 @@ def init_network(
         (home / config.CERT_FILE).write_bytes(_pem(issued[spec.node_id].cert))
         (home / config.CA_FILE).write_bytes(_pem(ca.cert))
         (home / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
+        (home / config.JPKI_CA_FILE).write_bytes(jpki_ca_pem)
         (home / config.DIRECTORY_FILE).write_text(signed.model_dump_json(indent=1))
         config.write(cfg.model_copy(update={"network": settings(spec, upstream)}))
 
@@ -183,6 +187,7 @@ def init_network(
     cfg = national.init_node(
         home, n.code, n.name, database_url_for(n.node_id), NodeKey(issued[n.node_id].key)
     )
+    jpki.save_ca(jpki_ca, home)  # the national node is the JPKI CA (J-LIS's role)
     finish(home, n, cfg, "")
     report(f"national node {n.name}")
     national_store = national.open_node(home)
@@ -221,6 +226,7 @@ def init_network(
             folder = layout.client(nid)
             pki.write_identity(folder, i.key, i.cert, ca.cert)
             (folder / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
+            (folder / config.JPKI_CA_FILE).write_bytes(jpki_ca_pem)
             serving = agency_urls[nid] if nid.startswith("agency:") else topology.national.url
             write_agency_settings(folder, nid, topology.national.url, node_url=serving)
     return layout

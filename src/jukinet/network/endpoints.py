@@ -210,5 +210,11 @@ ENDPOINTS = EndpointTable((
     Endpoint(_N, "POST", "/disclosure", MUNICIPALITY, ANY, "provisions of a person", MESSAGE),
     Endpoint(_P, "POST", "/disclosure", MUNICIPALITY, OWN_PREFECTURE, "provisions of a person",
              MESSAGE),
+    # The JPKI certification authority (R15, docs/jpki.md): a municipality has its own
+    # residents' card keys certified and revokes their certificates; every member reads
+    # the CRL, to verify documents signed with a card.
+    Endpoint(_N, "POST", "/jpki/certify", MUNICIPALITY, ANY, "certify a card's keys", MESSAGE),
+    Endpoint(_N, "POST", "/jpki/revoke", MUNICIPALITY, ANY, "revoke card certificates", MESSAGE),
+    Endpoint(_N, "GET", "/jpki/crl", ANY_MEMBER, ANY, "the JPKI CA's current CRL"),
 ))
 # fmt: on

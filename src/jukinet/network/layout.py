@@ -3,7 +3,8 @@
 DIR/topology.toml          the topology the network was made from
 DIR/ca/                    the network CA: ca.key (0600), ca.pem, revoked.json, crl.pem
 DIR/nodes/<id>/            one home per node: node.toml, node.key, node.pem, ca.pem,
-                           national.pub, directory.json, its database
+                           national.pub, directory.json, jpki-ca.pem (the national
+                           node also jpki-ca.key), its database
 DIR/clients/<id>/          agencies and the operations monitor: node.key, node.pem, ca.pem
 DIR/secrets/               first administrators' passwords (0600), one file per node
 DIR/logs/<id>.log          each node's log while ``network up`` runs

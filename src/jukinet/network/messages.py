@@ -14,6 +14,8 @@ is 11 ASCII digits whose last is the check digit (R6), refused with the sentence
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import re
 from collections.abc import Callable
@@ -323,3 +325,71 @@ class ProvisionEntry(Message):
 class DisclosureResponse(Message):
     resident_code: ResidentCodeText
     provisions: list[ProvisionEntry]  # newest first
+
+
+# --- the JPKI certification authority (R15, docs/jpki.md) ---------------------------
+
+CertificateKind = Literal["signing", "authentication"]
+# The reasons a municipality gives (jukinet.jpki.Reason); the CA itself gives the others.
+MunicipalReason = Literal["card-lost", "code-change", "holder-request"]
+
+
+def _base64(value: str) -> str:
+    try:
+        base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise PydanticCustomError("base64", "not standard base64 (RFC 4648 §4)") from None
+    return value
+
+
+# DER in JSON: standard base64. A card's RSA-2048 SubjectPublicKeyInfo is 392 characters.
+Base64Der = Annotated[str, Field(min_length=4, max_length=8192), AfterValidator(_base64)]
+
+
+class JpkiCertifyRequest(Request):
+    """A municipality asks the CA to certify a card's public keys for its resident.
+
+    The CA takes the 基本4情報 from the national identity record, never from here;
+    ``signing_key`` is left out for a person under 15, who gets none.
+    """
+
+    resident_code: ResidentCodeText
+    authentication_key: Base64Der  # key 0017, DER SubjectPublicKeyInfo
+    signing_key: Base64Der | None = None  # key 001A
+
+
+class JpkiCertificates(Message):
+    """The certificates issued, DER in base64."""
+
+    authentication: Base64Der
+    signing: Base64Der | None = None
+
+
+def _both_kinds() -> list[CertificateKind]:
+    return ["signing", "authentication"]
+
+
+class JpkiRevokeRequest(Request):
+    """A municipality revokes its resident's certificates (``serial``: only that one)."""
+
+    resident_code: ResidentCodeText
+    reason: MunicipalReason
+    kinds: list[CertificateKind] = Field(default_factory=_both_kinds, min_length=1, max_length=2)
+    serial: str | None = Field(default=None, pattern="^[0-9a-f]{40}$")
+
+
+class JpkiRevoked(Message):
+    serial: str
+    kind: CertificateKind
+    revoked_at: datetime
+    reason: str
+
+
+class JpkiRevokeResponse(Message):
+    revoked: list[JpkiRevoked]  # empty: nothing valid was left to revoke
+
+
+class JpkiCrl(Message):
+    """The CA's current CRL, DER in base64 (its signature is what a node trusts)."""
+
+    crl: Annotated[str, AfterValidator(_base64)]  # grows with the revocations it lists

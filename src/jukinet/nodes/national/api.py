@@ -21,7 +21,7 @@ from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateA
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.store import json_lines
-from jukinet.nodes.national import pools, service
+from jukinet.nodes.national import jpki, jpki_api, pools, service
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 
 
@@ -30,6 +30,7 @@ def create_app(home: Path) -> FastAPI:
     runtime = load_runtime(config.load(home))
     table = provision.load_table(home)  # the legal table (別表): home/legal.toml or shipped
     store = service.open_node(home)
+    ca = jpki.load_authority(home)  # the JPKI CA key (R15), made by `network init`
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +46,7 @@ def create_app(home: Path) -> FastAPI:
     app = FastAPI(title="jukinet national node", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
     app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
+    app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
 
     @app.post("/updates")
     async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:

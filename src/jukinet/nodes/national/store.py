@@ -1,5 +1,6 @@
-"""The national node's database: identity information of every resident (R1) and the
-code registry (R6). Queries of the shared identity tables are in ``nodes/identity/store.py``."""
+"""The national node's database: identity information of every resident (R1), the
+code registry (R6) and the JPKI CA's records (R15, ``jpki_store``). Queries of the shared
+identity tables are in ``nodes/identity/store.py``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from jukinet.nodes.identity import setup
 from jukinet.nodes.identity.authority import Standing
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.identity.tables import identities, retired_codes
+from jukinet.nodes.national import jpki_revocation
 from jukinet.nodes.national.tables import issued_codes
 
 KIND = "national"
@@ -28,6 +30,14 @@ class NationalStore(IdentityStore):
 
     def __init__(self, engine: Engine, key: NodeKey) -> None:
         super().__init__(engine, key)
+
+    def apply_one(self, conn: Connection, sender: str, u: IdentityUpdate, at: str = "") -> None:
+        """Apply ``u``, then revoke the JPKI certificates it makes wrong (R15), in ``conn``."""
+        before = jpki_revocation.held_before(conn, u)
+        super().apply_one(conn, sender, u, at)
+        jpki_revocation.revoke_on_change(
+            conn, before, u, node=self.node_id, record=lambda d: self.audit(conn, d), at=at
+        )
 
     def fresh_codes(self, conn: Connection, count: int) -> list[str]:
         """``count`` random codes that no registry row, identity or retired code has."""

@@ -57,6 +57,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "quarantine_cmd", "app", "Refused identity updates held on this node."
     ),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
+    "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19)."),
 }
 
 app = typer.Typer(

@@ -92,10 +92,10 @@ def check(content: CardContent, before: Snapshot, after: Snapshot, raw: bytes, o
     if not entered:
         gained = after.verified - before.verified
         if gained:
-            assert (cla, ins, ok, gained) == (0x00, 0x20, True, {before.ef})
+            assert (cla, ins, ok) == (0x00, 0x20, True) and gained == frozenset({before.ef})
         lost = before.verified - after.verified
         if lost:
-            assert (cla, ins, lost) == (0x00, 0x20, {before.ef}) and not ok
+            assert (cla, ins) == (0x00, 0x20) and lost == frozenset({before.ef}) and not ok
         if after.rights & ~before.rights:
             assert (cla, ins, ok) == (0x00, 0x82, True)
         if after.rights != before.rights:

@@ -41,9 +41,11 @@ def select(ctx: Context, cmd: Command) -> Response:
         app = ctx.content.application(cmd.data)
         if app is None:
             return status(SW.FILE_NOT_FOUND)
-        ctx.session.enter(app)
         fci = _tlv(0x6F, _tlv(0x84, app.aid))
-        return answer(cmd, fci) if cmd.p2 == P2_FCI and cmd.le is not None else status(SW.OK)
+        selected = answer(cmd, fci) if cmd.p2 == P2_FCI and cmd.le is not None else status(SW.OK)
+        if selected.sw == SW.OK:  # a 6Cxx (Le too short) asks again: nothing is selected
+            ctx.session.enter(app)
+        return selected
     if cmd.p1 == 0x00 and cmd.data in (b"", MF):
         ctx.session.enter(None)
         return status(SW.OK)
@@ -53,10 +55,10 @@ def select(ctx: Context, cmd: Command) -> Response:
     obj = (app.files.get(fid) or app.pins.get(fid) or app.keys.get(fid)) if app else None
     if obj is None:
         return status(SW.FILE_NOT_FOUND)
-    ctx.session.ef = fid
-    if cmd.p2 != P2_NONE and cmd.le is not None:
-        return answer(cmd, _fcp(obj))
-    return status(SW.OK)
+    selected = answer(cmd, _fcp(obj)) if cmd.p2 != P2_NONE and cmd.le is not None else status(SW.OK)
+    if selected.sw == SW.OK:  # a 6Cxx (Le too short) asks again: nothing is selected
+        ctx.session.ef = fid
+    return selected
 
 
 def _current_file(ctx: Context, cmd: Command) -> ElementaryFile | int:

@@ -3,7 +3,8 @@
 Checks run in ISO/IEC 7816-4 order: the class byte (6E00, 6881, 6882, 6884), the
 instruction (6D00), the shape of the body (6700), then the command's own checks.
 Nothing raises out of :meth:`CardChip.process`; an unforeseen fault answers 6F00, a
-memory that cannot be written answers 6581.
+memory that cannot be written answers 6581. Only a ``BaseException`` that is not an
+``Exception`` (the process being stopped: the card losing power) goes through.
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ def verify(ctx: Context, cmd: Command) -> Response:
     paid = pin.tries_left
     ctx.save()
     if not hmac.compare_digest(cmd.data, pin.value):
+        ctx.session.verified.discard(pin.fid)  # a failed check undoes an earlier one
         return status(tries_left(paid))
     pin.tries_left = pin.max_tries
     try:

@@ -9,6 +9,7 @@ OpenSC expects (``SC_ALGORITHM_RSA_HASH_NONE | SC_ALGORITHM_RSA_PAD_PKCS1``).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import cast
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -44,6 +45,12 @@ def pkcs1_v15_sign(key: RSAPrivateKey, message: bytes) -> bytes:
     return s.to_bytes(k, "big")
 
 
+@lru_cache(maxsize=16)
+def _load(der: bytes) -> RSAPrivateKey:
+    """Loading checks the key (slow for RSA); a chip's keys are loaded once per process."""
+    return cast(RSAPrivateKey, load_der_private_key(der, password=None))
+
+
 def _key(ctx: Context) -> Key | int:
     current = ctx.current()
     if isinstance(current, int):
@@ -65,7 +72,7 @@ def compute_signature(ctx: Context, cmd: Command) -> Response:
         return status(SW.INCOMPATIBLE_FILE)
     if not ctx.session.satisfies(key.use):
         return status(SW.SECURITY_STATUS_NOT_SATISFIED)
-    rsa = cast(RSAPrivateKey, load_der_private_key(key.private, password=None))
+    rsa = _load(key.private)
     try:
         signature = pkcs1_v15_sign(rsa, cmd.data)
     except ValueError:

@@ -59,7 +59,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "quarantine": LazyCommand(
         "quarantine_cmd", "app", "Refused identity updates held on this node."
     ),
-    "card": LazyCommand("card_cmd", "app", "The resident card and the card reader."),
+    "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19) and the card reader."),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
 }
 

@@ -1,8 +1,8 @@
-"""``jukinet card``: the resident card on this machine's card stack (docs/card.md).
+"""``jukinet card``: the resident card (R15–R19) on this machine's card stack (docs/card.md).
 
-``card serve IMAGE`` puts a card image in vsmartcard's virtual reader of the local
-pcscd, so that any PC/SC software (OpenSC, a terminal of the window) finds the card
-there, until Ctrl-C pulls it out.
+``card demo FILE`` writes an issued test card image; ``card serve IMAGE`` puts a card
+image in vsmartcard's virtual reader of the local pcscd, so that any PC/SC software
+(OpenSC, a terminal of the window) finds the card there, until Ctrl-C pulls it out.
 """
 
 from __future__ import annotations
@@ -16,7 +16,31 @@ import typer
 
 from jukinet.cli._common import console, handle_errors
 
-app = typer.Typer(no_args_is_help=True, help="The resident card and the card reader.")
+app = typer.Typer(no_args_is_help=True, help="The resident card (R15–R19) and the card reader.")
+
+
+@app.command("demo")
+@handle_errors
+def demo(
+    file: Path = typer.Argument(..., help="The card image to write (must not exist)."),
+    pin: str | None = typer.Option(
+        None, "--pin", help="4 digits: the PIN of every application but JPKI signing."
+    ),
+    signing_password: str | None = typer.Option(
+        None, "--signing-password", help="6-16 upper-case letters and digits (JPKI signing)."
+    ),
+) -> None:
+    """Write an issued test card image for a made-up resident, and print its PINs."""
+    from jukinet.card.demo import write_demo_card
+
+    card = write_demo_card(file, pin=pin, signing_password=signing_password)
+    console.print(f"Card image {card.image} for {card.holder.name}")
+    console.print(f"  resident code    {card.holder.resident_code}")
+    console.print(f"  card number      {card.holder.card_number}")
+    console.print(f"  PIN              {card.pins.jpki_auth}  (JPKI authentication, other apps)")
+    console.print(f"  signing password {card.pins.jpki_sign}  (JPKI signing)")
+    for written in card.files[1:]:
+        console.print(f"  wrote {written}")
 
 
 @app.command("serve")

@@ -1,5 +1,6 @@
 """The national node's database: identity information of every resident (R1) and the
-code registry (R6). Queries of the shared identity tables are in ``nodes/identity/store.py``."""
+code registry (R6). Queries of the shared identity tables are in ``nodes/identity/``
+(``store.py``, ``applying.py``, ``reads.py``)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from jukinet.network.server import serve_async
 from jukinet.nodes.identity import provision_api
 from jukinet.nodes.national import service as national_service
 from tests.conftest import UrlFactory
-from tests.integration.test_provision import Node, _asgi
+from tests.integration.provision.nodes import Node, asgi_post
 
 TABLE = load_shipped_legal_table()
 SHORT = 200
@@ -50,7 +50,7 @@ def _post_batch(node: Node, upload: bytes) -> tuple[int, list[dict[str, object]]
     app.include_router(provision_api.router(node.store, TABLE))
     app.dependency_overrides[caller] = lambda: Peer("agency:onkyu", "agency", "onkyu")
     status, _, answer = asyncio.run(
-        _asgi(app, "/provision/batch", upload, b"affair=onkyu-entitlement")
+        asgi_post(app, "/provision/batch", upload, b"affair=onkyu-entitlement")
     )
     assert max(map(len, answer.split(b"\n"))) < 2_000  # no answer line echoes a row
     return status, [json.loads(line) for line in answer.decode().splitlines()]

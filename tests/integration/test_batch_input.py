@@ -44,14 +44,16 @@ def national(database: UrlFactory, tmp_path: Path) -> Iterator[Node]:
     store.close()
 
 
-def _post_batch(node: Node, upload: bytes) -> tuple[int, list[dict[str, object]]]:
+def _post_batch(
+    node: Node, upload: bytes, query: bytes = b"affair=onkyu-entitlement"
+) -> tuple[int, list[dict[str, object]]]:
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(provision_api.router(node.store, TABLE))
     app.dependency_overrides[caller] = lambda: Peer("agency:onkyu", "agency", "onkyu")
-    status, _, answer = asyncio.run(
-        asgi_post(app, "/provision/batch", upload, b"affair=onkyu-entitlement")
-    )
+    status, _, answer = asyncio.run(asgi_post(app, "/provision/batch", upload, query))
+    if status != 200:
+        return status, [json.loads(answer)]
     assert max(map(len, answer.split(b"\n"))) < 2_000  # no answer line echoes a row
     return status, [json.loads(line) for line in answer.decode().splitlines()]
 
@@ -87,6 +89,27 @@ def test_a_body_that_is_one_huge_line_is_one_row_error(national: Node) -> None:
     status, rows = _post_batch(national, b"\x00" * 3_000_000)
     assert status == 200 and len(rows) == 1 and rows[0]["row"] == 1
     assert len(str(rows[0]["error"])) < SHORT
+
+
+def test_rows_are_numbered_from_first_row_and_only_plain_numbers_are_taken(
+    national: Node,
+) -> None:
+    """A later chunk of a file (or a resumed batch) names its first line's number; its
+    first line is a row like any other, even one that reads ``resident_code``."""
+    code = national.person()
+    upload = f"resident_code\n{code}\n".encode()
+    status, rows = _post_batch(national, upload, b"affair=onkyu-entitlement&first_row=20001")
+    assert status == 200 and [(r["row"], "error" in r) for r in rows] == [
+        (20001, True),
+        (20002, False),
+    ]
+    before = national.counts()
+    for wrong in (b"2.0", b"%2B2", b"01", b"0", b"1e3", b"%EF%BC%92", b"9" * 5000):
+        status, (problem,) = _post_batch(
+            national, upload, b"affair=onkyu-entitlement&first_row=" + wrong
+        )
+        assert status == 422 and "first_row" in json.dumps(problem), wrong
+    assert national.counts()[0] == before[0]  # no provision for a refused request
 
 
 # --- the agency client meets an answer it cannot read (over real mTLS) ------------------

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,12 @@ from jukinet.agency.client import AgencyClient, AgencySettings
 from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import PeerUnreachable
 from jukinet.keys import NodeKey
-from jukinet.network import pki
-from jukinet.network.client import NodeIdentity
 from jukinet.network.peer import Peer, caller, install_problem_handlers
-from jukinet.network.server import serve_async
 from jukinet.nodes.identity import provision_api
 from jukinet.nodes.national import service as national_service
 from tests.conftest import UrlFactory
 from tests.integration.provision.nodes import Node, asgi_post
+from tests.mtls import identities, serving
 
 TABLE = load_shipped_legal_table()
 SHORT = 200
@@ -115,35 +111,6 @@ def test_rows_are_numbered_from_first_row_and_only_plain_numbers_are_taken(
 # --- the agency client meets an answer it cannot read (over real mTLS) ------------------
 
 
-def _identities(folder: Path) -> tuple[NodeIdentity, NodeIdentity]:
-    ca = pki.create_ca("demo")
-    for role, code in (("national", "000000"), ("agency", "onkyu")):
-        key, cert = pki.issue_certificate(ca, role, code, ["127.0.0.1"])
-        pki.write_identity(folder / role, key, cert, ca.cert)
-    return (
-        NodeIdentity.in_folder("national:000000", folder / "national"),
-        NodeIdentity.in_folder("agency:onkyu", folder / "agency"),
-    )
-
-
-@asynccontextmanager
-async def _serving(app: FastAPI, server: NodeIdentity) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve_async(app, host="127.0.0.1", port=sock.getsockname()[1],
-                    cert_path=server.cert_path, key_path=server.key_path,
-                    ca_path=server.ca_path, sockets=[sock], stop=stop)
-    )  # fmt: skip
-    try:
-        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stop.set()
-        await task
-
-
 @pytest.mark.parametrize(
     "bad_line",
     [b'{"row": 2, "error": "' + b"x" * 10_000_000 + b'"}', b"not json", b'{"row": "two"}'],
@@ -153,7 +120,7 @@ def test_an_unreadable_answer_line_is_one_clear_error_after_the_rows_read(
     tmp_path: Path, bad_line: bytes
 ) -> None:
     """R24: the client keeps the rows it read and says where the answer broke off."""
-    server, agency = _identities(tmp_path)
+    server, agency = identities(tmp_path)
     app = FastAPI()
 
     @app.post("/provision/batch")
@@ -162,7 +129,7 @@ def test_an_unreadable_answer_line_is_one_clear_error_after_the_rows_read(
         return StreamingResponse(iter([line + b"\n" for line in lines]))
 
     async def scenario() -> tuple[list[int], PeerUnreachable]:
-        async with _serving(app, server) as url:
+        async with serving(app, server) as url:
             settings = AgencySettings(agency, url, url)
             rows: list[int] = []
             async with AgencyClient(settings) as client:

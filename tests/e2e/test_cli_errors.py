@@ -9,6 +9,7 @@ running, so its node is unreachable too.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -120,3 +121,43 @@ def test_a_defect_is_one_line_internal_error_with_status_2(
     debug = run(*args, JUKINET_PASSWORD="x", JUKINET_DEBUG="1")
     assert debug.returncode == 2 and "Traceback" in debug.stderr
     assert debug.stderr.splitlines()[-1] == "internal error: DatabaseError"
+
+
+# --- usage errors: one line, exit status 2 -----------------------------------------------
+
+USAGE = re.compile(r"error: (?P<reason>.+) \(see (?P<command>jukinet[a-z ]*) --help\)")
+
+
+@pytest.mark.parametrize(
+    ("args", "command", "phrase"),
+    [
+        (["agency", "lookup", "12345678903", "--as", "x"], "jukinet agency lookup",
+         "Missing option '--affair'"),
+        (["agency", "batch", "codes.csv"], "jukinet agency batch", "Missing argument 'target'"),
+        (["network", "topology", "--prefectures", "many"], "jukinet network topology",
+         "Invalid value for '--prefectures'"),
+        (["agency", "lookup", "12345678903", "--bogus"], "jukinet agency lookup",
+         "No such option: --bogus"),
+        (["agency", "nosuch"], "jukinet agency", "No such command 'nosuch'"),
+        (["nosuch"], "jukinet", "No such command 'nosuch'"),
+        (["--bogus", "code", "check", "12345678903"], "jukinet", "No such option: --bogus"),
+    ],
+    ids=["missing option", "missing argument", "bad value", "unknown option",
+         "unknown sub-command", "unknown command", "unknown root option"],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_naming_the_commands_help(
+    args: list[str], command: str, phrase: str
+) -> None:
+    """Click's usage box (usage line, hint, framed message) is one line, exit status 2."""
+    r = run(*args)
+    line = one_line_error(r, status=2)
+    usage = USAGE.fullmatch(line)
+    assert usage is not None, line
+    assert usage["command"] == command and phrase in usage["reason"]
+    assert "Usage:" not in r.stderr and "╭" not in r.stderr and r.stdout == ""
+
+
+def test_a_command_group_without_a_command_still_shows_its_help() -> None:
+    """Not a usage error: ``jukinet agency`` lists the agency's commands."""
+    r = run("agency")
+    assert "lookup" in r.stdout and "batch" in r.stdout and "error:" not in r.stderr

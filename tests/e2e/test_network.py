@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sqlite3
@@ -225,6 +226,9 @@ def test_a_revoked_peer_is_refused_after_the_next_directory_update(tmp_path: Pat
         assert refused_everywhere, "a node still answers a revoked peer"
         monitor = net.identity(MONITOR_ID)
         assert call(monitor, f"{net.url(0)}/health")  # the others still are
+    # Collect such a socket here, under this test's filter: left to a later collection
+    # it warned inside a later test (the 47-prefecture topology, in a full run).
+    gc.collect()
 
 
 def test_a_municipality_replenishes_its_pool_from_the_national_node(network: Network) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,12 @@ from jukinet.agency.client import AgencyClient, AgencySettings
 from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import PeerUnreachable
 from jukinet.keys import NodeKey
-from jukinet.network import pki
-from jukinet.network.client import NodeIdentity
 from jukinet.network.peer import Peer, caller, install_problem_handlers
-from jukinet.network.server import serve_async
 from jukinet.nodes.identity import provision_api
 from jukinet.nodes.national import service as national_service
 from tests.conftest import UrlFactory
-from tests.integration.test_provision import Node, _asgi
+from tests.integration.provision.nodes import Node, asgi_post
+from tests.mtls import identities, serving
 
 TABLE = load_shipped_legal_table()
 SHORT = 200
@@ -44,14 +40,16 @@ def national(database: UrlFactory, tmp_path: Path) -> Iterator[Node]:
     store.close()
 
 
-def _post_batch(node: Node, upload: bytes) -> tuple[int, list[dict[str, object]]]:
+def _post_batch(
+    node: Node, upload: bytes, query: bytes = b"affair=onkyu-entitlement"
+) -> tuple[int, list[dict[str, object]]]:
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(provision_api.router(node.store, TABLE))
     app.dependency_overrides[caller] = lambda: Peer("agency:onkyu", "agency", "onkyu")
-    status, _, answer = asyncio.run(
-        _asgi(app, "/provision/batch", upload, b"affair=onkyu-entitlement")
-    )
+    status, _, answer = asyncio.run(asgi_post(app, "/provision/batch", upload, query))
+    if status != 200:
+        return status, [json.loads(answer)]
     assert max(map(len, answer.split(b"\n"))) < 2_000  # no answer line echoes a row
     return status, [json.loads(line) for line in answer.decode().splitlines()]
 
@@ -89,36 +87,28 @@ def test_a_body_that_is_one_huge_line_is_one_row_error(national: Node) -> None:
     assert len(str(rows[0]["error"])) < SHORT
 
 
+def test_rows_are_numbered_from_first_row_and_only_plain_numbers_are_taken(
+    national: Node,
+) -> None:
+    """A later chunk of a file (or a resumed batch) names its first line's number; its
+    first line is a row like any other, even one that reads ``resident_code``."""
+    code = national.person()
+    upload = f"resident_code\n{code}\n".encode()
+    status, rows = _post_batch(national, upload, b"affair=onkyu-entitlement&first_row=20001")
+    assert status == 200 and [(r["row"], "error" in r) for r in rows] == [
+        (20001, True),
+        (20002, False),
+    ]
+    before = national.counts()
+    for wrong in (b"2.0", b"%2B2", b"01", b"0", b"1e3", b"%EF%BC%92", b"9" * 5000):
+        status, (problem,) = _post_batch(
+            national, upload, b"affair=onkyu-entitlement&first_row=" + wrong
+        )
+        assert status == 422 and "first_row" in json.dumps(problem), wrong
+    assert national.counts()[0] == before[0]  # no provision for a refused request
+
+
 # --- the agency client meets an answer it cannot read (over real mTLS) ------------------
-
-
-def _identities(folder: Path) -> tuple[NodeIdentity, NodeIdentity]:
-    ca = pki.create_ca("demo")
-    for role, code in (("national", "000000"), ("agency", "onkyu")):
-        key, cert = pki.issue_certificate(ca, role, code, ["127.0.0.1"])
-        pki.write_identity(folder / role, key, cert, ca.cert)
-    return (
-        NodeIdentity.in_folder("national:000000", folder / "national"),
-        NodeIdentity.in_folder("agency:onkyu", folder / "agency"),
-    )
-
-
-@asynccontextmanager
-async def _serving(app: FastAPI, server: NodeIdentity) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve_async(app, host="127.0.0.1", port=sock.getsockname()[1],
-                    cert_path=server.cert_path, key_path=server.key_path,
-                    ca_path=server.ca_path, sockets=[sock], stop=stop)
-    )  # fmt: skip
-    try:
-        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stop.set()
-        await task
 
 
 @pytest.mark.parametrize(
@@ -130,7 +120,7 @@ def test_an_unreadable_answer_line_is_one_clear_error_after_the_rows_read(
     tmp_path: Path, bad_line: bytes
 ) -> None:
     """R24: the client keeps the rows it read and says where the answer broke off."""
-    server, agency = _identities(tmp_path)
+    server, agency = identities(tmp_path)
     app = FastAPI()
 
     @app.post("/provision/batch")
@@ -139,7 +129,7 @@ def test_an_unreadable_answer_line_is_one_clear_error_after_the_rows_read(
         return StreamingResponse(iter([line + b"\n" for line in lines]))
 
     async def scenario() -> tuple[list[int], PeerUnreachable]:
-        async with _serving(app, server) as url:
+        async with serving(app, server) as url:
             settings = AgencySettings(agency, url, url)
             rows: list[int] = []
             async with AgencyClient(settings) as client:

@@ -31,7 +31,7 @@ from jukinet.nodes.identity import provision_api
 from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import service as prefecture_service
 from tests.conftest import UrlFactory
-from tests.integration.test_provision import CHIYODA, OSAKA, TABLE, TOKYO, Node, _asgi
+from tests.integration.provision.nodes import CHIYODA, OSAKA, TABLE, TOKYO, Node, asgi_post
 
 OSAKA_CITY = "271004"  # 大阪市
 SHINJUKU = "131041"  # 新宿区, in Tokyo like Chiyoda
@@ -140,17 +140,17 @@ def test_the_disclosure_route_refuses_a_stranger_alike_for_existing_and_unknown_
         return json.dumps(ask).encode()
 
     async def scenario() -> None:
-        existing = await _asgi(app, "/disclosure", body(code))
-        unknown = await _asgi(app, "/disclosure", body(generate_resident_code()))
+        existing = await asgi_post(app, "/disclosure", body(code))
+        unknown = await asgi_post(app, "/disclosure", body(generate_resident_code()))
         assert existing[0] == unknown[0] == 403
         assert existing[2] == unknown[2]  # byte for byte: existence does not leak
         problem = json.loads(existing[2])
         assert problem["type"] == "urn:jukinet:problem:disclosure-refused"
         assert "own residents" in problem["detail"]
         peer["now"] = Peer(f"municipality:{CHIYODA}", "municipality", CHIYODA)
-        status, _, answer = await _asgi(app, "/disclosure", body(code))
+        status, _, answer = await asgi_post(app, "/disclosure", body(code))
         assert status == 200 and json.loads(answer) == {"resident_code": code, "provisions": []}
-        status, _, answer = await _asgi(app, "/disclosure", body(code, "card"))
+        status, _, answer = await asgi_post(app, "/disclosure", body(code, "card"))
         assert status == 422 and "card" in json.loads(answer)["detail"]
 
     asyncio.run(scenario())

@@ -28,8 +28,8 @@ from jukinet.network.messages import IdentityUpdate, UpdateBatch, node_id
 from jukinet.network.peer import Peer
 from jukinet.nodes.identity import quarantine
 from jukinet.nodes.identity import setup as ids_setup
-from jukinet.nodes.identity import store as ids_store
 from jukinet.nodes.identity import tables as ids
+from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national_service
@@ -546,7 +546,7 @@ def test_export_lists_the_current_identities_of_one_municipality(
         "change_date": "2025-04-01",
         "origin": CHIYODA,
     }
-    lines = b"".join(ids_store.json_lines(prefecture_service.export(prefecture, CHUO))).splitlines()
+    lines = b"".join(json_lines(prefecture_service.export(prefecture, CHUO))).splitlines()
     assert [json.loads(line)["resident_code"] for line in lines] == codes[3:]
     with pytest.raises(InvalidLocalGovernmentCode):
         prefecture_service.export(prefecture, "13101")

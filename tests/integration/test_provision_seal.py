@@ -21,7 +21,7 @@ from jukinet.nodes.identity.provision_seal import verify_provisions
 from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import service as prefecture_service
 from tests.conftest import UrlFactory
-from tests.integration.test_provision import MARUNOUCHI, TABLE, Node
+from tests.integration.provision.nodes import MARUNOUCHI, TABLE, Node
 
 EXE = Path(sys.executable).with_name("jukinet")
 

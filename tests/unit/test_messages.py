@@ -11,10 +11,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from jukinet.domain.codes import generate_resident_code
 from jukinet.network.messages import (
+    BatchFirstRow,
     DisclosureRequest,
     LookupRequest,
     PoolRequest,
@@ -26,6 +27,7 @@ from jukinet.network.messages import (
 CODE = generate_resident_code()
 WRONG_CHECK = CODE[:10] + str((int(CODE[10]) + 1) % 10)
 FULL_WIDTH = "".join(chr(ord(d) + 0xFEE0) for d in CODE)  # ０１２… : \d matches them
+ROW: TypeAdapter[int] = TypeAdapter(BatchFirstRow)
 VERIFY = {"affair": "a", "resident_code": CODE, "name": "山田 太郎",
           "date_of_birth": "1950-05-05", "sex": "male", "address": "東京都"}  # fmt: skip
 
@@ -114,3 +116,24 @@ def test_a_resident_code_is_checked_alike_in_every_request_r6(
         assert isinstance(got, str) and reason in got
     for fine in both_modes(model, {**base, "resident_code": CODE}):
         assert isinstance(fine, BaseModel)
+
+
+@pytest.mark.parametrize(
+    "value", ["2.0", "+2", " 2", "01", "0", "1_000", "", "２", "1e3", "1" * 13, "9" * 5000, True]
+)
+def test_a_batch_first_row_is_a_row_number_in_ascii_digits_only(value: object) -> None:
+    """``first_row`` travels in the batch's query string: the number of the chunk's first
+    line, written plainly; anything else is refused, never read as some number."""
+    with pytest.raises(ValidationError, match="first line in the file"):
+        ROW.validate_python(value)
+
+
+def test_a_batch_first_row_takes_plain_numbers_up_to_a_trillion_lines() -> None:
+    assert [ROW.validate_python(v) for v in ("1", "20001", "9" * 12, 7)] == [
+        1,
+        20001,
+        10**12 - 1,
+        7,
+    ]
+    schema = ROW.json_schema()
+    assert (schema["type"], schema["minimum"], schema["maximum"]) == ("integer", 1, 10**12 - 1)

@@ -134,19 +134,24 @@ class AgencyClient:
         affair: str,
         lines: Iterable[str | bytes],
         *,
+        first_row: int = 1,
         chunk: int = BATCH_CHUNK,
         progress: Callable[[int], None] = lambda _rows: None,
     ) -> AsyncIterator[BatchRow]:
         """Status of every resident code in ``lines`` (CSV or JSON lines), in input order.
 
         The file goes up in chunks of ``chunk`` lines, each its own signed request, so
-        neither side ever holds the whole file; rows keep their numbers across chunks.
-        Lines go up as they are: ``bytes`` unchanged, ``str`` as UTF-8 (a file read with
-        ``errors="surrogateescape"`` gets its undecodable bytes back), so the node can
-        answer each malformed line with its own row error. An answer line that is not a
-        batch row raises PeerUnreachable naming the last row answered.
+        neither side ever holds the whole file; rows keep their numbers across chunks,
+        counted from ``first_row`` (the line number of ``lines``' first line in its file:
+        more than 1 when a batch is resumed, see ``batch_file``). Lines go up as they are:
+        ``bytes`` unchanged, ``str`` as UTF-8 (a file read with ``errors="surrogateescape"``
+        gets its undecodable bytes back), so the node can answer each malformed line
+        with its own row error. An answer line that is not a batch row, or an answer
+        that breaks off (the connection dropped, the node stopped), raises
+        PeerUnreachable naming the last row answered; ``progress`` gets the number of
+        the last line sent and answered, chunk by chunk.
         """
-        done = last = 0
+        done, last = first_row - 1, 0
         for block in _blocks(lines, chunk):
             query = urlencode({"affair": affair, "first_row": done + 1})
             url, body = f"{self.url}/provision/batch?{query}", b"".join(block)
@@ -162,13 +167,24 @@ class AgencyClient:
                         last = row.row
                         yield row
                 except (HttpProcessingError, ValueError):  # too long, not JSON, not a row
-                    after = f"after row {last:,}" if last else "before its first row"
                     raise PeerUnreachable(
-                        f"{self.url} sent a batch answer line that cannot be read, {after}: "
-                        "the rows after it were not answered; send them again."
+                        f"{self.url} sent a batch answer line that cannot be read, "
+                        f"{_after(last)}: the rows after it were not answered."
                     ) from None
+                except PeerUnreachable as exc:
+                    if not last:
+                        raise  # nothing answered yet: the reason as it is
+                    cause = type(exc.__cause__).__name__ if exc.__cause__ else exc.message
+                    raise PeerUnreachable(
+                        f"{self.url}: the batch answer broke off {_after(last)} ({cause}): "
+                        "the rows after it were not answered."
+                    ) from exc
             done += len(block)
             progress(done)
+
+
+def _after(row: int) -> str:
+    return f"after row {row:,}" if row else "before its first row"
 
 
 def _encoded(line: str | bytes) -> bytes:

@@ -5,8 +5,11 @@ it invokes, see ``_lazy.LazyGroup.invoke``). What a user can cause or fix — a 
 (``JukinetError``), an invalid value (pydantic ``ValidationError``), a file that
 cannot be read (``OSError``) or is not UTF-8 text (``UnicodeDecodeError``), a node
 that cannot be reached (aiohttp's client errors) — is one line ``error: <reason>``
-and exit status 1. Anything else is a defect of jukinet: one line
-``internal error: <type>`` and exit status 2; ``JUKINET_DEBUG=1`` adds the traceback.
+and exit status 1. A usage error (a missing option, a value Click cannot convert, an
+unknown option or command) is one line ``error: <reason> (see jukinet <command>
+--help)`` and exit status 2, as Click's own. Anything else is a defect of jukinet: one
+line ``internal error: <type>`` and exit status 2; ``JUKINET_DEBUG=1`` adds the
+traceback.
 
 The modules of pydantic and aiohttp are looked up in ``sys.modules``, not imported:
 an exception of theirs can only come from a command that loaded them, and commands
@@ -25,15 +28,19 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.exceptions import TyperException
 
 from jukinet.errors import JukinetError
 
-__all__ = ["DEBUG_ENV", "INTERNAL_ERROR", "USER_ERROR", "error_boundary", "reason_of"]
+__all__ = [
+    "DEBUG_ENV", "INTERNAL_ERROR", "USAGE_ERROR", "USER_ERROR", "error_boundary", "reason_of",
+]  # fmt: skip
 
 DEBUG_ENV = "JUKINET_DEBUG"
 USER_ERROR = 1
 INTERNAL_ERROR = 2
+USAGE_ERROR = 2  # Click's status for a usage error, kept
 MAX_LINE = 500  # characters of one error line: a reason, never the input it was about
 _SHOWN_ERRORS = 3  # validation errors named in the line
 
@@ -90,16 +97,30 @@ def _print(prefix: str, message: str) -> None:
     _stderr.print(Text.assemble((prefix, "bold red"), _one_line(message)))
 
 
+def usage_line(exc: UsageError) -> str:
+    """Click's reason for a usage error and the help to read, as one line."""
+    command = exc.ctx.command_path if exc.ctx is not None else "jukinet"
+    hint = f" (see {command} --help)"
+    reason = _one_line(exc.format_message()).rstrip(".")
+    return reason[: MAX_LINE - len(hint)] + hint
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
     """Turn any exception of the command into one line on stderr and a non-zero exit.
 
-    Click's own exceptions (``typer.Exit``, usage errors, Ctrl-C's ``Abort``) go on
-    to Click, which handles them.
+    A usage error is one line too (``usage_line``), exit status 2. Click's other
+    exceptions (``typer.Exit``, ``--help``, a group called without a command, Ctrl-C's
+    ``Abort``) go on to Click, which handles them.
     """
     try:
         yield
-    except (typer.Exit, typer.Abort, TyperException):  # Click's: usage errors and exits
+    except NoArgsIsHelpError:  # a group without its command: Click shows its help
+        raise
+    except UsageError as exc:
+        _stderr.print(Text.assemble(("error: ", "bold red"), usage_line(exc)))
+        raise typer.Exit(USAGE_ERROR) from None
+    except (typer.Exit, typer.Abort, TyperException):  # Click's: exits and aborts
         raise
     except Exception as exc:
         reason = reason_of(exc)

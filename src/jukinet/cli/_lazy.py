@@ -110,8 +110,21 @@ class LazyGroup(TyperGroup):
         finally:
             self.listing = False
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: Context | None = None,
+        **extra: Any,
+    ) -> Context:
+        """The root's own options are parsed inside the error boundary too (a usage error
+        such as ``jukinet --bogus`` is one line)."""
+        with error_boundary():
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: Context) -> Any:
-        """Every command runs inside the one error boundary: one line, never a traceback."""
+        """Every command runs inside the one error boundary: one line, never a traceback;
+        so are the usage errors of its options and arguments, parsed on the way in."""
         with error_boundary():
             return super().invoke(ctx)
 

@@ -12,9 +12,10 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from jukinet.agency import AgencyClient
+from jukinet.agency.batch_file import BatchReport, batch_file
 from jukinet.cli._common import console, day, err_console, handle_errors
 from jukinet.domain.checks import parse_sex
-from jukinet.errors import InvalidInput
+from jukinet.errors import PeerUnreachable
 
 app = typer.Typer(help="Identity confirmation for an administrative body.", no_args_is_help=True)
 
@@ -99,36 +100,45 @@ def batch(
     folder: Path = As,
     affair: str = Affair,
     node: str | None = Node,
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Go on with a batch that broke off: the same SOURCE and TARGET; the rows "
+        "after the last answered one are sent and their answers appended.",
+    ),
 ) -> None:
     """Status of every resident in a file, streamed (R24: proof of life)."""
-    counts = {"rows": 0, "found": 0, "errors": 0}
 
-    async def go() -> None:
-        with (
-            source.open("rb") as lines,  # bytes: the node answers undecodable rows per row
-            target.open("w", encoding="utf-8") as out,
-            Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                     console=err_console, transient=True,
-                     disable=not err_console.is_terminal) as bar,
-        ):  # fmt: skip
-            task = bar.add_task("0 rows")
+    async def go() -> BatchReport:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as bar:
+            task = bar.add_task("")
             async with AgencyClient.from_folder(folder, node) as agency:
-                async for row in agency.batch(
-                    affair, lines, progress=lambda n: bar.update(task, description=f"{n:,} rows")
-                ):
-                    out.write(row.model_dump_json(exclude_none=True) + "\n")
-                    counts["rows"] += 1
-                    counts["found"] += row.found
-                    counts["errors"] += row.error is not None
+                return await batch_file(
+                    agency, affair, source, target, resume=resume,
+                    progress=lambda n: bar.update(task, description=f"{n:,} rows"),
+                )  # fmt: skip
 
     try:
-        asyncio.run(go())
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"{source} is not UTF-8 text ({exc.reason}): save it as UTF-8 CSV or JSON lines; "
-            f"{counts['rows']:,} rows were answered before it ({target})."
-        ) from None
-    console.print(
-        f"{counts['rows']:,} rows: {counts['found']:,} found, {counts['errors']:,} malformed "
-        f"→ {target}"
-    )
+        report = asyncio.run(go())
+    except PeerUnreachable as exc:
+        # The rows answered until the break are in TARGET, and its sidecar says which
+        # batch it is: the one line (the boundary prints it) tells how to go on.
+        said = exc.message.rstrip()
+        exc.message = (
+            f"{said}{'' if said.endswith('.') else '.'} What was answered is in {target}; "
+            "the same command with --resume sends the rest."
+        )
+        raise
+    counts = f"{report.rows:,} rows: {report.found:,} found, {report.errors:,} malformed → {target}"
+    if report.resumed_after is None:
+        console.print(counts)
+        return
+    cut = ", a cut-off last line dropped" if report.dropped_cut_line else ""
+    console.print(f"resumed after row {report.resumed_after:,}{cut}; {counts}")

@@ -97,6 +97,30 @@ LocalGovernmentCodeText = Annotated[
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A date in a request: ``YYYY-MM-DD`` (JSON has no date type), never a timestamp."""
 
+MAX_BATCH_ROW = 10**12 - 1  # a trillion lines: no batch file is near it
+_ROW_NUMBER = re.compile(r"[1-9][0-9]{0,11}")  # checked before int(): no 5,000-digit parse
+
+
+def _row_number(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):  # given in Python
+        return value
+    if isinstance(value, str) and _ROW_NUMBER.fullmatch(value):
+        return int(value)
+    raise PydanticCustomError(
+        "first_row",
+        "first_row is the number of the chunk's first line in the file: a whole number "
+        "from 1 to 999,999,999,999 in ASCII digits, e.g. 20001",
+    )
+
+
+BatchFirstRow = Annotated[
+    int, Field(ge=1, le=MAX_BATCH_ROW), BeforeValidator(_row_number)
+]  # fmt: skip
+"""``first_row`` of ``POST /provision/batch``: the line number, in the agency's file, of
+the request's first line (a file goes up in chunks; the node numbers the rows from it,
+and reads a ``resident_code`` header only when it is 1). It travels in the query string,
+so it is text, and only plain ASCII digits are a number (not ``2.0``, ``+2``, ``01``)."""
+
 
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

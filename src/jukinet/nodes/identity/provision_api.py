@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from jukinet.domain.legal import LegalTable
 from jukinet.domain.provision import MAX_BATCH_LINE
 from jukinet.network.messages import (
+    BatchFirstRow,
     BatchRow,
     DisclosureRequest,
     DisclosureResponse,
@@ -86,7 +87,7 @@ def router(store: IdentityStore, table: LegalTable) -> APIRouter:
         request: Request,
         peer: Caller,
         affair: Annotated[str, Query()],
-        first_row: Annotated[int, Query(ge=1)] = 1,
+        first_row: Annotated[BatchFirstRow, Query()] = 1,
     ) -> StreamingResponse:
         # The body is already in memory: the peer check verified its Content-Digest
         # before anything was done with it.

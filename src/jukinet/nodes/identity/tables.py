@@ -69,7 +69,7 @@ identities = Table(
     *_identity_columns(),
     Column("applied_at", String(32), nullable=False),
     # Derived from name and address (jukinet.domain.names.fold), for search by the 4
-    # items: no new information, kept in step on every write (store._write).
+    # items: no new information, kept in step on every write (applying.write).
     Column("name_folded", Text, nullable=False),
     Column("address_folded", Text, nullable=False),
 )

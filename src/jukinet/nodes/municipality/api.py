@@ -20,7 +20,7 @@ from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
 from jukinet.network.messages import NodeStatus, node_id
 from jukinet.network.peer import Caller, check_endpoints
-from jukinet.nodes.identity.store import json_lines
+from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox

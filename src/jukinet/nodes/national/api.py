@@ -20,7 +20,7 @@ from jukinet import config
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
-from jukinet.nodes.identity.store import json_lines
+from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.national import jpki, jpki_api, pools, service
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 

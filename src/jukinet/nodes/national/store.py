@@ -1,6 +1,6 @@
 """The national node's database: identity information of every resident (R1), the
 code registry (R6) and the JPKI CA's records (R15, ``jpki_store``). Queries of the shared
-identity tables are in ``nodes/identity/store.py``."""
+identity tables are in ``nodes/identity/`` (``store.py``, ``applying.py``, ``reads.py``)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
-from jukinet.nodes.identity.store import json_lines
+from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.prefecture import service
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 

@@ -8,7 +8,7 @@ Create Date: 2026-12-01 10:00:00.000000
   7 years (no pruning job yet).
 - ``identities.name_folded`` / ``address_folded``: the name and address folded by
   ``jukinet.domain.names.fold`` for search by the 4 items; derived, no new
-  information; backfilled here, kept in step by ``IdentityStore._write``.
+  information; backfilled here, kept in step by ``applying.write``.
 - ``node.pseudonym_secret``: 32 random bytes (hex), the key of the sector
   pseudonyms (``jukinet.nodes.identity.pseudonym``).
 """

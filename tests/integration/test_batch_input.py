@@ -50,7 +50,7 @@ def _post_batch(node: Node, upload: bytes) -> tuple[int, list[dict[str, object]]
     app.include_router(provision_api.router(node.store, TABLE))
     app.dependency_overrides[caller] = lambda: Peer("agency:onkyu", "agency", "onkyu")
     status, _, answer = asyncio.run(
-        _asgi(app, "/provision/batch", upload, b"affair=onkyu-entitlement")
+        _asgi(app, "/provision/batch", upload, b"affair=onkyu-entitlement", b"text/csv")
     )
     assert max(map(len, answer.split(b"\n"))) < 2_000  # no answer line echoes a row
     return status, [json.loads(line) for line in answer.decode().splitlines()]

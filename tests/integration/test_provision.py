@@ -609,13 +609,13 @@ def test_a_nodes_own_legal_table_replaces_the_shipped_one(tmp_path: Path) -> Non
 
 
 async def _asgi(
-    app: Any, path: str, body: bytes, query: bytes = b""
+    app: Any, path: str, body: bytes, query: bytes = b"", media: bytes = b"application/json"
 ) -> tuple[int, dict[str, str], bytes]:
     scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1", "method": "POST", "scheme": "http", "path": path,
         "raw_path": path.encode(), "query_string": query, "root_path": "",
-        "headers": [(b"host", b"national"), (b"content-type", b"application/json")],
+        "headers": [(b"host", b"national"), (b"content-type", media)],
         "server": ("national", 443), "client": ("127.0.0.1", 5000),
     }  # fmt: skip
     chunks = [{"type": "http.request", "body": body, "more_body": False}]
@@ -649,14 +649,14 @@ def test_the_routes_answer_json_stream_batches_and_refuse_as_problems(national: 
         assert status == 200 and json.loads(answer)["record"]["fields"]["resident_code"] == code
         upload = f"resident_code\n{code}\nnonsense\n".encode()
         status, headers, answer = await _asgi(
-            app, "/provision/batch", upload, b"affair=onkyu-entitlement"
+            app, "/provision/batch", upload, b"affair=onkyu-entitlement", b"text/csv"
         )
         assert status == 200 and headers["content-type"] == "application/jsonl"
         rows = [json.loads(line) for line in answer.decode().splitlines()]
         assert [r["row"] for r in rows] == [2, 3]
         assert rows[0]["record"]["fields"]["status"] == "resident" and "error" in rows[1]
         status, headers, answer = await _asgi(
-            app, "/provision/batch", upload, b"affair=passport-issuance"
+            app, "/provision/batch", upload, b"affair=passport-issuance", b"text/csv"
         )
         assert status == 403 and headers["content-type"] == "application/problem+json"
         assert json.loads(answer)["type"] == "urn:jukinet:problem:provision-refused"

@@ -303,7 +303,7 @@ def _callers(network: Network, kind: str, node: str, app: FastAPI) -> dict[tuple
 
 
 @pytest.fixture(scope="module")
-def nodes(network: Network) -> dict[str, Node]:
+def nodes(network: Network) -> Iterator[dict[str, Node]]:
     """Each kind's real app; its schema is the committed one that schemathesis reads."""
     out = {}
     for kind, (node_id, create_app) in KINDS.items():
@@ -314,7 +314,9 @@ def nodes(network: Network) -> dict[str, Node]:
         held = network.held if kind != "municipality" else []
         out[kind] = Node(kind, app, _callers(network, kind, node_id, app), held)
         IN_PROCESS[kind].app = app
-    return out
+    yield out
+    for kind in KINDS:
+        IN_PROCESS[kind].app = None  # the apps (and their database pools) can go
 
 
 class Signature:

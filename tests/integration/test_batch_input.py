@@ -47,7 +47,7 @@ def _post_batch(
     install_problem_handlers(app)
     app.include_router(provision_api.router(node.store, TABLE))
     app.dependency_overrides[caller] = lambda: Peer("agency:onkyu", "agency", "onkyu")
-    status, _, answer = asyncio.run(asgi_post(app, "/provision/batch", upload, query))
+    status, _, answer = asyncio.run(asgi_post(app, "/provision/batch", upload, query, b"text/csv"))
     if status != 200:
         return status, [json.loads(answer)]
     assert max(map(len, answer.split(b"\n"))) < 2_000  # no answer line echoes a row

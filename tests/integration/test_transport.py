@@ -447,7 +447,7 @@ def test_a_replayed_request_is_refused(world: World) -> None:
 def test_a_tampered_body_with_the_original_signature_is_refused(world: World) -> None:
     async def scenario(app: FastAPI, url: str) -> None:
         headers = _signed_headers(world, f"{url}/updates", BODY)
-        tampered = PoolRequest(count=99_999).model_dump_json().encode()
+        tampered = PoolRequest(count=9_999).model_dump_json().encode()
         [(status, _, problem)] = await _raw(world, "POST", f"{url}/updates", tampered, headers)
         assert status == 401
         assert "Content-Digest" in problem["detail"]

@@ -37,7 +37,7 @@ from jukinet.keys import NodeKey
 from jukinet.network import pki
 from jukinet.network.directory import sign_directory
 from jukinet.network.layout import MONITOR_ID, NetworkLayout
-from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
+from jukinet.network.messages import MAX_POOL, Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.topology import NodeSpec, Topology
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register
@@ -65,8 +65,12 @@ class PoolFromNational:
         self.store, self.municipality = store, municipality
 
     def make(self, count: int) -> list[ResidentCode]:
-        grant = pools.issue_pool(self.store, self.municipality, count, actor="network-init")
-        return [ResidentCode(c) for c in grant.codes]
+        codes: list[ResidentCode] = []
+        while len(codes) < count:  # at most MAX_POOL per pool, as over the network
+            ask = min(MAX_POOL, count - len(codes))
+            grant = pools.issue_pool(self.store, self.municipality, ask, actor="network-init")
+            codes += [ResidentCode(c) for c in grant.codes]
+        return codes
 
     async def issue(self, count: int) -> list[ResidentCode]:
         return self.make(count)

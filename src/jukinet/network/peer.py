@@ -54,6 +54,7 @@ from jukinet.network.gate import (
     problem,
 )
 from jukinet.network.messages import Problem
+from jukinet.network.openapi import node_openapi
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -103,6 +104,8 @@ def serve_endpoints(
     app.state.node_id = node_id
     app.state.endpoints = table
     app.add_middleware(PeerGate)
+    # The schema says every refusal too (network/openapi.py); it is built, never served.
+    app.openapi = lambda: node_openapi(app)  # type: ignore[method-assign]
 
 
 def check_endpoints(app: FastAPI) -> FastAPI:
@@ -174,6 +177,10 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     detail: Any = exc.detail
     if isinstance(detail, dict) and {"type", "title", "status", "detail"} <= set(detail):
         problem = Problem.model_validate(detail)
+    elif exc.status_code == 400:
+        # FastAPI's own "There was an error parsing the body" (a JSON body that is not
+        # UTF-8, say): refused as every other body the node cannot take, 422, with why.
+        problem = _unparsable(exc.__cause__)
     else:
         problem = Problem(
             type="about:blank",
@@ -182,6 +189,15 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
             detail=str(detail),
         )
     return _problem_response(problem, exc.headers)
+
+
+def _unparsable(cause: BaseException | None) -> Problem:
+    why = (
+        f": it is not UTF-8 text (byte {cause.start + 1})"
+        if isinstance(cause, UnicodeDecodeError)
+        else ""
+    )
+    return problem(422, "invalid-input", f"The body is not JSON{why}.")
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

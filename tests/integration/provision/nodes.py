@@ -95,13 +95,13 @@ def expected_fields(affair_fields: frozenset[str], sector: str | None) -> set[st
 
 
 async def asgi_post(
-    app: Any, path: str, body: bytes, query: bytes = b""
+    app: Any, path: str, body: bytes, query: bytes = b"", media: bytes = b"application/json"
 ) -> tuple[int, dict[str, str], bytes]:
     scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1", "method": "POST", "scheme": "http", "path": path,
         "raw_path": path.encode(), "query_string": query, "root_path": "",
-        "headers": [(b"host", b"national"), (b"content-type", b"application/json")],
+        "headers": [(b"host", b"national"), (b"content-type", media)],
         "server": ("national", 443), "client": ("127.0.0.1", 5000),
     }  # fmt: skip
     chunks = [{"type": "http.request", "body": body, "more_body": False}]

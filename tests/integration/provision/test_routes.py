@@ -27,14 +27,14 @@ def test_the_routes_answer_json_stream_batches_and_refuse_as_problems(national: 
         assert status == 200 and json.loads(answer)["record"]["fields"]["resident_code"] == code
         upload = f"resident_code\n{code}\nnonsense\n".encode()
         status, headers, answer = await asgi_post(
-            app, "/provision/batch", upload, b"affair=onkyu-entitlement"
+            app, "/provision/batch", upload, b"affair=onkyu-entitlement", b"text/csv"
         )
         assert status == 200 and headers["content-type"] == "application/jsonl"
         rows = [json.loads(line) for line in answer.decode().splitlines()]
         assert [r["row"] for r in rows] == [2, 3]
         assert rows[0]["record"]["fields"]["status"] == "resident" and "error" in rows[1]
         status, headers, answer = await asgi_post(
-            app, "/provision/batch", upload, b"affair=passport-issuance"
+            app, "/provision/batch", upload, b"affair=passport-issuance", b"text/csv"
         )
         assert status == 403 and headers["content-type"] == "application/problem+json"
         assert json.loads(answer)["type"] == "urn:jukinet:problem:provision-refused"

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
 
 from jukinet.domain.legal import LegalTable
 from jukinet.domain.provision import MAX_BATCH_LINE
@@ -26,11 +25,28 @@ from jukinet.network.messages import (
     VerifyRequest,
     VerifyResponse,
 )
+from jukinet.network.openapi import (
+    BATCH_ANSWER,
+    BATCH_BODY,
+    JsonLines,
+    Responses,
+    require_batch_media_type,
+)
 from jukinet.network.peer import Caller
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.store import IdentityStore
 
 __all__ = ["batch_lines", "body_lines", "router"]
+
+# What the use cases refuse themselves (network/openapi.py adds the peer check's refusals).
+_NOT_SERVED = (
+    "The legal table gives this agency no such affair or function, or another node serves "
+    "it (R2, R5)."
+)
+REFUSED: Responses = {403: {"description": _NOT_SERVED}}
+NOT_THEIRS: Responses = {
+    403: {"description": "Only the resident's own municipality may ask (R14)."}
+}
 
 
 def batch_lines(rows: Iterable[BatchRow], per_chunk: int = 1000) -> Iterator[bytes]:
@@ -70,34 +86,40 @@ def router(store: IdentityStore, table: LegalTable) -> APIRouter:
     """
     api = APIRouter()
 
-    @api.post("/provision/lookup")
+    @api.post("/provision/lookup", responses=REFUSED)
     async def provision_lookup(req: LookupRequest, peer: Caller) -> LookupResponse:
         return await asyncio.to_thread(provision.lookup, store, table, peer.code, req)
 
-    @api.post("/provision/verify")
+    @api.post("/provision/verify", responses=REFUSED)
     async def provision_verify(req: VerifyRequest, peer: Caller) -> VerifyResponse:
         return await asyncio.to_thread(provision.verify, store, table, peer.code, req)
 
-    @api.post("/provision/search")
+    @api.post("/provision/search", responses=REFUSED)
     async def provision_search(req: SearchRequest, peer: Caller) -> SearchResponse:
         return await asyncio.to_thread(provision.search, store, table, peer.code, req)
 
-    @api.post("/provision/batch")
+    @api.post(
+        "/provision/batch",
+        response_class=JsonLines,
+        responses=REFUSED | BATCH_ANSWER,
+        openapi_extra=BATCH_BODY,
+    )
     async def provision_batch(
         request: Request,
         peer: Caller,
         affair: Annotated[str, Query()],
         first_row: Annotated[BatchFirstRow, Query()] = 1,
-    ) -> StreamingResponse:
+    ) -> JsonLines:
+        require_batch_media_type(request)
         # The body is already in memory: the peer check verified its Content-Digest
         # before anything was done with it.
         lines = body_lines(await request.body())
         rows = await asyncio.to_thread(
             provision.batch, store, table, peer.code, affair, lines, first_row
         )
-        return StreamingResponse(batch_lines(rows), media_type="application/jsonl")
+        return JsonLines(batch_lines(rows))
 
-    @api.post("/disclosure")
+    @api.post("/disclosure", responses=NOT_THEIRS)
     async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> DisclosureResponse:
         # Only a municipality may call (network.endpoints); it asks about its residents.
         return await asyncio.to_thread(provision.disclosure, store, table, req, peer.code)

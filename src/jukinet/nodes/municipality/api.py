@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import StreamingResponse
 
 from jukinet import config
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
 from jukinet.network.messages import NodeStatus, node_id
+from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.municipality import service
@@ -54,10 +54,10 @@ def create_app(home: Path) -> FastAPI:
     app = FastAPI(title=f"jukinet municipality {cfg.code}", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
 
-    @app.get("/identities")
-    async def identities(peer: Caller) -> StreamingResponse:
+    @app.get("/identities", response_class=JsonLines, responses=IDENTITY_LINES)
+    async def identities(peer: Caller) -> JsonLines:
         rows = store.export_identities()  # read lazily, in Starlette's worker thread
-        return StreamingResponse(json_lines(rows), media_type="application/jsonl")
+        return JsonLines(json_lines(rows))
 
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:

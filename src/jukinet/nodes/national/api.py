@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Query
-from fastapi.responses import StreamingResponse
 
 from jukinet import config
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
+from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
@@ -48,7 +48,9 @@ def create_app(home: Path) -> FastAPI:
     app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
 
-    @app.post("/updates")
+    refused = "A batch names another sender, or an update is not this prefecture's to send (R1)."
+
+    @app.post("/updates", responses={403: {"description": refused}})
     async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
         return await asyncio.to_thread(service.receive, store, peer, batch)
 
@@ -58,10 +60,10 @@ def create_app(home: Path) -> FastAPI:
             pools.issue_pool, store, peer.code, request.count, actor=peer.node_id
         )
 
-    @app.get("/identities")
-    async def identities(peer: Caller, municipality: Annotated[str, Query()]) -> StreamingResponse:
+    @app.get("/identities", response_class=JsonLines, responses=IDENTITY_LINES)
+    async def identities(peer: Caller, municipality: Annotated[str, Query()]) -> JsonLines:
         rows = service.export(store, municipality)  # read lazily, in Starlette's worker thread
-        return StreamingResponse(json_lines(rows), media_type="application/jsonl")
+        return JsonLines(json_lines(rows))
 
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:

@@ -18,12 +18,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from jukinet.domain.access import Session
 from jukinet.domain.codes import LocalGovernmentCode
@@ -32,6 +35,7 @@ from jukinet.network.client import NodeIdentity
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.supervisor import running_pid
 from jukinet.network.topology import free_port_block
+from jukinet.nodes.identity.provision import LEGAL_TABLE_FILE
 from jukinet.nodes.municipality import staff
 from jukinet.nodes.municipality.operators import get as get_operator
 from jukinet.nodes.municipality.setup import open_register
@@ -126,9 +130,17 @@ class Network:
 
 
 @contextmanager
-def running_network(root: Path, topology: str, base: int, *, seed: bool) -> Iterator[Network]:
-    """``network init`` of ``topology`` in ``root``, seeded if asked, then ``network up``
-    until the block ends; every node is stopped afterwards."""
+def running_network(
+    root: Path,
+    topology: str,
+    base: int,
+    *,
+    seed: bool,
+    before_up: Callable[[NetworkLayout], None] = lambda _layout: None,
+) -> Iterator[Network]:
+    """``network init`` of ``topology`` in ``root``, seeded if asked, ``before_up`` (e.g. a
+    node's own files), then ``network up`` until the block ends; every node is stopped
+    afterwards."""
     topo = root.parent / f"{root.name}.toml"
     topo.write_text(topology)
     made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root))
@@ -140,6 +152,7 @@ def running_network(root: Path, topology: str, base: int, *, seed: bool) -> Iter
 
         with Places() as places:
             asyncio.run(seed_all(NetworkLayout(root), load_topology(topo, places), places))
+    before_up(NetworkLayout(root))
     process = subprocess.Popen(
         [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True,
@@ -178,9 +191,31 @@ def running_network(root: Path, topology: str, base: int, *, seed: bool) -> Iter
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     root = tmp_path_factory.mktemp("net") / "e2e"
     base = free_port_block(6)
-    with running_network(root, topology_text(base), base, seed=True) as net:
+    with running_network(
+        root, topology_text(base), base, seed=True, before_up=tokyo_batch_affair
+    ) as net:
         wait_until_consistent(net)
         yield net
+
+
+TOKYO_BATCH_AFFAIR = "tokyo-allowance-status"
+
+
+def tokyo_batch_affair(layout: NetworkLayout) -> None:
+    """The Tokyo prefecture node's own legal table (``home/legal.toml``): the shipped one
+    and one more affair of 東京都知事 with ``batch``, which the shipped table gives only
+    to national bodies, so that a batch served by a prefecture can be tested."""
+    table = tomllib.loads(files("jukinet.legal").joinpath("table.toml").read_text(encoding="utf-8"))
+    tokyo = next(r for r in table["recipients"] if r["code"] == "tokyo")
+    tokyo["affairs"].append({
+        "code": TOKYO_BATCH_AFFAIR,
+        "description": "児童扶養手当の現況確認 (a test network's own affair)",
+        "basis": "住民基本台帳法 第30条の15・別表第五 (児童扶養手当法)",
+        "functions": ["batch"],
+        "fields": ["resident_code", "name", "status", "change_reason", "change_date"],
+    })  # fmt: skip
+    home = layout.node("prefecture:130001")
+    (home / LEGAL_TABLE_FILE).write_text(tomli_w.dumps(table), encoding="utf-8")
 
 
 @pytest.fixture

@@ -162,9 +162,14 @@ class AgencyClient:
                         last = row.row
                         yield row
                 except (HttpProcessingError, ValueError):  # too long, not JSON, not a row
-                    after = f"after row {last:,}" if last else "before its first row"
                     raise PeerUnreachable(
-                        f"{self.url} sent a batch answer line that cannot be read, {after}: "
+                        f"{self.url} sent a batch answer line that cannot be read, "
+                        f"{_after(last)}: the rows after it were not answered; send them again."
+                    ) from None
+                except PeerUnreachable as exc:  # the node went away: refused, reset, cut off
+                    cause = type(exc.__cause__).__name__ if exc.__cause__ else exc.message
+                    raise PeerUnreachable(
+                        f"{self.url} stopped answering the batch {_after(last)} ({cause}): "
                         "the rows after it were not answered; send them again."
                     ) from None
             done += len(block)
@@ -190,3 +195,7 @@ def _blocks(lines: Iterable[str | bytes], size: int) -> Iterator[list[bytes]]:
             block = []
     if block:
         yield block
+
+
+def _after(last: int) -> str:
+    return f"after row {last:,}" if last else "before its first row"

@@ -11,7 +11,9 @@ back up and the network is consistent again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -84,8 +86,8 @@ name = "千代田区 保険年金課"
 """
 
 
-def small_topology_text(base: int) -> str:
-    """Three nodes and one agency, no residents: a network a test may spoil."""
+def small_topology_text(base: int, residents: int = 0) -> str:
+    """Three nodes and one agency, no residents unless asked: a network a test may spoil."""
     return f"""
 [network]
 name = "e2e-small"
@@ -97,7 +99,7 @@ port = {base + 1}
 [[municipalities]]
 code = "131016"
 port = {base + 2}
-residents = 0
+residents = {residents}
 [[agencies]]
 code = "tokyo-pref"
 name = "東京都 福祉局"
@@ -270,3 +272,47 @@ def national_identity(net: Network, code: str) -> tuple[str, str] | None:
             "SELECT name, status FROM identities WHERE resident_code = ?", (code,)
         ).fetchone()
     return tuple(row) if row else None
+
+
+@contextmanager
+def own_filesystem(folder: Path, size: str) -> Iterator[Path]:
+    """``folder``, its files kept, on a tmpfs of its own of ``size`` (e.g. ``16m``): a
+    real filesystem that fills up, so a node whose home it is meets a full disk (ENOSPC)
+    as a full disk, in every file it writes. Mounting needs root (CAP_SYS_ADMIN): without
+    it the test is skipped, and in CI (CI=true) it fails."""
+    stash = folder.with_name(folder.name + ".stash")
+    folder.rename(stash)
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        folder.rmdir()
+        stash.rename(folder)
+        reason = f"cannot mount a tmpfs for a full disk: {mounted.stderr.strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        for item in stash.iterdir():
+            (shutil.copytree if item.is_dir() else shutil.copy2)(item, folder / item.name)
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+@pytest.fixture
+def small_disk_network(tmp_path: Path) -> Iterator[Network]:
+    """A network of its own (national, Tokyo prefecture, Chiyoda with no residents yet)
+    with 5 residents, whose prefecture's home is a 16 MB filesystem of its own
+    (``own_filesystem``)."""
+    base = free_port_block(3)
+    with contextlib.ExitStack() as mounts:
+
+        def prefecture_on_own_disk(layout: NetworkLayout) -> None:
+            mounts.enter_context(own_filesystem(layout.node("prefecture:130001"), "16m"))
+
+        with running_network(tmp_path / "small", small_topology_text(base, 5), base,
+                             seed=True, before_up=prefecture_on_own_disk) as net:  # fmt: skip
+            yield net

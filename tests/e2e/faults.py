@@ -193,3 +193,14 @@ def agency_cli(net: Network, agency: str, *args: str) -> subprocess.Popen[str]:
         [str(EXE), "agency", *args, "--as", str(folder)], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
+    """The output of a started command; if it has not ended within ``timeout`` seconds it
+    is killed and the test fails (a command that hangs is a defect)."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"{' '.join(map(str, process.args))} hung:\n{out[-2000:]}{err[-2000:]}")

@@ -10,22 +10,33 @@ docs/reliability.md are from such a run.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from jukinet.network.topology import free_port_block
 from tests.e2e.conftest import EXE, TOKYO_BATCH_AFFAIR, Network, jukinet
 from tests.e2e.faults import (
     Window,
     agency_cli,
+    backlog,
     delivery_figures,
     disclosed,
+    finish,
     outbox_seq,
+    query,
     wait_for,
     wait_until_restarted,
 )
@@ -104,7 +115,7 @@ def test_kill_9_of_the_serving_node_during_a_batch_under_reports_nothing(
     client = agency_cli(net, code, "batch", str(source), str(target), "--affair", affair)
     wait_for(lambda: target.exists() and target.stat().st_size > 0, "no answer arrived")
     os.kill(pid, signal.SIGKILL)
-    out, err = client.communicate(timeout=120)
+    out, err = finish(client, 120)
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     assert client.returncode == 1, out + err
     assert 0 < len(rows) < BATCH_ROWS
@@ -146,7 +157,7 @@ def test_kill_9_during_a_disclosure_request_answers_nothing_then_all(
     for agency, affair in (("pension-fund", "national-pension-status"),
                            ("tokyo-pref", "tokyo-public-housing")):  # fmt: skip
         looked = agency_cli(net, agency, "lookup", code, "--affair", affair)
-        assert looked.communicate(timeout=60) and looked.returncode == 0
+        assert finish(looked, 60) and looked.returncode == 0
     pid = wait_until_restarted(net, NATIONAL, None)
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -155,7 +166,7 @@ def test_kill_9_during_a_disclosure_request_answers_nothing_then_all(
                  "the prefecture was never asked")  # fmt: skip
     finally:
         os.kill(pid, signal.SIGKILL)
-    out, err = asking.communicate(timeout=60)
+    out, err = finish(asking, 60)
     assert asking.returncode == 1 and "Traceback" not in err, out + err
     assert out.strip() == "", "a partial answer was shown"
     assert len(err.strip().splitlines()) == 1 and "[peer-unreachable]" in err, err
@@ -163,7 +174,7 @@ def test_kill_9_during_a_disclosure_request_answers_nothing_then_all(
     verified = {n: jukinet("--home", str(net.home(n)), "audit", "verify") for n in
                 (NATIONAL, PREFECTURE)}  # fmt: skip
     retry = window_cli(net, CHIYODA, "resident", "disclosure", code)
-    again, again_err = retry.communicate(timeout=60)
+    again, again_err = finish(retry, 60)
     report("kill -9 national during a disclosure", answered="none (one error line)",
            retry=f"{len(again.strip().splitlines())} provisions")  # fmt: skip
     for n, r in verified.items():
@@ -183,3 +194,157 @@ def window_cli(net: Network, node: str, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE, text=True,
         env={**os.environ, "JUKINET_PASSWORD": "clerk-password-1", "COLUMNS": "200"},
     )  # fmt: skip
+
+
+# --- a node restarted with a full disk -------------------------------------------------
+
+
+def fill(folder: Path) -> int:
+    """Fill the filesystem of ``folder`` up to its last byte; the bytes written."""
+    written = 0
+    with (folder / "filler").open("wb", buffering=0) as f:
+        for size in (1 << 20, 1 << 12):
+            try:
+                while True:
+                    written += f.write(b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    return written
+
+
+def test_a_node_restarted_with_a_full_disk_refuses_writes_and_recovers(
+    small_disk_network: Network,
+) -> None:
+    """The prefecture holds 5 updates it has not yet passed on (the national node is
+    stopped) when its home fills up; it is killed and restarted on the full disk. It
+    still answers, refuses every write with one clear reason (the municipality's next 10
+    updates, an agency's lookup) and logs it; nothing committed is lost, the database is
+    intact, and once space is freed all 15 updates arrive at the national node, once."""
+    net = small_disk_network
+    home, log = net.home(PREFECTURE), net.layout.log(PREFECTURE)
+    first = outbox_seq(net, CHIYODA)
+    with Window(net, CHIYODA) as window:
+        before = [window.arrive(person()) for _ in range(10)]
+    delivery_figures(net, CHIYODA, first, first + 10)
+    national = wait_until_restarted(net, NATIONAL, None)
+    pid = wait_until_restarted(net, PREFECTURE, None)
+    os.kill(national, signal.SIGSTOP)
+    try:
+        with Window(net, CHIYODA) as window:
+            before += [window.arrive(person()) for _ in range(5)]
+        wait_for(lambda: backlog(net, PREFECTURE) == 5, "the prefecture did not take them")
+        filled = fill(home)
+        os.kill(pid, signal.SIGKILL)
+    finally:
+        os.kill(national, signal.SIGCONT)
+    pid = wait_until_restarted(net, PREFECTURE, pid)
+    logged_before = log.read_text(errors="replace")
+    with Window(net, CHIYODA) as window:  # the window is not held up
+        for _ in range(10):
+            window.arrive(person())
+    wait_for(lambda: "disk is full" in status_of(net), "the link never showed the full disk")
+    lookup = agency_cli(net, "tokyo-pref", "lookup", before[0], "--affair", "tokyo-public-housing")
+    out, err = finish(lookup, 60)
+    logged = log.read_text(errors="replace")[len(logged_before) :]
+    intact = query(net, PREFECTURE, "PRAGMA integrity_check")
+    held = [Window.held_at(net, PREFECTURE, code) for code in before]
+    (home / "filler").unlink()
+    figures = delivery_figures(net, CHIYODA, first + 10, first + 25)
+    again = agency_cli(net, "tokyo-pref", "lookup", before[0], "--affair", "tokyo-public-housing")
+    again_out, again_err = finish(again, 60)
+    verify = jukinet("--home", str(home), "audit", "verify")
+    report("full disk at the prefecture", filled=f"{filled:,} bytes", **figures,
+           lookup=err.strip(), audit=verify.stdout.strip())  # fmt: skip
+    assert held == [True] * 15 and intact == [("ok",)]
+    assert lookup.returncode == 1 and len(err.strip().splitlines()) == 1, out + err
+    assert "disk is full" in err and "Traceback" not in err, err
+    assert "disk is full" in logged and "Traceback" not in logged, logged[-3000:]
+    assert "recording the acknowledgement failed" in logged, logged[-3000:]
+    assert figures == {"updates": 15, "at prefecture": 15, "at national": 15, "lost": 0,
+                       "duplicated": 0, "out of order": 0}  # fmt: skip
+    assert again.returncode == 0, again_err
+    assert json.loads(again_out)["found"] is True
+    assert verify.returncode == 0 and "Audit log intact" in verify.stdout, verify.stdout
+
+
+def status_of(net: Network) -> str:
+    """What ``jukinet network status`` shows (its table, and its alerts)."""
+    r = jukinet("network", "status", str(net.root))
+    return r.stdout + r.stderr
+
+
+# --- a peer that answers slowly, or never ----------------------------------------------
+
+
+def test_a_stopped_prefecture_holds_updates_back_and_they_drain_once_it_runs(
+    restored_network: Network,
+) -> None:
+    """The prefecture is stopped (SIGSTOP: connections are accepted, nothing answers)
+    while a clerk records 10 arrivals at Shinjuku. The window goes on; the municipality's
+    outbox keeps the updates, its delivery times out with the reason in its log, and
+    ``network status`` shows the link failing. After SIGCONT every update arrives once."""
+    net = restored_network
+    pid = wait_until_restarted(net, PREFECTURE, None)
+    first = outbox_seq(net, SHINJUKU)
+    log = net.layout.log(SHINJUKU)
+    logged_before = len(log.read_text(errors="replace"))
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with Window(net, SHINJUKU) as window:
+            recorded = [window.arrive(person()) for _ in range(10)]
+        wait_for(lambda: "no answer within" in log.read_text(errors="replace")[logged_before:],
+                 "the delivery never timed out", timeout=90)  # fmt: skip
+        shown = status_of(net)
+        held = backlog(net, SHINJUKU)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    figures = delivery_figures(net, SHINJUKU, first, first + 10)
+    failing = [line for line in shown.splitlines() if "alert:" in line and SHINJUKU in line]
+    report("prefecture stopped (SIGSTOP) during updates", held=held, **figures,
+           status=failing[0] if failing else "no alert")  # fmt: skip
+    assert len(recorded) == 10 and held == 10
+    assert failing and PREFECTURE in failing[0] and "no answer within" in failing[0], shown
+    assert figures == {"updates": 10, "at prefecture": 10, "at national": 10, "lost": 0,
+                       "duplicated": 0, "out of order": 0}  # fmt: skip
+
+
+def test_an_agency_call_to_a_node_that_never_answers_fails_in_one_line(network: Network) -> None:
+    """A listener that accepts the connection and never says a word of TLS: the agency's
+    lookup gives up after its connect timeout with one line, not after its 600 s."""
+    with silent_listener() as port:
+        started = time.monotonic()
+        r = agency_cli(
+            network, "pension-fund", "lookup", "12345678903", "--affair",
+            "national-pension-status", "--node", f"https://127.0.0.1:{port}",
+        )  # fmt: skip
+        out, err = finish(r, 60)
+        took = time.monotonic() - started
+    report("agency lookup to a listener that never answers TLS", exit=r.returncode,
+           seconds=f"{took:.1f}", error=err.strip())  # fmt: skip
+    assert r.returncode == 1 and out == "", out + err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "no answer within" in err and "[peer-unreachable]" in err, err
+
+
+@contextmanager
+def silent_listener() -> Iterator[int]:
+    """A TCP port on loopback that accepts connections, holds them, and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", free_port_block(1)))
+    server.listen()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):  # the socket closed: the test is over
+            while True:
+                held.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+        thread.join(timeout=5)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 
 from jukinet.audit import log as audit
 from jukinet.domain.names import fold
-from jukinet.errors import ConfigurationError, JukinetError, UpdateRefused
+from jukinet.errors import ConfigurationError, JukinetError, StorageFull, UpdateRefused
 from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import (
@@ -198,6 +198,8 @@ class IdentityStore:
                                              detail=detail))  # fmt: skip
                 waiting = quarantine.open_seqs(conn, sender.node_id)
                 return UpdateAck(acked_through=last, quarantined=waiting)
+        except StorageFull:  # this node's trouble, not a refusal of the sender: it resends
+            raise
         except JukinetError as exc:
             security_log.warning(
                 "refused identity updates from %s: %s [%s]", sender.node_id, exc, exc.code

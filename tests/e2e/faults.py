@@ -23,21 +23,19 @@ from typing import Any
 
 import pytest
 
-from jukinet import config
+from jukinet.agency.client import AgencyClient
 from jukinet.domain import events as ev
-from jukinet.domain.codes import ResidentCode
 from jukinet.domain.record import Name
 from jukinet.network import monitor
-from jukinet.network.messages import ProvisionEntry
+from jukinet.network.client import NodeClient
+from jukinet.network.messages import DisclosureRequest, DisclosureResponse, ProvisionEntry
 from jukinet.network.supervisor import running_pid
-from jukinet.network.topology import load_topology
 from jukinet.nodes.municipality import service
-from jukinet.nodes.municipality.disclosure import fetch_disclosure
 from jukinet.nodes.municipality.setup import open_register
-from jukinet.seed.places import Places
-from tests.e2e.conftest import EXE, SHINJUKU, TODAY, Network, clerk_session
+from tests.e2e.conftest import EXE, SHINJUKU, TODAY, Network, clerk_session, node_specs
 from tests.helpers import MARUNOUCHI, arrival
 
+HOLDERS = {"national:national": 0, "prefecture:130001": 1}  # port offsets (conftest)
 ADDRESSES = {"municipality:131016": MARUNOUCHI, "municipality:131041": SHINJUKU}
 Rows = list[tuple[Any, ...]]
 
@@ -120,9 +118,7 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) ->
 
 def wait_until_restarted(net: Network, node: str, old_pid: int | None, timeout: float = 60) -> int:
     """The pid of ``node`` once it runs (as another process than ``old_pid``) and answers."""
-    with Places() as places:
-        spec = next(s for s in load_topology(net.layout.topology, places).nodes()
-                    if s.node_id == node)  # fmt: skip
+    spec = next(s for s in node_specs(net) if s.node_id == node)
     deadline = time.monotonic() + timeout
     while True:
         pid = running_pid(net.layout, node)
@@ -171,28 +167,46 @@ def delivery_figures(net: Network, municipality: str, first: int, last: int) -> 
 
 
 def disclosed(
-    net: Network, municipality: str, codes: Iterable[str], since: datetime
+    net: Network, municipality: str, codes: Iterable[str], holder: str, since: datetime
 ) -> dict[str, list[ProvisionEntry]]:
-    """Each code's provisions since ``since``, as disclosure (R14) lists them to the window."""
-    cfg = config.load(net.home(municipality))
+    """Each code's provisions by ``holder`` since ``since``: what ``POST /disclosure`` (R14)
+    answers the municipality over mTLS, on one kept-alive connection."""
+    url = net.url(HOLDERS[holder])
 
     async def ask() -> dict[str, list[ProvisionEntry]]:
         out = {}
-        for code in codes:
-            entries = await fetch_disclosure(cfg, ResidentCode(code), "clerk")
-            out[code] = [e for e in entries if e.at >= since]
+        async with NodeClient(net.identity(municipality)) as client:
+            for code in codes:
+                request = DisclosureRequest(resident_code=code, verified_by="clerk", clerk="clerk")
+                answer = DisclosureResponse.model_validate(
+                    await client.post(f"{url}/disclosure", request)
+                )
+                out[code] = [e for e in answer.provisions if e.at >= since]
+        await asyncio.sleep(0.25)  # let the closed TLS transports finish closing
         return out
 
     return asyncio.run(ask())
 
 
+async def looked_up(net: Network, agency: str, affair: str, code: str) -> bool:
+    """An agency's lookup through the agency SDK: found or not."""
+    async with AgencyClient.from_folder(net.layout.client(f"agency:{agency}")) as client:
+        found = (await client.lookup(affair, code)).found
+    await asyncio.sleep(0.25)
+    return found
+
+
+def started(*args: str) -> subprocess.Popen[str]:
+    """``jukinet ARGS``, started (``finish`` it)."""
+    return subprocess.Popen(
+        [str(EXE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
 def agency_cli(net: Network, agency: str, *args: str) -> subprocess.Popen[str]:
     """``jukinet agency ARGS --as <the agency's folder>``, started."""
-    folder = net.layout.client(f"agency:{agency}")
-    return subprocess.Popen(
-        [str(EXE), "agency", *args, "--as", str(folder)], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    return started("agency", *args, "--as", str(net.layout.client(f"agency:{agency}")))
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
@@ -203,4 +217,4 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> tuple[str, st
     except subprocess.TimeoutExpired:
         process.kill()
         out, err = process.communicate()
-        pytest.fail(f"{' '.join(map(str, process.args))} hung:\n{out[-2000:]}{err[-2000:]}")
+        pytest.fail(f"{process.args!r} hung:\n{out[-2000:]}{err[-2000:]}")

@@ -10,6 +10,7 @@ docs/reliability.md are from such a run.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -27,7 +28,14 @@ from pathlib import Path
 import pytest
 
 from jukinet.network.topology import free_port_block
-from tests.e2e.conftest import EXE, TOKYO_BATCH_AFFAIR, Network, jukinet
+from tests.e2e.conftest import (
+    EXE,
+    TOKYO_BATCH_AFFAIR,
+    Network,
+    jukinet,
+    wait_until_all_up,
+    wait_until_consistent,
+)
 from tests.e2e.faults import (
     Window,
     agency_cli,
@@ -35,8 +43,10 @@ from tests.e2e.faults import (
     delivery_figures,
     disclosed,
     finish,
+    looked_up,
     outbox_seq,
     query,
+    started,
     wait_for,
     wait_until_restarted,
 )
@@ -49,6 +59,14 @@ NATIONAL = "national:national"
 VICTIMS = {"municipality": SHINJUKU, "prefecture": PREFECTURE, "national": NATIONAL}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def consistent_at_the_end(network: Network) -> Iterator[None]:
+    """After the last fault of this module, every node is up and the copies agree."""
+    yield
+    wait_until_all_up(network)
+    wait_until_consistent(network)
+
+
 def report(fault: str, **figures: object) -> None:
     """One line of figures for docs/reliability.md (shown with ``pytest -s``)."""
     print(f"\nFAULT {fault}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
@@ -59,13 +77,13 @@ def report(fault: str, **figures: object) -> None:
 
 @pytest.mark.parametrize("kind", list(VICTIMS))
 def test_kill_9_during_identity_updates_loses_and_duplicates_nothing(
-    restored_network: Network, kind: str
+    revived_network: Network, kind: str
 ) -> None:
     """A clerk records 20 arrivals and 40 name changes (60 updates) at Shinjuku's window;
     the node ``kind`` is killed with SIGKILL after the 20th event and the supervisor
     restarts it. Every update reaches the prefecture and the national node exactly once,
     and each person's updates are applied in the order they were recorded."""
-    net = restored_network
+    net = revived_network
     victim = VICTIMS[kind]
     pid = wait_until_restarted(net, victim, None)
     first = outbox_seq(net, SHINJUKU)
@@ -97,16 +115,16 @@ BATCH_ROWS = 200_000
 
 @pytest.mark.parametrize("server", list(BATCHES))
 def test_kill_9_of_the_serving_node_during_a_batch_under_reports_nothing(
-    restored_network: Network, server: str, tmp_path: Path
+    revived_network: Network, server: str, tmp_path: Path
 ) -> None:
-    """``jukinet agency batch`` of 200,000 rows (Chiyoda's residents, over and over); the
+    """``jukinet agency batch`` of 200,000 rows (50 of Chiyoda's residents, over and over); the
     node serving it is killed once answers arrive. The client prints one line naming the
     last row it was answered, the node comes back, every person in an answered row has
     this batch in their disclosure, and the node's audit chain verifies."""
-    net = restored_network
+    net = revived_network
     code, affair, node = BATCHES[server]
     since = datetime.now(UTC)
-    residents = Window.codes_of(net, CHIYODA)
+    residents = Window.codes_of(net, CHIYODA)[:50]
     source, target = tmp_path / "codes.csv", tmp_path / "answers.jsonl"
     with source.open("w") as f:
         f.write("resident_code\n")
@@ -126,7 +144,7 @@ def test_kill_9_of_the_serving_node_during_a_batch_under_reports_nothing(
     assert lines[0].startswith("error: ") and f"after row {last:,}" in lines[0], lines[0]
     wait_until_restarted(net, node, pid)
     answered = {r["resident_code"] for r in rows if r.get("found")}
-    entries = disclosed(net, CHIYODA, answered, since)
+    entries = disclosed(net, CHIYODA, answered, node, since)
     this_batch = [e for es in entries.values() for e in es
                   if (e.function, e.node, e.affair) == ("batch", node, affair)]  # fmt: skip
     missing = {c for c, es in entries.items() if not any(e in this_batch for e in es)}
@@ -144,20 +162,18 @@ def test_kill_9_of_the_serving_node_during_a_batch_under_reports_nothing(
 
 
 def test_kill_9_during_a_disclosure_request_answers_nothing_then_all(
-    restored_network: Network,
+    revived_network: Network,
 ) -> None:
     """A resident asks at Chiyoda's window; the prefecture answers, and the national node
     (stopped, so the request waits on it) is killed while the request is in flight. The
     clerk sees one line and no partial list; after the restart the audit chains verify
     and the same request lists the provisions of both nodes."""
-    net = restored_network
+    net = revived_network
     with Window(net, CHIYODA) as window:
         code = window.arrive(person("開示", "カイジ", family="木村", fk="キムラ"))
     wait_for(lambda: Window.held_at(net, NATIONAL, code), "the resident never reached national")
-    for agency, affair in (("pension-fund", "national-pension-status"),
-                           ("tokyo-pref", "tokyo-public-housing")):  # fmt: skip
-        looked = agency_cli(net, agency, "lookup", code, "--affair", affair)
-        assert finish(looked, 60) and looked.returncode == 0
+    assert asyncio.run(looked_up(net, "pension-fund", "national-pension-status", code))
+    assert asyncio.run(looked_up(net, "tokyo-pref", "tokyo-public-housing", code))
     pid = wait_until_restarted(net, NATIONAL, None)
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -171,14 +187,15 @@ def test_kill_9_during_a_disclosure_request_answers_nothing_then_all(
     assert out.strip() == "", "a partial answer was shown"
     assert len(err.strip().splitlines()) == 1 and "[peer-unreachable]" in err, err
     wait_until_restarted(net, NATIONAL, pid)
-    verified = {n: jukinet("--home", str(net.home(n)), "audit", "verify") for n in
-                (NATIONAL, PREFECTURE)}  # fmt: skip
+    verifying = {n: started("--home", str(net.home(n)), "audit", "verify")
+                 for n in (NATIONAL, PREFECTURE)}  # fmt: skip
     retry = window_cli(net, CHIYODA, "resident", "disclosure", code)
     again, again_err = finish(retry, 60)
+    verified = {n: (p, *finish(p, 60)) for n, p in verifying.items()}
     report("kill -9 national during a disclosure", answered="none (one error line)",
            retry=f"{len(again.strip().splitlines())} provisions")  # fmt: skip
-    for n, r in verified.items():
-        assert r.returncode == 0 and "Audit log intact" in r.stdout, (n, r.stdout + r.stderr)
+    for n, (p, shown, problem) in verified.items():
+        assert p.returncode == 0 and "Audit log intact" in shown, (n, shown + problem)
     assert retry.returncode == 0, again_err
     listed = again.strip().splitlines()
     assert len(listed) == 2
@@ -213,57 +230,60 @@ def fill(folder: Path) -> int:
 
 
 def test_a_node_restarted_with_a_full_disk_refuses_writes_and_recovers(
-    small_disk_network: Network,
+    revived_network: Network,
 ) -> None:
     """The prefecture holds 5 updates it has not yet passed on (the national node is
-    stopped) when its home fills up; it is killed and restarted on the full disk. It
-    still answers, refuses every write with one clear reason (the municipality's next 10
-    updates, an agency's lookup) and logs it; nothing committed is lost, the database is
-    intact, and once space is freed all 15 updates arrive at the national node, once."""
-    net = small_disk_network
+    stopped) when its home (a 64 MB filesystem of its own) fills up; it is killed and
+    restarted on the full disk. It still answers, refuses every write with one clear
+    reason (Chiyoda's next 10 updates, an agency's lookup) and logs it; nothing committed
+    is lost, the database is intact, and once space is freed all 15 updates arrive at the
+    national node, each once."""
+    net = revived_network
+    if net.small_disk is not None:  # no filesystem of its own for the prefecture's home
+        if os.environ.get("CI") == "true":
+            pytest.fail(net.small_disk)
+        pytest.skip(net.small_disk)
     home, log = net.home(PREFECTURE), net.layout.log(PREFECTURE)
     first = outbox_seq(net, CHIYODA)
-    with Window(net, CHIYODA) as window:
-        before = [window.arrive(person()) for _ in range(10)]
-    delivery_figures(net, CHIYODA, first, first + 10)
+    code = Window.codes_of(net, CHIYODA)[0]
     national = wait_until_restarted(net, NATIONAL, None)
     pid = wait_until_restarted(net, PREFECTURE, None)
-    os.kill(national, signal.SIGSTOP)
     try:
-        with Window(net, CHIYODA) as window:
-            before += [window.arrive(person()) for _ in range(5)]
-        wait_for(lambda: backlog(net, PREFECTURE) == 5, "the prefecture did not take them")
-        filled = fill(home)
-        os.kill(pid, signal.SIGKILL)
+        os.kill(national, signal.SIGSTOP)
+        try:
+            with Window(net, CHIYODA) as window:
+                queued = [window.arrive(person()) for _ in range(5)]
+            wait_for(lambda: backlog(net, PREFECTURE) == 5, "the prefecture did not take them")
+            filled = fill(home)
+            os.kill(pid, signal.SIGKILL)
+        finally:
+            os.kill(national, signal.SIGCONT)
+        pid = wait_until_restarted(net, PREFECTURE, pid)
+        logged_before = len(log.read_text(errors="replace"))
+        with Window(net, CHIYODA) as window:  # the window is not held up
+            for _ in range(10):
+                window.arrive(person())
+        wait_for(lambda: "disk is full" in status_of(net), "the link never showed the full disk")
+        lookup = agency_cli(net, "tokyo-pref", "lookup", code, "--affair", "tokyo-public-housing")
+        out, err = finish(lookup, 60)
+        logged = log.read_text(errors="replace")[logged_before:]
+        intact = query(net, PREFECTURE, "PRAGMA integrity_check")
+        held = [Window.held_at(net, PREFECTURE, c) for c in queued]
     finally:
-        os.kill(national, signal.SIGCONT)
-    pid = wait_until_restarted(net, PREFECTURE, pid)
-    logged_before = log.read_text(errors="replace")
-    with Window(net, CHIYODA) as window:  # the window is not held up
-        for _ in range(10):
-            window.arrive(person())
-    wait_for(lambda: "disk is full" in status_of(net), "the link never showed the full disk")
-    lookup = agency_cli(net, "tokyo-pref", "lookup", before[0], "--affair", "tokyo-public-housing")
-    out, err = finish(lookup, 60)
-    logged = log.read_text(errors="replace")[len(logged_before) :]
-    intact = query(net, PREFECTURE, "PRAGMA integrity_check")
-    held = [Window.held_at(net, PREFECTURE, code) for code in before]
-    (home / "filler").unlink()
-    figures = delivery_figures(net, CHIYODA, first + 10, first + 25)
-    again = agency_cli(net, "tokyo-pref", "lookup", before[0], "--affair", "tokyo-public-housing")
-    again_out, again_err = finish(again, 60)
+        (home / "filler").unlink(missing_ok=True)
+    figures = delivery_figures(net, CHIYODA, first, first + 15)
+    again = asyncio.run(looked_up(net, "tokyo-pref", "tokyo-public-housing", code))
     verify = jukinet("--home", str(home), "audit", "verify")
     report("full disk at the prefecture", filled=f"{filled:,} bytes", **figures,
            lookup=err.strip(), audit=verify.stdout.strip())  # fmt: skip
-    assert held == [True] * 15 and intact == [("ok",)]
+    assert held == [True] * 5 and intact == [("ok",)]
     assert lookup.returncode == 1 and len(err.strip().splitlines()) == 1, out + err
     assert "disk is full" in err and "Traceback" not in err, err
     assert "disk is full" in logged and "Traceback" not in logged, logged[-3000:]
     assert "recording the acknowledgement failed" in logged, logged[-3000:]
     assert figures == {"updates": 15, "at prefecture": 15, "at national": 15, "lost": 0,
                        "duplicated": 0, "out of order": 0}  # fmt: skip
-    assert again.returncode == 0, again_err
-    assert json.loads(again_out)["found"] is True
+    assert again, "the lookup found nothing once space was freed"
     assert verify.returncode == 0 and "Audit log intact" in verify.stdout, verify.stdout
 
 
@@ -277,13 +297,13 @@ def status_of(net: Network) -> str:
 
 
 def test_a_stopped_prefecture_holds_updates_back_and_they_drain_once_it_runs(
-    restored_network: Network,
+    revived_network: Network,
 ) -> None:
     """The prefecture is stopped (SIGSTOP: connections are accepted, nothing answers)
     while a clerk records 10 arrivals at Shinjuku. The window goes on; the municipality's
     outbox keeps the updates, its delivery times out with the reason in its log, and
     ``network status`` shows the link failing. After SIGCONT every update arrives once."""
-    net = restored_network
+    net = revived_network
     pid = wait_until_restarted(net, PREFECTURE, None)
     first = outbox_seq(net, SHINJUKU)
     log = net.layout.log(SHINJUKU)

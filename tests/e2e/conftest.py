@@ -5,7 +5,9 @@ free loopback ports, and stopped at the end of the session. Tests share it in an
 order, so none may leave it changed: a test that must break something for good
 (revoking a certificate) runs its own small network (``running_network``), and one
 that kills a node uses ``restored_network``, which waits until the supervisor has it
-back up and the network is consistent again.
+back up and the network is consistent again (the fault tests, which count what arrived
+themselves, use the cheaper ``revived_network``). The Tokyo prefecture's home is on a
+filesystem of its own where it can be mounted, so that a fault test can fill its disk.
 """
 
 from __future__ import annotations

@@ -153,6 +153,7 @@ def test_kill_9_of_the_serving_node_during_a_batch_under_reports_nothing(
         f"kill -9 {server} during an agency batch", rows=f"{BATCH_ROWS:,}",
         answered=f"{len(rows):,}", persons=len(answered), **{"under-reported": len(missing)},
         **{"provision entries disclosed": len(this_batch)}, audit=verify.stdout.strip(),
+        client=lines[0],
     )  # fmt: skip
     assert missing == set()
     assert verify.returncode == 0 and "Audit log intact" in verify.stdout, verify.stdout
@@ -186,13 +187,14 @@ def test_kill_9_during_a_disclosure_request_answers_nothing_then_all(
     assert asking.returncode == 1 and "Traceback" not in err, out + err
     assert out.strip() == "", "a partial answer was shown"
     assert len(err.strip().splitlines()) == 1 and "[peer-unreachable]" in err, err
+    assert f"{net.url(0)}/disclosure: " in err and "object at 0x" not in err, err  # says what
     wait_until_restarted(net, NATIONAL, pid)
     verifying = {n: started("--home", str(net.home(n)), "audit", "verify")
                  for n in (NATIONAL, PREFECTURE)}  # fmt: skip
     retry = window_cli(net, CHIYODA, "resident", "disclosure", code)
     again, again_err = finish(retry, 60)
     verified = {n: (p, *finish(p, 60)) for n, p in verifying.items()}
-    report("kill -9 national during a disclosure", answered="none (one error line)",
+    report("kill -9 national during a disclosure", shown=repr(out.strip()), error=err.strip(),
            retry=f"{len(again.strip().splitlines())} provisions")  # fmt: skip
     for n, (p, shown, problem) in verified.items():
         assert p.returncode == 0 and "Audit log intact" in shown, (n, shown + problem)

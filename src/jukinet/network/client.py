@@ -17,6 +17,7 @@ A stopped or hung peer therefore costs a caller a bounded wait, never a hang.
 from __future__ import annotations
 
 import json
+import os
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -75,6 +76,15 @@ def _detail_of(text: str) -> str:
         if isinstance(detail, str):
             return detail
     return text[:_DETAIL_LIMIT]
+
+
+def _failure(exc: Exception) -> str:
+    """What failed; aiohttp's own text of a refused or reset connection shows the repr of
+    the SSL context, which tells a clerk nothing (its TLS errors keep their text)."""
+    if type(exc) is aiohttp.ClientConnectorError:
+        code = exc.os_error.errno
+        return f"cannot connect ({os.strerror(code) if code else exc.os_error})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class NodeClient:
@@ -166,7 +176,7 @@ class NodeClient:
         except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
             raise PeerUnreachable(f"{url}: {self._no_answer(exc)}") from exc
         except (aiohttp.ClientError, ssl.SSLError) as exc:
-            raise PeerUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise PeerUnreachable(f"{url}: {_failure(exc)}") from exc
 
     def _no_answer(self, exc: TimeoutError) -> str:
         if isinstance(exc, aiohttp.ConnectionTimeoutError):

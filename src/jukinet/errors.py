@@ -35,6 +35,7 @@ without depending on any adapter.
      │    ├── CardRefused             the card answered a command with an error status word
      │    ├── BrokenCard              the card image is changed or unreadable: a broken chip (R19)
      │    └── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
+     ├── StorageFull                  the node's disk is full: nothing can be written
      └── ConfigurationError           the node's files or database are not usable
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
@@ -118,6 +119,13 @@ class RoleNotAllowed(AccessDenied):
 
 class PoolExhausted(JukinetError):
     code = "pool-exhausted"
+
+
+class StorageFull(JukinetError):
+    """The node's database could not write: its disk (or the database's space) is full.
+    Nothing of the refused write was kept; the node works again once space is freed."""
+
+    code = "storage-full"
 
 
 class ConfigurationError(JukinetError):

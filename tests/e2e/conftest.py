@@ -5,36 +5,47 @@ free loopback ports, and stopped at the end of the session. Tests share it in an
 order, so none may leave it changed: a test that must break something for good
 (revoking a certificate) runs its own small network (``running_network``), and one
 that kills a node uses ``restored_network``, which waits until the supervisor has it
-back up and the network is consistent again.
+back up and the network is consistent again (the fault tests, which count what arrived
+themselves, use the cheaper ``revived_network``). The Tokyo prefecture's home is on a
+filesystem of its own where it can be mounted, so that a fault test can fill its disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from jukinet.domain.access import Session
 from jukinet.domain.codes import LocalGovernmentCode
 from jukinet.domain.record import Address
+from jukinet.network import monitor
 from jukinet.network.client import NodeIdentity
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.supervisor import running_pid
-from jukinet.network.topology import free_port_block
+from jukinet.network.topology import NodeSpec, free_port_block, load_topology
+from jukinet.nodes.identity.provision import LEGAL_TABLE_FILE
 from jukinet.nodes.municipality import staff
 from jukinet.nodes.municipality.operators import get as get_operator
 from jukinet.nodes.municipality.setup import open_register
+from jukinet.seed.places import Places
 
 TODAY = date.today()
 SHINJUKU = Address(LocalGovernmentCode("131041"), "東京都新宿区", "西新宿", "二丁目8番1号")
@@ -111,6 +122,8 @@ class Network:
     def __init__(self, root: Path, base: int, process: subprocess.Popen[str]) -> None:
         self.root, self.base, self.process = root, base, process
         self.layout = NetworkLayout(root)
+        # Why SMALL_DISK's home is not on a filesystem of its own (None: it is).
+        self.small_disk: str | None = "not asked for"
 
     def url(self, offset: int) -> str:
         return f"https://127.0.0.1:{self.base + offset}"
@@ -126,20 +139,27 @@ class Network:
 
 
 @contextmanager
-def running_network(root: Path, topology: str, base: int, *, seed: bool) -> Iterator[Network]:
-    """``network init`` of ``topology`` in ``root``, seeded if asked, then ``network up``
-    until the block ends; every node is stopped afterwards."""
+def running_network(
+    root: Path,
+    topology: str,
+    base: int,
+    *,
+    seed: bool,
+    before_up: Callable[[NetworkLayout], None] = lambda _layout: None,
+) -> Iterator[Network]:
+    """``network init`` of ``topology`` in ``root``, seeded if asked, ``before_up`` (e.g. a
+    node's own files), then ``network up`` until the block ends; every node is stopped
+    afterwards."""
     topo = root.parent / f"{root.name}.toml"
     topo.write_text(topology)
     made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root))
     assert made.returncode == 0, made.stderr
     if seed:
         from jukinet.deploy.seeding import seed_all
-        from jukinet.network.topology import load_topology
-        from jukinet.seed.places import Places
 
         with Places() as places:
             asyncio.run(seed_all(NetworkLayout(root), load_topology(topo, places), places))
+    before_up(NetworkLayout(root))
     process = subprocess.Popen(
         [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True,
@@ -174,13 +194,48 @@ def running_network(root: Path, topology: str, base: int, *, seed: bool) -> Iter
         assert running_pid(net.layout, node) is None
 
 
+SMALL_DISK = "prefecture:130001"
+
+
 @pytest.fixture(scope="session")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    """The session's network. Its Tokyo prefecture has a legal table of its own
+    (``tokyo_batch_affair``) and, where it can be mounted, a home on a 64 MB filesystem of
+    its own (``own_filesystem``) that a fault test may fill up (``Network.small_disk``)."""
     root = tmp_path_factory.mktemp("net") / "e2e"
     base = free_port_block(6)
-    with running_network(root, topology_text(base), base, seed=True) as net:
-        wait_until_consistent(net)
-        yield net
+    mounted: list[str | None] = []
+    with contextlib.ExitStack() as mounts:
+
+        def before_up(layout: NetworkLayout) -> None:
+            tokyo_batch_affair(layout)
+            mounted.append(mounts.enter_context(own_filesystem(layout.node(SMALL_DISK), "64m")))
+
+        with running_network(root, topology_text(base), base, seed=True,
+                             before_up=before_up) as net:  # fmt: skip
+            net.small_disk = mounted[0]
+            wait_until_consistent(net)
+            yield net
+
+
+TOKYO_BATCH_AFFAIR = "tokyo-allowance-status"
+
+
+def tokyo_batch_affair(layout: NetworkLayout) -> None:
+    """The Tokyo prefecture node's own legal table (``home/legal.toml``): the shipped one
+    and one more affair of 東京都知事 with ``batch``, which the shipped table gives only
+    to national bodies, so that a batch served by a prefecture can be tested."""
+    table = tomllib.loads(files("jukinet.legal").joinpath("table.toml").read_text(encoding="utf-8"))
+    tokyo = next(r for r in table["recipients"] if r["code"] == "tokyo")
+    tokyo["affairs"].append({
+        "code": TOKYO_BATCH_AFFAIR,
+        "description": "児童扶養手当の現況確認 (a test network's own affair)",
+        "basis": "住民基本台帳法 第30条の15・別表第五 (児童扶養手当法)",
+        "functions": ["batch"],
+        "fields": ["resident_code", "name", "status", "change_reason", "change_date"],
+    })  # fmt: skip
+    home = layout.node("prefecture:130001")
+    (home / LEGAL_TABLE_FILE).write_text(tomli_w.dumps(table), encoding="utf-8")
 
 
 @pytest.fixture
@@ -190,6 +245,46 @@ def restored_network(network: Network) -> Iterator[Network]:
     yield network
     wait_until_all_up(network)
     wait_until_consistent(network)
+
+
+@pytest.fixture
+def revived_network(network: Network) -> Iterator[Network]:
+    """The session network for a fault test that counts what arrived itself: afterwards
+    every node answers again and every outbox has drained (cheaper than
+    ``restored_network``; the test module compares the copies once, at its end)."""
+    yield network
+    deadline = time.monotonic() + 90
+    while not (all_healthy(network) and all_drained(network)):
+        if time.monotonic() > deadline:
+            pytest.fail("the network did not come back after the fault")
+        time.sleep(0.2)
+
+
+@functools.cache
+def node_specs(net: Network) -> list[NodeSpec]:
+    with Places() as places:
+        return load_topology(net.layout.topology, places).nodes()
+
+
+def all_healthy(net: Network) -> bool:
+    async def check() -> list[bool]:
+        specs = node_specs(net)
+        return list(await asyncio.gather(*(monitor.healthy(net.layout, s) for s in specs)))
+
+    return all(asyncio.run(check()))
+
+
+def all_drained(net: Network) -> bool:
+    """No update waits in any outbox (the municipalities' and the prefectures')."""
+    for spec in node_specs(net):
+        kind = spec.node_id.split(":")[0]
+        if kind == "national":
+            continue
+        db = net.home(spec.node_id) / ("register.db" if kind == "municipality" else "identities.db")
+        with closing(sqlite3.connect(db, timeout=30)) as conn:
+            if conn.execute("SELECT 1 FROM outbox WHERE delivered_at IS NULL").fetchone():
+                return False
+    return True
 
 
 def wait_until_all_up(net: Network, timeout: float = 60) -> None:
@@ -235,3 +330,30 @@ def national_identity(net: Network, code: str) -> tuple[str, str] | None:
             "SELECT name, status FROM identities WHERE resident_code = ?", (code,)
         ).fetchone()
     return tuple(row) if row else None
+
+
+@contextmanager
+def own_filesystem(folder: Path, size: str) -> Iterator[str | None]:
+    """``folder``, its files kept, on a tmpfs of its own of ``size`` (e.g. ``64m``) while
+    the block runs: a real filesystem that fills up, so that a node whose home it is meets
+    a full disk (ENOSPC) in every file it writes. Yields None, or why it could not be
+    mounted (mounting needs root, CAP_SYS_ADMIN), and then ``folder`` is left as it was."""
+    stash = folder.parent.parent / "stashed" / folder.name
+    stash.parent.mkdir(exist_ok=True)
+    folder.rename(stash)
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        folder.rmdir()
+        stash.rename(folder)
+        yield f"cannot mount a tmpfs: {mounted.stderr.strip() or mounted.returncode}"
+        return
+    try:
+        for item in stash.iterdir():
+            (shutil.copytree if item.is_dir() else shutil.copy2)(item, folder / item.name)
+        yield None
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)

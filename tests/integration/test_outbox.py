@@ -255,6 +255,53 @@ def test_a_receiver_that_is_down_delays_delivery_and_loses_nothing(
     assert "national node is down" in caplog.text
 
 
+REFUSE_UPDATES = {  # the database itself refuses every change of the outbox's rows
+    "sqlite": ["CREATE TRIGGER outbox_refuses BEFORE UPDATE ON outbox "
+               "BEGIN SELECT RAISE(ABORT, 'no room to write'); END"],
+    "postgresql": ["CREATE FUNCTION outbox_refuses() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'no room to write'; END $$",
+                   "CREATE TRIGGER outbox_refuses BEFORE UPDATE ON outbox FOR EACH ROW "
+                   "EXECUTE FUNCTION outbox_refuses()"],
+}  # fmt: skip
+ALLOW_UPDATES = {
+    "sqlite": ["DROP TRIGGER outbox_refuses"],
+    "postgresql": ["DROP TRIGGER outbox_refuses ON outbox", "DROP FUNCTION outbox_refuses()"],
+}
+
+
+def run_sql(store: IdentityStore, statements: dict[str, list[str]]) -> None:
+    with store.engine.begin() as conn:
+        for statement in statements[conn.dialect.name]:
+            conn.exec_driver_sql(statement)
+
+
+def test_a_sender_whose_database_refuses_writes_holds_delivery_and_goes_on(
+    prefecture: IdentityStore, nationals: NationalFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The receiver applies and acknowledges, but the sender cannot record the ack (as on
+    a full disk): the worker keeps the updates, logs why and retries; once it can write,
+    it marks them, with nothing applied twice."""
+    national = nationals()
+    fill(prefecture, 30)
+    assert prefecture_tables.outbox.name == "outbox"
+    run_sql(prefecture, REFUSE_UPDATES)
+    worker = worker_for(prefecture, receiver(national))
+
+    async def main() -> None:
+        task = asyncio.create_task(worker.run_forever())
+        await until(lambda: national.count() == 30 and worker.last_error is not None)
+        assert backlog(prefecture) == 30  # applied there, not yet recorded here
+        await asyncio.to_thread(run_sql, prefecture, ALLOW_UPDATES)
+        await until(lambda: backlog(prefecture) == 0)
+        await stop(task)
+
+    asyncio.run(main())
+    assert history_seqs(national) == list(range(1, 31))
+    assert "recording the acknowledgement failed" in caplog.text
+    assert "no room to write" in caplog.text
+    assert worker.last_error is None
+
+
 def test_a_receiver_that_lost_updates_gets_them_again(
     prefecture: IdentityStore, nationals: NationalFactory
 ) -> None:

@@ -75,7 +75,11 @@ class AgencyClient:
     def __init__(self, settings: AgencySettings, node_url: str | None = None) -> None:
         self.settings = settings
         self.url = (node_url or settings.node_url).rstrip("/")
-        self._client = NodeClient(settings.identity, timeout=600.0)
+        # A batch request may stream for minutes; a node that does not answer at all is
+        # given up on after the connect timeout, one that stops mid-answer after 60 s.
+        self._client = NodeClient(
+            settings.identity, timeout=600.0, connect_timeout=10.0, read_timeout=60.0
+        )
 
     @classmethod
     def from_folder(cls, folder: Path, node_url: str | None = None) -> AgencyClient:

@@ -112,7 +112,8 @@ def _up(layout: NetworkLayout) -> None:
 @app.command("status")
 @handle_errors
 def status(directory: Path = typer.Argument(..., help="The network's folder.")) -> None:
-    """Each node: up or down, its peers, outbox backlog and last delivery."""
+    """Each node: up or down, its peers, outbox backlog and last delivery; an alert line
+    for each failing link and each update held in quarantine."""
     layout = NetworkLayout(directory)
     with Places() as places:
         topo = _topology(layout, places)
@@ -139,6 +140,10 @@ def status(directory: Path = typer.Argument(..., help="The network's folder.")) 
                           "(jukinet --home <its home> quarantine list)")  # fmt: skip
         alerts += [f"{s.node_id}: {link.node_id} holds {link.quarantined} of its updates in "
                    "quarantine" for link in links if link.quarantined]  # fmt: skip
+        # A failing link, whole (the table's error column is cut to its width).
+        alerts += [f"{s.node_id} → {link.node_id}: delivery failing, {link.outbox_backlog} "
+                   f"update(s) waiting: {link.last_error}" for link in links
+                   if link.last_error]  # fmt: skip
         t.add_row(
             s.node_id, "[green]up[/]", str(s.directory_version), f"{s.identities:,}",
             first.node_id if first else "—", str(first.outbox_backlog) if first else "—",

@@ -8,11 +8,16 @@
 A refusal by the peer (any non-2xx answer) raises PeerRefused with the problem's
 detail; a peer that cannot be reached, or that breaks off the TLS handshake
 (for example because it does not accept our certificate), raises PeerUnreachable.
+So does a peer that does not answer in time: a connection (TCP and the TLS
+handshake) must be made within ``connect_timeout``, the whole exchange must end
+within ``timeout``, and with ``read_timeout`` no gap between two reads may be longer.
+A stopped or hung peer therefore costs a caller a bounded wait, never a hang.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +39,10 @@ from jukinet.network.tls import client_context, pinned_client_context
 __all__ = ["NodeClient", "NodeIdentity", "PeerRefused", "PeerUnreachable"]
 
 _DETAIL_LIMIT = 500
+# Below the 5 s a node keeps an idle connection open (server.TransportLimits): a
+# connection the peer may already have closed, or that a stopped peer never will, is
+# not reused for the next request.
+KEEPALIVE = 4.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,15 @@ def _detail_of(text: str) -> str:
     return text[:_DETAIL_LIMIT]
 
 
+def _failure(exc: Exception) -> str:
+    """What failed; aiohttp's own text of a refused or reset connection shows the repr of
+    the SSL context, which tells a clerk nothing (its TLS errors keep their text)."""
+    if type(exc) is aiohttp.ClientConnectorError:
+        code = exc.os_error.errno
+        return f"cannot connect ({os.strerror(code) if code else exc.os_error})"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class NodeClient:
     """One aiohttp session (mTLS, keep-alive) whose every request is signed."""
 
@@ -77,16 +95,20 @@ class NodeClient:
         identity: NodeIdentity,
         *,
         timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        read_timeout: float | None = None,
         connections: int = 16,
         pins: Callable[[str], str | None] | None = None,
     ) -> None:
         """``pins`` maps an origin (``https://host:port``) to the only server certificate
         (PEM) to accept there — a node passes its directory's; without it the network
-        CA and the host name are checked."""
+        CA and the host name are checked. Timeouts are in seconds (module docstring)."""
         self.identity = identity
         self._pins = pins
         self._pinned: dict[str, ssl.SSLContext] = {}
         self._timeout = timeout
+        self._connect_timeout = min(connect_timeout, timeout)
+        self._read_timeout = read_timeout
         self._connections = connections
         self._key: Ed25519PrivateKey | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -94,11 +116,12 @@ class NodeClient:
     async def __aenter__(self) -> NodeClient:
         self._key = self.identity.load_key()
         connector = aiohttp.TCPConnector(
-            ssl=self.identity.tls_context(), limit=self._connections, keepalive_timeout=30.0
+            ssl=self.identity.tls_context(), limit=self._connections, keepalive_timeout=KEEPALIVE
         )
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
+        timeouts = aiohttp.ClientTimeout(
+            total=self._timeout, sock_connect=self._connect_timeout, sock_read=self._read_timeout
         )
+        self._session = aiohttp.ClientSession(connector=connector, timeout=timeouts)
         return self
 
     async def __aexit__(
@@ -150,8 +173,20 @@ class NodeClient:
                     text = await response.text(errors="replace")
                     raise PeerRefused(response.status, _detail_of(text), url)
                 yield response
-        except (aiohttp.ClientError, ssl.SSLError, TimeoutError) as exc:
-            raise PeerUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
+        except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
+            raise PeerUnreachable(f"{url}: {self._no_answer(exc)}") from exc
+        except (aiohttp.ClientError, ssl.SSLError) as exc:
+            raise PeerUnreachable(f"{url}: {_failure(exc)}") from exc
+
+    def _no_answer(self, exc: TimeoutError) -> str:
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return (
+                f"no answer within {self._connect_timeout:g} s to the connection and TLS "
+                "handshake (the node is down, stopped or overloaded)"
+            )
+        if isinstance(exc, aiohttp.SocketTimeoutError):
+            return f"no answer within {self._read_timeout:g} s (the node stopped sending)"
+        return f"no answer within {self._timeout:g} s (the whole exchange took too long)"
 
     def _pinned_context(self, pem: str) -> ssl.SSLContext:
         context = self._pinned.get(pem)

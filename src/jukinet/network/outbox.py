@@ -253,9 +253,15 @@ class DeliveryWorker:
         """Deliver until cancelled."""
         self._loop = asyncio.get_running_loop()
         delay = self._backoff[0]
-        cursor = await asyncio.to_thread(self._delivered_through)
+        cursor: int | None = None
         while True:
-            updates = await asyncio.to_thread(self._read, cursor)
+            try:  # this node's own database: it may be busy, or its disk full
+                if cursor is None:
+                    cursor = await asyncio.to_thread(self._delivered_through)
+                updates = await asyncio.to_thread(self._read, cursor)
+            except Exception as exc:
+                delay = await self._trouble("reading the outbox", exc, delay)
+                continue
             if not updates:
                 await self._rest(self._idle)
                 continue
@@ -274,7 +280,11 @@ class DeliveryWorker:
             self.acked_through = acked
             progressed = acked > cursor
             at = datetime.now(UTC)
-            await asyncio.to_thread(self._mark, acked, ack.quarantined, at)
+            try:
+                await asyncio.to_thread(self._mark, acked, ack.quarantined, at)
+            except Exception as exc:  # sent again from the cursor: the receiver skips them
+                delay = await self._trouble("recording the acknowledgement", exc, delay)
+                continue
             if progressed:
                 self.last_delivery_at = at
             if ack.quarantined:
@@ -299,6 +309,13 @@ class DeliveryWorker:
             cursor = acked
             if len(updates) < self._batch and acked >= updates[-1].seq:
                 await self._rest(self._idle)
+
+    async def _trouble(self, doing: str, exc: Exception, delay: float) -> float:
+        """Log why this node's own database failed the worker, wait, and return the next wait."""
+        self.last_error = f"{doing} failed: {type(exc).__name__}: {exc}".splitlines()[0]
+        log.warning("%s: %s; retrying in %.1f s", self.sender, self.last_error, delay)
+        await asyncio.sleep(delay)
+        return min(delay * 2, self._backoff[1])
 
     async def _rest(self, seconds: float) -> None:
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation

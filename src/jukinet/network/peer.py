@@ -42,6 +42,7 @@ from jukinet.errors import (
     JukinetError,
     NotFound,
     PoolExhausted,
+    StorageFull,
 )
 from jukinet.network.endpoints import ENDPOINTS, EndpointTable, Role
 from jukinet.network.gate import (
@@ -68,6 +69,7 @@ __all__ = [
 ]
 
 network_log = logging.getLogger("jukinet.network")
+node_log = logging.getLogger("jukinet.node")
 
 
 def problem_type(code: str) -> str:
@@ -159,6 +161,7 @@ _STATUS_OF: tuple[tuple[type[JukinetError], int], ...] = (
     (AccessDenied, 403),
     (EventRefused, 409),
     (PoolExhausted, 503),
+    (StorageFull, 507),  # Insufficient Storage: the caller may send it again later
     (ConfigurationError, 500),
 )
 
@@ -211,6 +214,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _jukinet_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JukinetError)
     status = next((s for kind, s in _STATUS_OF if isinstance(exc, kind)), 400)
+    if isinstance(exc, StorageFull):  # the node's operators must act: one line in its log
+        node_log.error("could not write for %s %s: %s", request.method, request.url.path, exc)
     return _problem_response(problem(status, exc.code, exc.message))
 
 

@@ -2,8 +2,8 @@
 
 The supervisor starts every node as ``python -m jukinet --home HOME node run``, writes
 its log to ``DIR/logs`` and its pid to ``DIR/run``, waits until each answers its
-health check over mTLS, restarts a node that dies (with backoff), and on SIGINT or
-SIGTERM stops them all: SIGTERM first, SIGKILL after a grace period.
+health check over mTLS, restarts a node that dies (with backoff: ``restart_delay``),
+and on SIGINT or SIGTERM stops them all: SIGTERM first, SIGKILL after a grace period.
 """
 
 from __future__ import annotations
@@ -25,6 +25,16 @@ from jukinet.network.layout import NetworkLayout
 log = logging.getLogger("jukinet.supervisor")
 
 GRACE = 10.0
+STABLE = 30.0  # a node that ran this long before it died was not crash-looping
+
+
+def restart_delay(restarts: int, ran_for: float) -> float:
+    """Seconds to wait before the ``restarts``-th restart of a node that ran ``ran_for``
+    seconds: doubling from 1 s to 10 s while it keeps dying soon after each start, back
+    to 1 s once it had run for ``STABLE`` seconds."""
+    if ran_for >= STABLE:
+        restarts = 1
+    return min(10.0, 0.5 * 2.0 ** min(restarts, 5))
 
 
 @dataclass
@@ -126,8 +136,9 @@ class Supervisor:
                 if p is not None and p.poll() is not None:
                     report(f"{child.node_id} exited with code {p.returncode}; restarting")
                     child.process = None
-                    child.restarts += 1
-                    child.next_start = now + min(10.0, 0.5 * 2 ** min(child.restarts, 5))
+                    ran_for = now - child.started_at[-1]
+                    child.restarts = 1 if ran_for >= STABLE else child.restarts + 1
+                    child.next_start = now + restart_delay(child.restarts, ran_for)
                 if child.process is None and now >= child.next_start:
                     self._start(child)
             time.sleep(poll)

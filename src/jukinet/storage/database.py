@@ -4,16 +4,23 @@ SQLite (WAL) is the default; PostgreSQL 15 is used by URL. Writers are
 serialised: SQLite transactions begin IMMEDIATE (so two writers never race on
 an upgrade from read to write lock), and on PostgreSQL every writer locks the
 audit head row first (see ``audit.log``).
+
+A write that fails because the disk is full (SQLite's SQLITE_FULL, PostgreSQL's
+``disk_full``, ENOSPC) raises ``StorageFull`` from every engine made here: one
+sentence for the clerk, the agency or the sending node, and no traceback. The
+database rolls the write back, so nothing committed is lost.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 
-from jukinet.errors import ConfigurationError
+from jukinet.errors import ConfigurationError, StorageFull
 
 # One naming convention for every node kind's schema, so that migrations name
 # constraints and indexes the same way everywhere.
@@ -36,10 +43,34 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         _sqlite_tuning(engine)
-        return engine
-    if url.startswith("postgresql+psycopg"):
-        return create_engine(url, pool_pre_ping=True)
-    raise ConfigurationError(f"Unsupported database URL {url!r}: use sqlite:/// or postgresql://.")
+    elif url.startswith("postgresql+psycopg"):
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        raise ConfigurationError(
+            f"Unsupported database URL {url!r}: use sqlite:/// or postgresql://."
+        )
+    event.listen(engine, "handle_error", _full_disk)
+    return engine
+
+
+SQLITE_FULL = 13  # sqlite3 error code: "database or disk is full"
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def _full_disk(context: ExceptionContext) -> None:
+    """Raise ``StorageFull`` in place of the driver's error for a full disk."""
+    exc = context.original_exception
+    full = (
+        getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL
+        or getattr(exc, "sqlstate", None) == PG_DISK_FULL
+        or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
+    )
+    if full:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageFull(
+            f"The node's disk is full ({first}): nothing was written. It works again once "
+            "space is freed on its disk."
+        ) from exc
 
 
 def _sqlite_tuning(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from typing import cast
 from sqlalchemy import Connection, Engine, Table, select
 
 from jukinet.audit import log as audit
-from jukinet.errors import ConfigurationError, JukinetError, UpdateRefused
+from jukinet.errors import ConfigurationError, JukinetError, StorageFull, UpdateRefused
 from jukinet.keys import NodeKey
 from jukinet.network import outbox as ob
 from jukinet.network.messages import (
@@ -133,6 +133,8 @@ class IdentityStore(IdentityReads):
                                              detail=detail))  # fmt: skip
                 waiting = quarantine.open_seqs(conn, sender.node_id)
                 return UpdateAck(acked_through=last, quarantined=waiting)
+        except StorageFull:  # this node's trouble, not a refusal of the sender: it resends
+            raise
         except JukinetError as exc:
             security_log.warning(
                 "refused identity updates from %s: %s [%s]", sender.node_id, exc, exc.code

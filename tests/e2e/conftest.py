@@ -33,8 +33,8 @@ from jukinet.network.layout import NetworkLayout
 from jukinet.network.supervisor import running_pid
 from jukinet.network.topology import free_port_block
 from jukinet.nodes.municipality import staff
-from jukinet.nodes.municipality.operators import get as get_operator
 from jukinet.nodes.municipality.setup import open_register
+from tests.helpers import card_session
 
 TODAY = date.today()
 SHINJUKU = Address(LocalGovernmentCode("131041"), "東京都新宿区", "西新宿", "二丁目8番1号")
@@ -218,12 +218,10 @@ def wait_until_consistent(net: Network, timeout: float = 90) -> str:
 def clerk_session(home: Path) -> Session:
     store = open_register(home)
     try:
-        with store.engine.connect() as conn:
-            admin = Session(get_operator(conn, "admin"))
+        admin = card_session(store, "admin")
         # The demo seeding made a clerk with a random password: the tests know theirs.
         staff.set_password(store, admin, "clerk", "clerk-password-1")
-        with store.engine.connect() as conn:
-            return Session(get_operator(conn, "clerk"))
+        return card_session(store, "clerk")
     finally:
         store.close()
 

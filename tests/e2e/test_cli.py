@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 from jukinet.card.image import key_path, open_image, read_chip_key
 from jukinet.card.reader import InProcessReader
 from jukinet.cli import _common, app
+from tests.e2e.conftest import card_in_slot_1
 
 ADMIN_PW = "admin-password-1"
 CLERK_PW = "clerk-password-1"
@@ -185,6 +186,18 @@ def test_the_installed_command_runs_the_demo(tmp_path: Path) -> None:
     assert "2,000 residents" in result.stdout
     assert "東京都千代田区" in result.stdout
     assert "JUKINET_OPERATOR=clerk" in result.stdout
+    # The printed lines work as printed: the clerk's card in slot 1, then the clerk.
+    served = next(line.split() for line in result.stdout.splitlines() if " card serve " in line)
+    assert served[-2:] == ["--slot", "1"]
+    exported = next(line for line in result.stdout.splitlines() if "export " in line)
+    env = dict(pair.split("=", 1) for pair in exported.split()[1:])
+    with card_in_slot_1(Path(served[-3])):
+        shown = subprocess.run(
+            [str(exe), "household", "show", "1"], capture_output=True, text=True, timeout=60,
+            env={**os.environ, **env, "COLUMNS": "120"},
+        )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "東京都千代田区" in shown.stdout
 
 
 def test_an_impossible_date_is_refused_and_the_refusal_audited(home: Path) -> None:

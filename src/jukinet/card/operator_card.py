@@ -54,14 +54,20 @@ def issue_operator_card(
     return IssuedOperatorCard(CardContent([app]), public, cert)
 
 
-def write_operator_card(path: Path, card: IssuedOperatorCard) -> list[Path]:
-    """The image at ``path`` and its chip key beside it (``<path>.key``), new files only."""
-    key_file = image.key_path(path)
-    taken = [p for p in (path, key_file) if p.exists()]
+def check_free(path: Path) -> None:
+    """Refuse ``path`` for a new card unless it and its chip key's file are free (checked
+    before a card is bound, so that a bound card is not left unwritten)."""
+    taken = [p for p in (path, image.key_path(path)) if p.exists()]
     if taken:
         raise InvalidInput(f"{taken[0]} already exists; a card is written to new files only.")
     if not path.parent.is_dir():
         raise InvalidInput(f"The folder {path.parent} does not exist.")
+
+
+def write_operator_card(path: Path, card: IssuedOperatorCard) -> list[Path]:
+    """The image at ``path`` and its chip key beside it (``<path>.key``), new files only."""
+    check_free(path)
+    key_file = image.key_path(path)
     chip_key = image.new_chip_key()
     image.write_image(path, card.content, chip_key)
     image.write_chip_key(key_file, chip_key)

@@ -11,7 +11,6 @@ from jukinet.cli._common import (
     OperatorOption,
     console,
     day,
-    fail,
     handle_errors,
     login,
     password_from_env_or_prompt,
@@ -138,14 +137,9 @@ def card_issue(
 ) -> None:
     """Issue an operator card certified by this node and bind it to the account; a card
     issued before is revoked. Writes the image and its chip key (FILE.key)."""
-    from jukinet.card.image import key_path
-    from jukinet.card.operator_card import write_operator_card
+    from jukinet.card.operator_card import check_free, write_operator_card
 
-    taken = [p for p in (out, key_path(out)) if p.exists()]
-    if taken:
-        raise fail(f"{taken[0]} already exists; a card is written to new files only.")
-    if not out.parent.is_dir():
-        raise fail(f"The folder {out.parent} does not exist.")
+    check_free(out)
     with register() as store:
         card = staff.issue_card(store, login(store, operator), username)
     written = write_operator_card(out, card)

@@ -10,11 +10,10 @@ from sqlalchemy import Engine
 
 from jukinet import config
 from jukinet.audit import log as audit
-from jukinet.card.image import key_path
-from jukinet.card.operator_card import IssuedOperatorCard, write_operator_card
+from jukinet.card.operator_card import IssuedOperatorCard, check_free, write_operator_card
 from jukinet.domain.access import Role
 from jukinet.domain.codes import parse_local_government_code
-from jukinet.errors import ConfigurationError, InvalidInput
+from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
 from jukinet.nodes.municipality import operator_cards
 from jukinet.nodes.municipality import store as register
@@ -60,11 +59,7 @@ def init_register(
     if (home / config.CONFIG_FILE).exists():
         raise ConfigurationError(f"{home} already holds a node; choose another --home.")
     if admin_card is not None:
-        taken = [p for p in (admin_card, key_path(admin_card)) if p.exists()]
-        if taken:
-            raise InvalidInput(f"{taken[0]} already exists; a card is written to new files only.")
-        if not admin_card.parent.is_dir():
-            raise InvalidInput(f"The folder {admin_card.parent} does not exist.")
+        check_free(admin_card)
     card: IssuedOperatorCard | None = None
     home.mkdir(parents=True, exist_ok=True)
     cfg = config.NodeConfig(

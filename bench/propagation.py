@@ -29,6 +29,8 @@ from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from jukinet.card.machine import CardChip
+from jukinet.card.reader import InProcessReader
 from jukinet.deploy.network import init_network, write_topology
 from jukinet.domain import events as ev
 from jukinet.domain.access import Role, Session
@@ -40,7 +42,7 @@ from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import IdentityUpdate, UpdateBatch
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.identity.authority import admit_to_national
-from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality import operator_cards, service, staff
 from jukinet.nodes.municipality.operators import get
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.store import RegisterStore
@@ -74,6 +76,15 @@ def _pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100)[p - 1]
 
 
+def _session(store: RegisterStore, username: str) -> Session:
+    """A session with an operator card in process (bound now), without the password."""
+    with store.transaction() as tx:
+        op = get(tx.conn, username)
+        card = operator_cards.bind(tx.conn, store.key, op)
+        reader = InProcessReader(CardChip(card.content))
+        return Session(op, operator_cards.check_card(tx.conn, store.key, op, reader))
+
+
 def run(rate: float, seconds: float) -> None:
     count = int(rate * seconds)
     with tempfile.TemporaryDirectory() as tmp, Places() as places:
@@ -85,14 +96,12 @@ def run(rate: float, seconds: float) -> None:
         write_topology(layout, topo_file)
         home = layout.node("municipality:131016")
         store = open_register(home)
-        with store.engine.connect() as conn:
-            admin = Session(get(conn, "admin"))
+        admin = _session(store, "admin")
         staff.add(
             store, admin, username="clerk", full_name="Bench Clerk", role=Role.CLERK,
             password="bench-password-1", trained_on=TODAY, pledge_signed_on=TODAY,
         )  # fmt: skip
-        with store.engine.connect() as conn:
-            clerk = Session(get(conn, "clerk"))
+        clerk = _session(store, "clerk")
         parent = _parent(store, clerk)
         up = subprocess.Popen(
             [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE,

@@ -28,11 +28,13 @@ from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, insert, select, text
 
+from jukinet.card.machine import CardChip
+from jukinet.card.reader import InProcessReader
 from jukinet.domain import events as ev
 from jukinet.domain.access import Role, Session
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import Name
-from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality import operator_cards, service, staff
 from jukinet.nodes.municipality.operators import get
 from jukinet.nodes.municipality.pool import LocalCodeSource
 from jukinet.nodes.municipality.seeding import seed
@@ -46,8 +48,12 @@ TODAY = date.today()
 
 
 def _session(store: RegisterStore, username: str) -> Session:
-    with store.engine.connect() as conn:
-        return Session(get(conn, username))
+    """A session with an operator card in process (bound now), without the password."""
+    with store.transaction() as tx:
+        op = get(tx.conn, username)
+        card = operator_cards.bind(tx.conn, store.key, op)
+        reader = InProcessReader(CardChip(card.content))
+        return Session(op, operator_cards.check_card(tx.conn, store.key, op, reader))
 
 
 def _register(home: Path, url: str, places: Places) -> RegisterStore:

@@ -24,6 +24,7 @@ from jukinet.nodes.municipality.pool import LocalCodeSource
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register, open_register
 from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.seed.places import Places
+from tests.helpers import card_session
 
 PG_ENV = "JUKINET_TEST_PG_URL"
 CHIYODA = "131016"
@@ -143,9 +144,9 @@ def store(home: Path) -> Iterator[RegisterStore]:
 
 
 def session_of(store: RegisterStore, username: str) -> Session:
-    """A session without a password check (argon2 costs ~80 ms); login has its own tests."""
-    with store.engine.connect() as conn:
-        return Session(operators.get(conn, username))
+    """A session with a real operator card in process, without the password check
+    (argon2 costs ~80 ms); sign-in has its own tests (``helpers.card_session``)."""
+    return card_session(store, username)
 
 
 @pytest.fixture

@@ -8,9 +8,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from jukinet.audit import log as audit
+from jukinet.card.machine import CardChip
+from jukinet.card.reader import InProcessReader
 from jukinet.domain import events as ev
+from jukinet.domain.access import Session
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import HEAD, Address, Name
+from jukinet.nodes.municipality import operator_cards, operators
 from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.nodes.municipality.tables import (
     audit_log,
@@ -91,3 +95,25 @@ def snapshot(store: RegisterStore) -> dict[str, Any]:
             "persons": sorted(tuple(r) for r in c.execute(select(persons)).all()),
             "households": sorted(tuple(r) for r in c.execute(select(households)).all()),
         }
+
+
+def card_session(store: RegisterStore, username: str) -> Session:
+    """A session of ``username`` with a real operator card, without the password check
+    (argon2 costs ~80 ms; sign-in has its own tests): a new card is issued and bound
+    to the account, and put in an in-process reader, where it proves itself (R11).
+    The session's :class:`CardCheck` is in ``session.card``; pull the card with
+    ``session.card.reader.disconnect()``."""
+    with store.transaction() as tx:
+        op = operators.get(tx.conn, username)
+        card = operator_cards.bind(tx.conn, store.key, op)
+        reader = InProcessReader(CardChip(card.content))
+        check = operator_cards.check_card(tx.conn, store.key, op, reader)
+    return Session(op, check)
+
+
+def reader_of(session: Session) -> InProcessReader:
+    """The in-process reader holding the card of a :func:`card_session` session."""
+    check = session.card
+    assert isinstance(check, operator_cards.CardCheck)
+    assert isinstance(check.reader, InProcessReader)
+    return check.reader

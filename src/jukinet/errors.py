@@ -18,6 +18,8 @@ without depending on any adapter.
      ├── EventRefused                 the event is illegal in the record's state
      ├── AccessDenied                 who is asking may not do it (R10–R13)
      │    ├── AuthenticationFailed
+     │    │    └── OperatorCardRefused no operator card, or not this operator's valid card (R11)
+     │    ├── OperatorCardRemoved     the operator card left the reader: the session ended (R11)
      │    ├── AccountInactive
      │    ├── AccountLocked
      │    ├── RoleNotAllowed
@@ -103,6 +105,18 @@ class AccessDenied(JukinetError):
 
 class AuthenticationFailed(AccessDenied):
     code = "authentication-failed"
+
+
+class OperatorCardRefused(AuthenticationFailed):
+    """Sign-in without this operator's valid card: missing, another's, not genuine, revoked."""
+
+    code = "operator-card-refused"
+
+
+class OperatorCardRemoved(AccessDenied):
+    """The operator card is no longer in the reader: the session has ended (R11)."""
+
+    code = "operator-card-removed"
 
 
 class AccountInactive(AccessDenied):

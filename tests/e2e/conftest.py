@@ -33,6 +33,11 @@ from pathlib import Path
 import pytest
 import tomli_w
 
+from jukinet.card.image import key_path, open_image, read_chip_key
+from jukinet.card.pcsc import wait_for_card
+from jukinet.card.reader import InProcessReader
+from jukinet.card.vpcd import PORT as VPCD_PORT
+from jukinet.card.vpcd import VirtualReaderCard
 from jukinet.domain.access import Session
 from jukinet.domain.codes import LocalGovernmentCode
 from jukinet.domain.record import Address
@@ -42,8 +47,7 @@ from jukinet.network.layout import NetworkLayout
 from jukinet.network.supervisor import running_pid
 from jukinet.network.topology import NodeSpec, free_port_block, load_topology
 from jukinet.nodes.identity.provision import LEGAL_TABLE_FILE
-from jukinet.nodes.municipality import staff
-from jukinet.nodes.municipality.operators import get as get_operator
+from jukinet.nodes.municipality import service, staff
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.seed.places import Places
 
@@ -310,17 +314,47 @@ def wait_until_consistent(net: Network, timeout: float = 90) -> str:
     pytest.fail(f"the network did not become consistent:\n{last[-3000:]}")
 
 
+def card_reader(image: Path) -> InProcessReader:
+    """An operator card image of the network's secrets folder, in an in-process reader."""
+    return InProcessReader(open_image(image, read_chip_key(key_path(image))))
+
+
+def node_id_of(home: Path) -> str:
+    """``.../nodes/municipality-131016`` -> ``municipality:131016``."""
+    kind, code = home.name.split("-", 1)
+    return f"{kind}:{code}"
+
+
 def clerk_session(home: Path) -> Session:
+    """The demo clerk of the node at ``home``, signed in with a password the tests know
+    and the clerk's operator card (from the secrets folder, in process)."""
+    layout, node = NetworkLayout(home.parent.parent), node_id_of(home)
+    username, password = (layout.secrets / f"{home.name}.txt").read_text().split()
     store = open_register(home)
     try:
-        with store.engine.connect() as conn:
-            admin = Session(get_operator(conn, "admin"))
+        admin = service.login(store, username, password, card_reader(layout.operator_card(node)))
         # The demo seeding made a clerk with a random password: the tests know theirs.
         staff.set_password(store, admin, "clerk", "clerk-password-1")
-        with store.engine.connect() as conn:
-            return Session(get_operator(conn, "clerk"))
+        clerk_card = card_reader(layout.operator_card(node, "clerk"))
+        return service.login(store, "clerk", "clerk-password-1", clerk_card)
     finally:
         store.close()
+
+
+@contextmanager
+def card_in_slot_1(image: Path) -> Iterator[None]:
+    """The operator card ``image`` in pcscd's virtual reader of slot 1 (the installed
+    command's default reader) until the block ends."""
+    reader = "Virtual PCD 00 01"
+    chip = open_image(image, read_chip_key(key_path(image)))
+    card = VirtualReaderCard(chip, port=VPCD_PORT + 1, retry=0.1)
+    card.start()
+    try:
+        assert wait_for_card(reader), f"pcscd never saw the operator card in {reader}"
+        yield
+    finally:
+        card.stop()
+        wait_for_card(reader, present=False)
 
 
 def national_identity(net: Network, code: str) -> tuple[str, str] | None:

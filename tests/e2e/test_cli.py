@@ -12,20 +12,48 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from jukinet.cli import app
+from jukinet.card.image import key_path, open_image, read_chip_key
+from jukinet.card.reader import InProcessReader
+from jukinet.cli import _common, app
+from tests.e2e.conftest import card_in_slot_1
 
 ADMIN_PW = "admin-password-1"
 CLERK_PW = "clerk-password-1"
 
 
+def card_of(home: Path, operator: str) -> Path:
+    """Where the tests keep an operator's card image: beside the node's folder."""
+    return home.parent / f"{operator}-card.img"
+
+
 def jukinet(
     home: Path, *args: str, password: str = ADMIN_PW, operator: str = "admin", **env: str
 ) -> Result:
+    """The command in process, the operator's card in an in-process reader (see
+    ``cards_in_process``; the installed command over PC/SC is in
+    tests/integration/card/test_operator_sign_in.py)."""
     return CliRunner().invoke(
         app,
         ["--home", str(home), *args],
-        env={"JUKINET_PASSWORD": password, "JUKINET_OPERATOR": operator, **env},
+        env={
+            "JUKINET_PASSWORD": password,
+            "JUKINET_OPERATOR": operator,
+            "JUKINET_OPERATOR_READER": str(card_of(home, operator)),
+            **env,
+        },
     )
+
+
+@pytest.fixture(autouse=True)
+def cards_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader the command opens holds the card image its name names (test only: the
+    command itself knows PC/SC readers only)."""
+
+    def reader(name: str) -> InProcessReader:
+        image = Path(name)
+        return InProcessReader(open_image(image, read_chip_key(key_path(image))))
+
+    monkeypatch.setattr(_common, "open_reader", reader)
 
 
 @pytest.fixture
@@ -34,20 +62,23 @@ def home(tmp_path: Path) -> Path:
     r = jukinet(
         node, "register", "init", "--municipality", "131016", "--admin", "admin",
         "--admin-name", "Admin One", "--trained-on", "2026-01-05", "--pledge-on", "2026-01-05",
-        "--pool-size", "3000",
+        "--pool-size", "3000", "--admin-card", str(card_of(node, "admin")),
     )  # fmt: skip
     assert r.exit_code == 0, r.output
+    assert f"The operator card of admin is {card_of(node, 'admin')}" in r.output
     r = jukinet(
         node, "operator", "add", "clerk", "--name", "Clerk One", "--role", "clerk",
         "--trained-on", "2026-01-05", "--pledge-on", "2026-01-05",
         JUKINET_NEW_PASSWORD=CLERK_PW,
     )  # fmt: skip
     assert r.exit_code == 0, r.output
+    r = jukinet(node, "operator", "card", "issue", "clerk", "--out", str(card_of(node, "clerk")))
+    assert r.exit_code == 0, r.output
     return node
 
 
-def clerk(home: Path, *args: str) -> Result:
-    return jukinet(home, *args, password=CLERK_PW, operator="clerk")
+def clerk(home: Path, *args: str, **env: str) -> Result:
+    return jukinet(home, *args, password=CLERK_PW, operator="clerk", **env)
 
 
 def test_code_check_says_valid_or_why_not(tmp_path: Path) -> None:
@@ -64,6 +95,7 @@ def test_init_of_an_unknown_municipality_fails_and_creates_nothing(tmp_path: Pat
     r = jukinet(
         tmp_path / "x", "register", "init", "--municipality", "139998", "--admin", "admin",
         "--admin-name", "A", "--trained-on", "2026-01-01", "--pledge-on", "2026-01-01",
+        "--admin-card", str(tmp_path / "admin-card.img"),
     )  # fmt: skip
     assert r.exit_code != 0
     assert "No municipality has local government code" in r.stderr or "check digit" in r.stderr
@@ -154,6 +186,18 @@ def test_the_installed_command_runs_the_demo(tmp_path: Path) -> None:
     assert "2,000 residents" in result.stdout
     assert "東京都千代田区" in result.stdout
     assert "JUKINET_OPERATOR=clerk" in result.stdout
+    # The printed lines work as printed: the clerk's card in slot 1, then the clerk.
+    served = next(line.split() for line in result.stdout.splitlines() if " card serve " in line)
+    assert served[-2:] == ["--slot", "1"]
+    exported = next(line for line in result.stdout.splitlines() if "export " in line)
+    env = dict(pair.split("=", 1) for pair in exported.split()[1:])
+    with card_in_slot_1(Path(served[-3])):
+        shown = subprocess.run(
+            [str(exe), "household", "show", "1"], capture_output=True, text=True, timeout=60,
+            env={**os.environ, **env, "COLUMNS": "120"},
+        )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "東京都千代田区" in shown.stdout
 
 
 def test_an_impossible_date_is_refused_and_the_refusal_audited(home: Path) -> None:
@@ -175,3 +219,29 @@ def test_history_shows_every_version_with_its_reason(home: Path) -> None:
     assert "v1 2026-10-01  転入 (move-in)" in r.output
     assert "v2 " in r.output and "住民票コードの変更 (code-change)" in r.output
     assert "12345678903" in r.output and new_code in r.output
+
+
+def test_without_the_operators_card_nothing_but_a_refusal(home: Path) -> None:
+    """R11: the clerk's password with the administrator's card, and with no card."""
+    r = clerk(
+        home, "resident", "show", "12345678903", JUKINET_OPERATOR_READER=str(card_of(home, "admin"))
+    )
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == [
+        "error: Sign-in needs the operator's own card in the reader: The operator card is not "
+        "the one issued to this operator. [operator-card-refused]"
+    ]
+    revoked = jukinet(home, "operator", "card", "revoke", "clerk")
+    assert revoked.exit_code == 0, revoked.stderr
+    assert "The operator card of clerk is revoked." in revoked.output
+    r = clerk(home, "resident", "show", "12345678903")
+    assert r.exit_code == 1
+    assert "clerk has no operator card" in r.stderr
+    log = jukinet(home, "audit", "show", "--last", "4")
+    assert log.output.count("login") == 2 and "operator.card.revoke" in log.output
+
+
+def test_an_operator_card_is_written_to_new_files_only(home: Path) -> None:
+    r = jukinet(home, "operator", "card", "issue", "clerk", "--out", str(card_of(home, "clerk")))
+    assert r.exit_code == 1
+    assert "already exists" in r.stderr

@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     EXE,
     TOKYO_BATCH_AFFAIR,
     Network,
+    card_in_slot_1,
     jukinet,
     wait_until_all_up,
     wait_until_consistent,
@@ -175,34 +176,36 @@ def test_kill_9_during_a_disclosure_request_answers_nothing_then_all(
     wait_for(lambda: Window.held_at(net, NATIONAL, code), "the resident never reached national")
     assert asyncio.run(looked_up(net, "pension-fund", "national-pension-status", code))
     assert asyncio.run(looked_up(net, "tokyo-pref", "tokyo-public-housing", code))
-    pid = wait_until_restarted(net, NATIONAL, None)
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        asking = window_cli(net, CHIYODA, "resident", "disclosure", code)
-        wait_for(lambda: Window.audited_disclosures(net, PREFECTURE, code) == 1,
-                 "the prefecture was never asked")  # fmt: skip
-    finally:
-        os.kill(pid, signal.SIGKILL)
-    out, err = finish(asking, 60)
-    assert asking.returncode == 1 and "Traceback" not in err, out + err
-    assert out.strip() == "", "a partial answer was shown"
-    assert len(err.strip().splitlines()) == 1 and "[peer-unreachable]" in err, err
-    assert f"{net.url(0)}/disclosure: " in err and "object at 0x" not in err, err  # says what
-    wait_until_restarted(net, NATIONAL, pid)
-    verifying = {n: started("--home", str(net.home(n)), "audit", "verify")
-                 for n in (NATIONAL, PREFECTURE)}  # fmt: skip
-    retry = window_cli(net, CHIYODA, "resident", "disclosure", code)
-    again, again_err = finish(retry, 60)
-    verified = {n: (p, *finish(p, 60)) for n, p in verifying.items()}
-    report("kill -9 national during a disclosure", shown=repr(out.strip()), error=err.strip(),
-           retry=f"{len(again.strip().splitlines())} provisions")  # fmt: skip
-    for n, (p, shown, problem) in verified.items():
-        assert p.returncode == 0 and "Audit log intact" in shown, (n, shown + problem)
-    assert retry.returncode == 0, again_err
-    listed = again.strip().splitlines()
-    assert len(listed) == 2
-    assert any(f"at {NATIONAL}" in line for line in listed)
-    assert any(f"at {PREFECTURE}" in line for line in listed)
+    # The clerk signs in with the password and the clerk's operator card (slot 1).
+    with card_in_slot_1(net.layout.operator_card(CHIYODA, "clerk")):
+        pid = wait_until_restarted(net, NATIONAL, None)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            asking = window_cli(net, CHIYODA, "resident", "disclosure", code)
+            wait_for(lambda: Window.audited_disclosures(net, PREFECTURE, code) == 1,
+                     "the prefecture was never asked")  # fmt: skip
+        finally:
+            os.kill(pid, signal.SIGKILL)
+        out, err = finish(asking, 60)
+        assert asking.returncode == 1 and "Traceback" not in err, out + err
+        assert out.strip() == "", "a partial answer was shown"
+        assert len(err.strip().splitlines()) == 1 and "[peer-unreachable]" in err, err
+        assert f"{net.url(0)}/disclosure: " in err and "object at 0x" not in err, err  # says what
+        wait_until_restarted(net, NATIONAL, pid)
+        verifying = {n: started("--home", str(net.home(n)), "audit", "verify")
+                     for n in (NATIONAL, PREFECTURE)}  # fmt: skip
+        retry = window_cli(net, CHIYODA, "resident", "disclosure", code)
+        again, again_err = finish(retry, 60)
+        verified = {n: (p, *finish(p, 60)) for n, p in verifying.items()}
+        report("kill -9 national during a disclosure", shown=repr(out.strip()), error=err.strip(),
+               retry=f"{len(again.strip().splitlines())} provisions")  # fmt: skip
+        for n, (p, shown, problem) in verified.items():
+            assert p.returncode == 0 and "Audit log intact" in shown, (n, shown + problem)
+        assert retry.returncode == 0, again_err
+        listed = again.strip().splitlines()
+        assert len(listed) == 2
+        assert any(f"at {NATIONAL}" in line for line in listed)
+        assert any(f"at {PREFECTURE}" in line for line in listed)
 
 
 def window_cli(net: Network, node: str, *args: str) -> subprocess.Popen[str]:

@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     SHINJUKU,
     TODAY,
     Network,
+    card_in_slot_1,
     clerk_session,
     free_port_block,
     jukinet,
@@ -242,11 +243,13 @@ def test_a_municipality_replenishes_its_pool_from_the_national_node(network: Net
             return dict(conn.execute("SELECT municipality, COUNT(*) FROM issued_codes GROUP BY 1"))
 
     before = issued()
-    r = subprocess.run(
-        [str(EXE), "--home", str(network.home(node)), "pool", "replenish", "700", "-u", username],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "JUKINET_PASSWORD": password},
-    )  # fmt: skip
+    with card_in_slot_1(network.layout.operator_card(node)):
+        r = subprocess.run(
+            [str(EXE), "--home", str(network.home(node)), "pool", "replenish", "700",
+             "-u", username],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "JUKINET_PASSWORD": password},
+        )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "Added 700 codes" in r.stdout
     after = issued()

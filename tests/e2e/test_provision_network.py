@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     EXE,
     TODAY,
     Network,
+    card_in_slot_1,
     clerk_session,
     national_identity,
 )
@@ -157,11 +158,12 @@ def test_disclosure_lists_what_was_provided(network: Network) -> None:
     assert verify.returncode == 0, verify.stderr
     home = network.home(CHIYODA)
     clerk_session(home)
-    r = subprocess.run(
-        [str(EXE), "--home", str(home), "resident", "disclosure", code, "-u", "clerk"],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "JUKINET_PASSWORD": "clerk-password-1", "COLUMNS": "200"},
-    )  # fmt: skip
+    with card_in_slot_1(network.layout.operator_card(CHIYODA, "clerk")):
+        r = subprocess.run(
+            [str(EXE), "--home", str(home), "resident", "disclosure", code, "-u", "clerk"],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "JUKINET_PASSWORD": "clerk-password-1", "COLUMNS": "200"},
+        )  # fmt: skip
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1

@@ -1,4 +1,5 @@
-"""Operators: identified by password, trained and pledged, limited by role, locked out (R10–R13)."""
+"""Operators: identified by password and operator card, trained and pledged, limited by
+role, locked out (R10–R13)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from argon2 import Type
 from sqlalchemy import update
 
 from jukinet.audit import log as audit
+from jukinet.card.machine import CardChip
+from jukinet.card.reader import InProcessReader
 from jukinet.domain.access import MAX_FAILED_LOGINS, Role, Session
 from jukinet.errors import (
     AccountInactive,
@@ -24,11 +27,11 @@ from jukinet.nodes.municipality.operators import password_hasher
 from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.nodes.municipality.tables import operators
 from tests.conftest import PASSWORD
-from tests.helpers import TODAY, arrival, counts, last_audit
+from tests.helpers import TODAY, arrival, counts, last_audit, reader_of
 
 
 def test_the_right_password_opens_a_session(store: RegisterStore, clerk: Session) -> None:
-    session = service.login(store, "clerk", PASSWORD)
+    session = service.login(store, "clerk", PASSWORD, reader_of(clerk))
     assert session.operator.role is Role.CLERK
     assert session.actor == "operator:clerk"
 
@@ -38,17 +41,17 @@ def test_a_wrong_password_is_refused_counted_and_audited(
 ) -> None:
     before = counts(store)
     with pytest.raises(AuthenticationFailed, match="wrong password"):
-        service.login(store, "clerk", "not-the-password")
+        service.login(store, "clerk", "not-the-password", reader_of(clerk))
     entry = last_audit(store)[0]
     assert (entry.operation, entry.target, entry.outcome) == ("login", "clerk", "refused")
     assert counts(store) == {**before, "audit_log": before["audit_log"] + 1}
 
 
 def test_an_unknown_operator_gets_the_same_answer_as_a_wrong_password(
-    store: RegisterStore,
+    store: RegisterStore, admin: Session
 ) -> None:
     with pytest.raises(AuthenticationFailed, match="Unknown operator or wrong password"):
-        service.login(store, "nobody", PASSWORD)
+        service.login(store, "nobody", PASSWORD, reader_of(admin))
     assert last_audit(store)[0].outcome == audit.Outcome.REFUSED
 
 
@@ -57,18 +60,18 @@ def test_too_many_wrong_passwords_lock_the_account_until_an_administrator_unlock
 ) -> None:
     for _ in range(MAX_FAILED_LOGINS):
         with pytest.raises(AuthenticationFailed):
-            service.login(store, "clerk", "guess-guess-guess")
+            service.login(store, "clerk", "guess-guess-guess", reader_of(clerk))
     with pytest.raises(AccountLocked, match="locked"):
-        service.login(store, "clerk", PASSWORD)  # even the right password
+        service.login(store, "clerk", PASSWORD, reader_of(clerk))  # even the right password
     staff.unlock(store, admin, "clerk")
-    assert service.login(store, "clerk", PASSWORD).operator.failed_attempts == 0
+    assert service.login(store, "clerk", PASSWORD, reader_of(clerk)).operator.failed_attempts == 0
 
 
 def test_a_right_password_resets_the_failure_count(store: RegisterStore, clerk: Session) -> None:
     for _ in range(MAX_FAILED_LOGINS - 1):
         with pytest.raises(AuthenticationFailed):
-            service.login(store, "clerk", "guess-guess-guess")
-    assert service.login(store, "clerk", PASSWORD).operator.failed_attempts == 0
+            service.login(store, "clerk", "guess-guess-guess", reader_of(clerk))
+    assert service.login(store, "clerk", PASSWORD, reader_of(clerk)).operator.failed_attempts == 0
 
 
 def test_no_account_is_active_without_training_and_pledge(
@@ -80,13 +83,15 @@ def test_no_account_is_active_without_training_and_pledge(
         password=PASSWORD,
     )  # fmt: skip
     assert not op.active
+    card = staff.issue_card(store, admin, "newbie")
+    newbie = InProcessReader(CardChip(card.content))
     with pytest.raises(AccountInactive, match="security training and confidentiality pledge"):
-        service.login(store, "newbie", PASSWORD)
+        service.login(store, "newbie", PASSWORD, newbie)
     staff.record_training(store, admin, "newbie", TODAY)
     with pytest.raises(AccountInactive, match="confidentiality pledge"):
-        service.login(store, "newbie", PASSWORD)
+        service.login(store, "newbie", PASSWORD, newbie)
     staff.record_pledge(store, admin, "newbie", TODAY)
-    assert service.login(store, "newbie", PASSWORD).operator.active
+    assert service.login(store, "newbie", PASSWORD, newbie).operator.active
 
 
 def test_an_operator_of_another_node_is_refused(store: RegisterStore, clerk: Session) -> None:
@@ -95,7 +100,7 @@ def test_an_operator_of_another_node_is_refused(store: RegisterStore, clerk: Ses
             update(operators).where(operators.c.username == "clerk").values(node_code="011002")
         )
     with pytest.raises(RoleNotAllowed, match="belongs to node 011002"):
-        service.login(store, "clerk", PASSWORD)
+        service.login(store, "clerk", PASSWORD, reader_of(clerk))
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ from jukinet.network.messages import (
 from jukinet.network.peer import Caller
 from jukinet.network.server import serve_async
 from jukinet.network.topology import free_port_block, load_topology
-from jukinet.nodes.municipality import operators, pool, service, staff
+from jukinet.nodes.municipality import pool, service, staff
 from jukinet.nodes.municipality.codes_source import code_source_for
 from jukinet.nodes.municipality.disclosure import disclose
 from jukinet.nodes.municipality.setup import open_register
@@ -50,7 +50,7 @@ from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.nodes.runtime import install, load_runtime
 from jukinet.seed.places import Places
 from tests.conftest import PASSWORD, UrlFactory
-from tests.helpers import TODAY, arrival, last_audit
+from tests.helpers import TODAY, arrival, card_session, last_audit
 
 NATIONAL, PREFECTURE, CHIYODA = "national:national", "prefecture:130001", "municipality:131016"
 HOLD = 10.0  # how long the slow node keeps a request open (s)
@@ -135,8 +135,7 @@ def register(net: Net) -> Iterator[RegisterStore]:
 
 
 def _session(store: RegisterStore, username: str) -> Session:
-    with store.engine.connect() as conn:
-        return Session(operators.get(conn, username))
+    return card_session(store, username)
 
 
 @pytest.fixture

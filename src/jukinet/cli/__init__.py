@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from jukinet.cli._common import DEFAULT_HOME, HOME_ENV, state
+from jukinet.cli._common import DEFAULT_HOME, DEFAULT_READER, HOME_ENV, READER_ENV, state
 from jukinet.cli._lazy import LazyCommand, lazy_group
 
 
@@ -77,8 +77,15 @@ def _main(
     home: Path = typer.Option(
         DEFAULT_HOME, "--home", envvar=HOME_ENV, help="The node's folder (node.toml, key, data)."
     ),
+    reader: str = typer.Option(
+        DEFAULT_READER,
+        "--reader",
+        envvar=READER_ENV,
+        help="The PC/SC reader holding the operator's card (R11).",
+    ),
 ) -> None:
     state.home = home
+    state.reader = reader
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ from jukinet.domain.access import Session
 from jukinet.domain.checks import parse_date
 
 if TYPE_CHECKING:
+    from jukinet.card.reader import Reader
+
     # Imported where used: they bring SQLAlchemy and the network client, which
     # commands such as ``jukinet code check`` do not need.
     from jukinet.nodes.municipality.store import RegisterStore
@@ -31,10 +33,14 @@ R = TypeVar("R")
 
 HOME_ENV = "JUKINET_HOME"
 DEFAULT_HOME = Path("var/municipality")
+READER_ENV = "JUKINET_OPERATOR_READER"
+DEFAULT_READER = "Virtual PCD 00 01"
+"""vsmartcard's second slot (``jukinet card serve OPERATOR_CARD --slot 1``)."""
 
 
 class State:
     home: Path = DEFAULT_HOME
+    reader: str = DEFAULT_READER
 
 
 state = State()
@@ -78,15 +84,24 @@ def password_from_env_or_prompt(env: str, prompt: str, confirm: bool = False) ->
     return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
 
 
+def open_reader(name: str) -> Reader:
+    """The operator's card reader: PC/SC, named by --reader or JUKINET_OPERATOR_READER."""
+    from jukinet.card.pcsc import PcscReader
+
+    return PcscReader(name)
+
+
 def login(store: RegisterStore, operator: str | None) -> Session:
-    """Authenticate the operator named by --operator or JUKINET_OPERATOR (R11)."""
+    """Sign in the operator named by --operator or JUKINET_OPERATOR (R11): the password
+    (JUKINET_PASSWORD or prompt) and the operator's card in the reader. The card is
+    asked again before the command's transaction commits: pulled out, nothing is kept."""
     from jukinet.nodes.municipality import service
 
     name = operator or os.environ.get("JUKINET_OPERATOR")
     if not name:
         raise fail("Name the operator with --operator or JUKINET_OPERATOR.")
     password = password_from_env_or_prompt("JUKINET_PASSWORD", f"Password for {name}")
-    return service.login(store, name, password)
+    return service.login(store, name, password, open_reader(state.reader))
 
 
 def day(value: str | None, default: date | None = None) -> date:

@@ -305,6 +305,8 @@ def demo(
     for hint in (
         f"{me} network status {directory}",
         f"{me} network reconcile {directory}",
+        f"{me} card serve {layout.operator_card(first.node_id, 'clerk')} --slot 1 &"
+        "   # the clerk's operator card in the reader",
         f"export JUKINET_HOME={layout.node(first.node_id)} JUKINET_OPERATOR={clerk[0]} "
         f"JUKINET_PASSWORD={clerk[1]}",
         f"{me} household show 1      # a clerk of {first.name}",

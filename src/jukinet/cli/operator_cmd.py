@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -19,6 +21,11 @@ from jukinet.nodes.municipality import staff
 from jukinet.nodes.municipality.operators import parse_role
 
 app = typer.Typer(help="Operator accounts (administrators only).", no_args_is_help=True)
+card_app = typer.Typer(
+    help="Operator cards: issue and revoke the card an operator signs in with (R11).",
+    no_args_is_help=True,
+)
+app.add_typer(card_app, name="card")
 
 
 def _said(op: Operator) -> None:
@@ -119,3 +126,37 @@ def list_operators(operator: str | None = OperatorOption) -> None:
             "active" if op.active else ("locked" if op.locked else "inactive"),
         )  # fmt: skip
     console.print(t)
+
+
+@card_app.command("issue")
+@handle_errors
+def card_issue(
+    username: str = typer.Argument(..., help="The operator who gets the card."),
+    out: Path = typer.Option(..., "--out", help="The card image to write (must not exist)."),
+    operator: str | None = OperatorOption,
+) -> None:
+    """Issue an operator card certified by this node and bind it to the account; a card
+    issued before is revoked. Writes the image and its chip key (FILE.key)."""
+    from jukinet.card.operator_card import check_free, write_operator_card
+
+    check_free(out)
+    with register() as store:
+        card = staff.issue_card(store, login(store, operator), username)
+    written = write_operator_card(out, card)
+    console.print(
+        f"Operator card of {username} written to {written[0]} (chip key {written[1]}); "
+        f"serve it with: jukinet card serve {written[0]} --slot 1",
+        soft_wrap=True,
+    )
+
+
+@card_app.command("revoke")
+@handle_errors
+def card_revoke(
+    username: str = typer.Argument(..., help="The operator whose card is revoked."),
+    operator: str | None = OperatorOption,
+) -> None:
+    """Revoke an operator's card: it signs no one in any more."""
+    with register() as store:
+        staff.revoke_card(store, login(store, operator), username)
+    console.print(f"The operator card of {username} is revoked.")

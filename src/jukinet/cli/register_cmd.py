@@ -14,6 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jukinet import config
+from jukinet.card.image import key_path, open_image, read_chip_key
+from jukinet.card.operator_card import write_operator_card
+from jukinet.card.reader import InProcessReader
 from jukinet.cli._common import (
     OperatorOption,
     console,
@@ -57,8 +60,16 @@ def init(
     database: str | None = typer.Option(None, "--db", help="Database URL (default: SQLite)."),
     pool_size: int = typer.Option(DEFAULT_POOL, help="Codes in the initial pool."),
     low_water: int = typer.Option(DEFAULT_LOW_WATER, help="Warn below this many unused codes."),
+    admin_card: Path = typer.Option(
+        ...,
+        "--admin-card",
+        help="Where to write the administrator's operator card (R11; chip key in FILE.key).",
+    ),
 ) -> None:
-    """Create a municipality's register in --home. Password: prompt or JUKINET_PASSWORD."""
+    """Create a municipality's register in --home. Password: prompt or JUKINET_PASSWORD.
+
+    The administrator signs in with that password and the operator card written to
+    --admin-card, served in the reader (`jukinet card serve FILE --slot 1`)."""
     with Places() as places:
         m = places.municipality(municipality)
     password = password_from_env_or_prompt("JUKINET_PASSWORD", "Administrator password", True)
@@ -70,8 +81,13 @@ def init(
         database_url=database,
         pool_size=pool_size,
         low_water=low_water,
+        admin_card=admin_card,
     )
     console.print(f"Created the register of {cfg.name} ({cfg.code}) in {cfg.home}.")
+    console.print(
+        f"The operator card of {admin} is {admin_card} (chip key {key_path(admin_card)}).",
+        soft_wrap=True,
+    )
 
 
 @app.command("migrate")
@@ -206,20 +222,26 @@ def demo(
     today = date.today()
     with Places() as places:
         m = places.municipality(municipality)
+        home.mkdir(parents=True)
+        (home / DEMO_MARK).write_text("demo node: removed by the next `jukinet demo`\n")
+        admin_card, clerk_card = home / "admin-card.img", home / "clerk-card.img"
         cfg = init_register(
             home,
             m,
             FirstAdministrator("admin", "Demo Administrator", admin_password, today, today),
             code_pool.LocalCodeSource(),
+            admin_card=admin_card,
         )
-        (home / DEMO_MARK).write_text("demo node: removed by the next `jukinet demo`\n")
         state.home = home
         with register() as store:
-            session = service.login(store, "admin", admin_password)
+            # the demo signs its administrator in with the card in process
+            chip = open_image(admin_card, read_chip_key(key_path(admin_card)))
+            session = service.login(store, "admin", admin_password, InProcessReader(chip))
             staff.add(
                 store, session, username="clerk", full_name="Demo Clerk", role=Role.CLERK,
                 password=clerk_password, trained_on=today, pledge_signed_on=today,
             )  # fmt: skip
+            write_operator_card(clerk_card, staff.issue_card(store, session, "clerk"))
             result = _seed_with_progress(store, session, places, residents, 0)
             s = report.summary(store, session, today)
     console.print(
@@ -228,10 +250,11 @@ def demo(
         soft_wrap=True,
     )
     show_summary(s)
-    console.print("\nTry it as the demo clerk:")
+    console.print("\nTry it as the demo clerk (the card in the reader, in another terminal):")
+    console.print(f"  {_program()} card serve {clerk_card} --slot 1", soft_wrap=True)
     console.print(
         f"  export JUKINET_HOME={home} JUKINET_OPERATOR=clerk JUKINET_PASSWORD={clerk_password}",
         soft_wrap=True,
     )
     console.print(f"  {_program()} household show 1", soft_wrap=True)
-    console.print(f"Administrator: admin / {admin_password}")
+    console.print(f"Administrator: admin / {admin_password}, card {admin_card}")

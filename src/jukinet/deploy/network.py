@@ -216,6 +216,7 @@ def init_network(
                 database_url=database_url_for(m.node_id),
                 pool_size=pool_size,
                 key=NodeKey(issued[m.node_id].key),
+                admin_card=layout.operator_card(m.node_id),
             )
             finish(home, m, cfg, topology.prefecture_of(m.code).url)
             write_secret(

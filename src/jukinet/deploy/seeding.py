@@ -1,8 +1,9 @@
 """Seeding every municipality of a new network (``jukinet demo``): a use case above the
 node kinds, like ``deploy.network``.
 
-Each register is filled by its own first administrator (password from the
-network's secrets folder), exactly as ``jukinet seed`` would; the identity
+Each register is filled by its own first administrator (password and operator card
+from the network's secrets folder, the card in process), exactly as ``jukinet seed``
+would; the identity
 updates wait in each outbox until the network is up. The codes come from the
 national node's own store, asked before each register's transaction begins.
 """
@@ -13,6 +14,9 @@ import secrets
 from collections.abc import Callable
 from datetime import date
 
+from jukinet.card.image import key_path, open_image, read_chip_key
+from jukinet.card.operator_card import write_operator_card
+from jukinet.card.reader import InProcessReader
 from jukinet.deploy.network import PoolFromNational, write_secret
 from jukinet.domain.access import Role
 from jukinet.network.layout import NetworkLayout, folder_name
@@ -54,8 +58,10 @@ async def _seed_one(
 ) -> int:
     username, password = (layout.secrets / f"{folder_name(m.node_id)}.txt").read_text().split()
     store = open_register(layout.node(m.node_id))
+    card = layout.operator_card(m.node_id)
+    reader = InProcessReader(open_image(card, read_chip_key(key_path(card))))
     try:
-        session = service.login(store, username, password)
+        session = service.login(store, username, password, reader)
         # Codes come from the national registry, as on a running network.
         result = await seed(
             store, session, places, source, m.residents, today=date.today(), rng_seed=i
@@ -66,6 +72,9 @@ async def _seed_one(
             store, session, username="clerk", full_name=f"{m.name} 窓口", role=Role.CLERK,
             password=clerk_password, trained_on=date.today(), pledge_signed_on=date.today(),
         )  # fmt: skip
+        write_operator_card(
+            layout.operator_card(m.node_id, "clerk"), staff.issue_card(store, session, "clerk")
+        )
         write_secret(
             layout.secrets / f"{folder_name(m.node_id)}-clerk.txt", f"clerk {clerk_password}\n"
         )

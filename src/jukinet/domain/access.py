@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
-from jukinet.errors import AccountInactive, AccountLocked, RoleNotAllowed
+from jukinet.errors import AccountInactive, AccountLocked, OperatorCardRemoved, RoleNotAllowed
 
 
 class Role(StrEnum):
@@ -104,11 +105,34 @@ class Operator:
             )
 
 
+class CardPresence(Protocol):
+    """The operator card a session was signed in with (R11)."""
+
+    def still_present(self) -> bool:
+        """True if that very card is still in the reader and answers a fresh challenge."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
-    """An authenticated operator at a node."""
+    """An authenticated operator at a node, and the card the operator signed in with.
+
+    A session ends when the card leaves the reader (R11): :meth:`require_card` is
+    checked before every transaction commits. A session without a card (built by a
+    test, never by sign-in) is never present."""
 
     operator: Operator
+    card: CardPresence | None = None
+
+    def still_present(self) -> bool:
+        return self.card is not None and self.card.still_present()
+
+    def require_card(self) -> None:
+        if not self.still_present():
+            raise OperatorCardRemoved(
+                f"The operator card of {self.operator.username} is no longer in the reader: "
+                "the session has ended; sign in again with the card."
+            )
 
     @property
     def actor(self) -> str:

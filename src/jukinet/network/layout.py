@@ -6,7 +6,8 @@ DIR/nodes/<id>/            one home per node: node.toml, node.key, node.pem, ca.
                            national.pub, directory.json, jpki-ca.pem (the national
                            node also jpki-ca.key), its database
 DIR/clients/<id>/          agencies and the operations monitor: node.key, node.pem, ca.pem
-DIR/secrets/               first administrators' passwords (0600), one file per node
+DIR/secrets/               first administrators' passwords (0600), one file per node, and
+                           their operator cards (``<node>-card.img`` + ``.key``, R11)
 DIR/logs/<id>.log          each node's log while ``network up`` runs
 DIR/run/<id>.pid           each running node's process id
 """
@@ -39,6 +40,11 @@ class NetworkLayout:
     @property
     def secrets(self) -> Path:
         return self.root / "secrets"
+
+    def operator_card(self, node_id: str, username: str = "admin") -> Path:
+        """The operator card image of ``username`` at ``node_id`` (its chip key beside it)."""
+        who = "" if username == "admin" else f"-{username}"
+        return self.secrets / f"{folder_name(node_id)}{who}-card.img"
 
     @property
     def logs(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -11,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from jukinet.audit import log as audit
-from jukinet.domain.access import MAX_FAILED_LOGINS, Operator, Role, Session
-from jukinet.errors import AuthenticationFailed, InvalidInput, OperatorNotFound
+from jukinet.domain.access import MAX_FAILED_LOGINS, CardPresence, Operator, Role, Session
+from jukinet.errors import AccessDenied, AuthenticationFailed, InvalidInput, OperatorNotFound
 from jukinet.nodes.municipality.tables import operators
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -115,11 +116,24 @@ def set_password(conn: Connection, username: str, password: str) -> Operator:
     return set_fields(conn, username, password_hash=_hasher.hash(password))
 
 
-def authenticate(conn: Connection, username: str, password: str, node_code: str) -> Session:
-    """Check the password and the account; count failures and lock after too many (R11).
+def _count_failure(conn: Connection, op: Operator) -> None:
+    failures = op.failed_attempts + 1
+    set_fields(conn, op.username, failed_attempts=failures, locked=failures >= MAX_FAILED_LOGINS)
 
-    The failure counter is written in this transaction even when authentication
-    fails, so the caller commits it (with the refusal's audit entry).
+
+def authenticate(
+    conn: Connection,
+    username: str,
+    password: str,
+    node_code: str,
+    card: Callable[[Operator], CardPresence],
+) -> Session:
+    """Check the password, then the operator's card (``card`` raises if it does not prove
+    itself), and the account; count failures and lock after too many (R11).
+
+    A wrong card counts as a wrong password does. The failure counter is written in
+    this transaction even when authentication fails, so the caller commits it (with
+    the refusal's audit entry).
     """
     try:
         op = get(conn, username)
@@ -133,12 +147,16 @@ def authenticate(conn: Connection, username: str, password: str, node_code: str)
     try:
         _hasher.verify(row, password)
     except (VerificationError, InvalidHashError):
-        failures = op.failed_attempts + 1
-        set_fields(conn, username, failed_attempts=failures, locked=failures >= MAX_FAILED_LOGINS)
+        _count_failure(conn, op)
         raise AuthenticationFailed("Unknown operator or wrong password.") from None
+    try:
+        presence = card(op)
+    except AccessDenied:
+        _count_failure(conn, op)
+        raise
     if op.failed_attempts:
         op = set_fields(conn, username, failed_attempts=0)
     op.check_usable(node_code)
     if _hasher.check_needs_rehash(row):
         set_fields(conn, username, password_hash=_hasher.hash(password))
-    return Session(op)
+    return Session(op, presence)

@@ -65,27 +65,29 @@ async def seed(
             codes = await pool.fresh_codes(store, source, short)
             with store.transaction() as tx:
                 added = tx.add_to_pool(codes, audit.now())
+                session.require_card()
                 tx.audit(
                     audit.Draft(
                         session.actor, "pool.replenish", "code pool", detail=f"{added} codes"
                     )
                 )
-    rng = random.Random(rng_seed)
-    town_count = households = written = 0
-    batch: list[SyntheticHousehold] = []
-    for household in generate(places, store.code, residents, rng, today):
-        batch.append(household)
-        town_count += len(household.members)
-        if town_count >= CHUNK:
+        # each batch is a transaction of its own: the card is checked before each commit
+        rng = random.Random(rng_seed)
+        town_count = households = written = 0
+        batch: list[SyntheticHousehold] = []
+        for household in generate(places, store.code, residents, rng, today):
+            batch.append(household)
+            town_count += len(household.members)
+            if town_count >= CHUNK:
+                written += _write(store, session, batch, today)
+                households += len(batch)
+                progress(written)
+                batch, town_count = [], 0
+        if batch:
             written += _write(store, session, batch, today)
             households += len(batch)
             progress(written)
-            batch, town_count = [], 0
-    if batch:
-        written += _write(store, session, batch, today)
-        households += len(batch)
-        progress(written)
-    return SeedReport(households, written, time.perf_counter() - started)
+        return SeedReport(households, written, time.perf_counter() - started)
 
 
 def _write(
@@ -106,6 +108,7 @@ def _write(
             households.append(Household(hid, members[0].person_id, members[0].address))
         tx.write_records(records, event_id)
         tx.write_households(households, event_id)
+        session.require_card()  # the operator's card left the reader: this batch is not kept
         tx.audit(
             *(
                 audit.Draft(

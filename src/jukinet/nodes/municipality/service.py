@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from jukinet.audit import log as audit
+from jukinet.card.reader import Reader
 from jukinet.domain.access import Permission, Session
 from jukinet.domain.codes import ResidentCode, parse_resident_code
 from jukinet.domain.events import EVENT_KINDS, Event, MinorCorrection
@@ -28,6 +29,7 @@ from jukinet.domain.rules import decide
 from jukinet.errors import AccessDenied, HouseholdNotFound, JukinetError, ResidentNotFound
 from jukinet.network import outbox as ob
 from jukinet.network.messages import NodeStatus, node_id
+from jukinet.nodes.municipality.operator_cards import check_card
 from jukinet.nodes.municipality.operators import authenticate
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
 from jukinet.nodes.municipality.tables import outbox
@@ -71,12 +73,20 @@ def audited(store: RegisterStore, actor: str, operation: str, target: str) -> It
         raise
 
 
-def login(store: RegisterStore, username: str, password: str) -> Session:
-    """Authenticate an operator of this node (R11). Failures are counted and audited."""
+def login(store: RegisterStore, username: str, password: str, reader: Reader) -> Session:
+    """Authenticate an operator of this node by password and operator card (R11): the
+    node's fresh challenge goes through ``reader`` to the card, which must be the one
+    bound to the account. Failures are counted and audited."""
     failure: AccessDenied
     with store.transaction() as tx:
         try:
-            return authenticate(tx.conn, username, password, store.code)
+            return authenticate(
+                tx.conn,
+                username,
+                password,
+                store.code,
+                lambda op: check_card(tx.conn, store.key, op, reader),
+            )
         except AccessDenied as exc:
             failure = exc
             tx.audit(
@@ -107,6 +117,7 @@ def run(
         session.require(permission)
         with store.transaction() as tx:
             result, final_target, detail = work(tx)
+            session.require_card()  # the card left the reader: nothing is committed (R11)
             tx.audit(audit.Draft(session.actor, operation, final_target, audit.Outcome.OK, detail))
             return result
 
@@ -130,6 +141,7 @@ async def run_after(
         fetched = await fetch()
         with store.transaction() as tx:
             result, final_target, detail = work(tx, fetched)
+            session.require_card()
             tx.audit(audit.Draft(session.actor, operation, final_target, audit.Outcome.OK, detail))
             return result
 

@@ -10,10 +10,12 @@ from sqlalchemy import Engine
 
 from jukinet import config
 from jukinet.audit import log as audit
+from jukinet.card.operator_card import IssuedOperatorCard, check_free, write_operator_card
 from jukinet.domain.access import Role
 from jukinet.domain.codes import parse_local_government_code
 from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
+from jukinet.nodes.municipality import operator_cards
 from jukinet.nodes.municipality import store as register
 from jukinet.nodes.municipality.operators import add as add_operator
 from jukinet.nodes.municipality.pool import CodeMaker, fill
@@ -46,11 +48,19 @@ def init_register(
     pool_size: int = DEFAULT_POOL,
     low_water: int = DEFAULT_LOW_WATER,
     key: NodeKey | None = None,
+    admin_card: Path | None = None,
 ) -> config.NodeConfig:
-    """Create a municipality node in ``home``; refuses a folder that already holds one."""
+    """Create a municipality node in ``home``; refuses a folder that already holds one.
+
+    ``admin_card``: where to write the first administrator's operator card (R11; with
+    its chip key beside it), without which no one can sign in. Only tests leave it out
+    (and bind cards of their own)."""
     code = parse_local_government_code(municipality.code)
     if (home / config.CONFIG_FILE).exists():
         raise ConfigurationError(f"{home} already holds a node; choose another --home.")
+    if admin_card is not None:
+        check_free(admin_card)
+    card: IssuedOperatorCard | None = None
     home.mkdir(parents=True, exist_ok=True)
     cfg = config.NodeConfig(
         home=home.resolve(),
@@ -67,7 +77,7 @@ def init_register(
         register.create(engine, key, cfg.code, cfg.name, low_water)
         store = RegisterStore(engine, key)
         with store.transaction() as tx:
-            add_operator(
+            first = add_operator(
                 tx.conn,
                 username=admin.username,
                 full_name=admin.full_name,
@@ -77,12 +87,18 @@ def init_register(
                 trained_on=admin.trained_on,
                 pledge_signed_on=admin.pledge_signed_on,
             )
+            drafts = [audit.Draft("system", "operator.add", admin.username, detail="administrator")]
+            if admin_card is not None:
+                card = operator_cards.bind(tx.conn, key, first)
+                drafts.append(audit.Draft("system", "operator.card.issue", admin.username))
             added = fill(tx, source, pool_size)
             tx.audit(
                 audit.Draft("system", "register.init", cfg.code, detail=cfg.name),
-                audit.Draft("system", "operator.add", admin.username, detail="administrator"),
+                *drafts,
                 audit.Draft("system", "pool.replenish", "code pool", detail=f"{added} codes"),
             )
+        if admin_card is not None and card is not None:
+            write_operator_card(admin_card, card)
         (home / "node.pub").write_bytes(key.public_pem())
         config.write(cfg)
     except BaseException:

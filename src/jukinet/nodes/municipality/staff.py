@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from jukinet.audit import log as audit
+from jukinet.card.operator_card import IssuedOperatorCard
 from jukinet.domain.access import Operator, Permission, Role, Session
-from jukinet.nodes.municipality import operators
+from jukinet.nodes.municipality import operator_cards, operators
 from jukinet.nodes.municipality.service import run
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 
@@ -81,3 +83,24 @@ def list_all(store: RegisterStore, session: Session) -> list[Operator]:
         return found, "operators", f"{len(found)} accounts"
 
     return run(store, session, Permission.MANAGE_OPERATORS, "operator.list", "operators", work)
+
+
+def issue_card(store: RegisterStore, session: Session, username: str) -> IssuedOperatorCard:
+    """Issue ``username`` an operator card certified by this node and bind it to the
+    account (R11); a card bound before is revoked. The caller writes the card out."""
+
+    def work(tx: RegisterTx) -> tuple[IssuedOperatorCard, str, str]:
+        card = operator_cards.bind(tx.conn, store.key, operators.get(tx.conn, username))
+        return card, username, f"card key {card.public_key.hex()[:16]}…"
+
+    return run(store, session, Permission.MANAGE_OPERATORS, "operator.card.issue", username, work)
+
+
+def revoke_card(store: RegisterStore, session: Session, username: str) -> None:
+    """Revoke the operator card bound to ``username``: it signs no one in any more."""
+
+    def work(tx: RegisterTx) -> tuple[None, str, str]:
+        operator_cards.revoke(tx.conn, operators.get(tx.conn, username), audit.now())
+        return None, username, "card revoked"
+
+    return run(store, session, Permission.MANAGE_OPERATORS, "operator.card.revoke", username, work)

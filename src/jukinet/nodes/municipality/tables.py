@@ -156,6 +156,20 @@ operators = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# Operator cards (R11): the card's certified authentication key bound to an account.
+# An account has at most one card not revoked; a revoked binding is kept (never deleted).
+operator_cards = Table(
+    "operator_cards",
+    metadata,
+    Column("card_id", Integer, primary_key=True),
+    Column("operator_id", ForeignKey("operators.operator_id"), nullable=False),
+    Column("public_key", String(64), nullable=False, unique=True),
+    Column("certificate", Text, nullable=False),
+    Column("issued_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    Index("ix_operator_cards_operator_id", "operator_id"),
+)
+
 # The municipality's code has 6 characters (the column predates other node kinds).
 _audit = audit_tables(metadata, node_length=6)
 audit_log, audit_head = _audit.log, _audit.head

@@ -28,7 +28,7 @@ from jukinet.card.jpki_ca import JpkiTestCA
 from jukinet.card.machine import CardChip
 from jukinet.card.reader import InProcessReader
 from jukinet.domain.codes import generate_resident_code
-from jukinet.errors import CardRefused
+from jukinet.errors import CardRefused, PeerUnreachable
 from jukinet.jpki import issue_authentication, load_ca
 from jukinet.keys import load_private_key
 from jukinet.network.layout import NetworkLayout
@@ -280,3 +280,16 @@ def test_a_wrong_pin_stops_at_the_card_and_nothing_is_sent_r14(cards: Cards) -> 
     with pytest.raises(CardRefused, match="Wrong PIN: 2 tries left"):
         asyncio.run(fetch_disclosure(cfg, code, "window-3", at_window))
     assert (len(cards.audit("national")), len(cards.audit("prefecture"))) == before
+
+
+def test_a_prefecture_that_cannot_reach_the_national_node_refuses_the_card_r14(
+    cards: Cards, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = cards.resident(card="offline")
+
+    async def unreachable(home: Path, req: JpkiBindingRequest) -> JpkiBinding:
+        raise PeerUnreachable("https://national/jpki/binding: connection refused")
+
+    monkeypatch.setattr(prefecture_card, "ask_national", unreachable)
+    req = cards.signed(code, "offline")
+    _refused(cards, "prefecture", req, "could not be reached to check the card's certificate")

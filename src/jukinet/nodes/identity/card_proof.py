@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from jukinet.errors import CardCertificateRefused, DisclosureRefused
+from jukinet.errors import CardCertificateRefused, DisclosureRefused, JukinetError
 from jukinet.jpki import Kind, verify_signature
 from jukinet.network.messages import CardProof, DisclosureAsk, DisclosureRequest
 from jukinet.nodes.identity.tables import card_nonces
@@ -51,8 +51,12 @@ class CardEvidence:
     of the CA, and the binding of certificates to resident codes."""
 
     ca: x509.Certificate
-    crl: x509.CertificateRevocationList
+    crl: x509.CertificateRevocationList | None
     bound: Binding
+    # A refusal the node decided before its transaction (e.g. a prefecture that did not
+    # ask the national node about a certificate that is not the CA's): raised inside it,
+    # after the request checks, so that it is audited like any other.
+    refusal: JukinetError | None = None
 
 
 def _decoded(text: str) -> bytes:
@@ -103,6 +107,8 @@ def check_card_proof(
             "The card signed another request, not this one (resident code, municipality "
             "or node asked differ)."
         )
+    if evidence.refusal is not None or evidence.crl is None:
+        raise evidence.refusal or DisclosureRefused("This node cannot verify the card now.")
     signer = verify_signature(
         payload, _decoded(proof.signature), _decoded(proof.certificate),
         evidence.ca, evidence.crl, now,

@@ -13,15 +13,22 @@ serial and code asked, and only after the signature by that certificate verified
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Connection
 
 from jukinet import config
-from jukinet.errors import CardCertificateRefused, ConfigurationError
+from jukinet.errors import (
+    CardCertificateRefused,
+    ConfigurationError,
+    DisclosureRefused,
+    PeerUnreachable,
+)
 from jukinet.jpki import load_ca_certificate
 from jukinet.jpki.revocation import check_crl
 from jukinet.network.messages import DisclosureRequest, JpkiBinding, JpkiBindingRequest
@@ -52,17 +59,44 @@ async def _current_crl(home: Path) -> x509.CertificateRevocationList:
     return crl
 
 
+def _never(conn: Connection, serial: int, resident_code: str) -> bool:
+    return False
+
+
+def _issued_by(ca: x509.Certificate, req: DisclosureRequest) -> int | None:
+    """The serial of the proof's certificate if the CA issued it (the CA's signature on
+    it verifies), else None: then nothing is fetched nor asked for the proof."""
+    if req.card is None or claimed_serial(req.card) is None:
+        return None
+    cert = x509.load_der_x509_certificate(base64.b64decode(req.card.certificate))
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return None
+    return cert.serial_number
+
+
 def card_source(home: Path, ask: AskNational | None = None) -> CardSource:
     """What this prefecture verifies card proofs with (module docstring)."""
 
     async def evidence(req: DisclosureRequest) -> CardEvidence:
         ca = load_ca_certificate(home)
-        crl = await _current_crl(home)
-        serial = claimed_serial(req.card) if req.card is not None else None
-        bound = False
-        if serial is not None and 0 < serial < 1 << 160:
+        serial = _issued_by(ca, req)
+        if serial is None:
+            refusal = CardCertificateRefused(
+                "The certificate is not issued by this network's JPKI CA."
+            )
+            return CardEvidence(ca, None, _never, refusal)
+        try:
+            crl = await _current_crl(home)
             query = JpkiBindingRequest(serial=f"{serial:040x}", resident_code=req.resident_code)
             bound = (await (ask or ask_national)(home, query)).bound
+        except PeerUnreachable:
+            unreachable = DisclosureRefused(
+                "The national node could not be reached to check the card's certificate; "
+                "ask again later, or have a clerk verify the resident."
+            )
+            return CardEvidence(ca, None, _never, unreachable)
 
         def binding(conn: Connection, checked: int, resident_code: str) -> bool:
             return bound and checked == serial and resident_code == req.resident_code

@@ -55,7 +55,8 @@ async def disclose(
         tx: RegisterTx, entries: list[ProvisionEntry]
     ) -> tuple[list[ProvisionEntry], str, str]:
         record = _record(tx, code)
-        return entries, record.resident_code, f"{len(entries)} provisions disclosed"
+        how = "the resident's card" if card is not None else "the clerk"
+        return entries, record.resident_code, f"{len(entries)} provisions disclosed ({how})"
 
     return await run_after(
         store, session, Permission.READ_RECORD, "resident.disclosure", code.strip(), fetch, work

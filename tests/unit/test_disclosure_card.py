@@ -147,6 +147,8 @@ def test_each_broken_proof_gets_its_one_refusal_r14(world: World, conn: Connecti
     other = req.model_copy(update={"resident_code": OTHER})
     assert "another request" in _refusal(world, conn, other)
     assert "does not carry a request" in _refusal(world, conn, _with_payload(req, b"{}"))
+    naive = json.dumps({**signed, "signed_at": "2026-12-02T09:00:00"}).encode()  # no offset
+    assert "does not carry a request" in _refusal(world, conn, _with_payload(req, naive))
     assert "revoked" in _refusal(
         world, conn, req, evidence=world.evidence(world.cert.serial_number)
     )

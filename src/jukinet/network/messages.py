@@ -24,6 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -392,7 +393,7 @@ class DisclosureAsk(Request):
     municipality: LocalGovernmentCodeText
     nodes: list[NodeIdText] = Field(min_length=1, max_length=4)
     nonce: Nonce
-    signed_at: datetime
+    signed_at: AwareDatetime  # with its offset: compared with the node's clock
 
 
 class CardProof(Request):

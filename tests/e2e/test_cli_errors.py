@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from jukinet.network.layout import NetworkLayout
 from jukinet.network.topology import free_port_block
 from tests.e2e.conftest import EXE, small_topology_text
 
@@ -161,3 +162,14 @@ def test_a_command_group_without_a_command_still_shows_its_help() -> None:
     """Not a usage error: ``jukinet agency`` lists the agency's commands."""
     r = run("agency")
     assert "lookup" in r.stdout and "batch" in r.stdout and "error:" not in r.stderr
+
+
+@pytest.mark.parametrize("flags", [["--card"], ["--reader", "Virtual PCD 00 00"]])
+def test_card_and_reader_of_a_disclosure_go_together_in_one_line(
+    network_dir: Path, flags: list[str]
+) -> None:
+    home = NetworkLayout(network_dir).node("municipality:131016")
+    r = run("--home", str(home), "resident", "disclosure", "13101600005", *flags)
+    assert one_line_error(r) == (
+        "error: --card and --reader go together: --card --reader NAME. [invalid-input]"
+    )

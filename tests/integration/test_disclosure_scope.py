@@ -156,7 +156,7 @@ def test_the_disclosure_route_refuses_a_stranger_alike_for_existing_and_unknown_
     asyncio.run(scenario())
 
 
-def test_verified_by_card_is_refused_until_the_card_can_prove_it_r14() -> None:
-    with pytest.raises(ValidationError, match="resident card") as refused:
+def test_verified_by_card_without_the_card_s_proof_is_refused_r14() -> None:
+    with pytest.raises(ValidationError, match="resident card carries the card's proof") as refused:
         DisclosureRequest(resident_code=generate_resident_code(), verified_by="card", clerk="w")
     assert refused.value.error_count() == 1

@@ -6,10 +6,19 @@ import asyncio
 
 import typer
 
-from jukinet.cli._common import OperatorOption, console, handle_errors, login, register, state
+from jukinet.cli._common import (
+    OperatorOption,
+    console,
+    handle_errors,
+    login,
+    password_from_env_or_prompt,
+    register,
+    state,
+)
 from jukinet.cli.render import history_lines, household_table, record_table
+from jukinet.errors import InvalidInput
 from jukinet.nodes.municipality import service
-from jukinet.nodes.municipality.disclosure import disclose
+from jukinet.nodes.municipality.disclosure import CardAtWindow, disclose
 
 app = typer.Typer(help="Read residents' records (audited).", no_args_is_help=True)
 household_app = typer.Typer(help="Read households (audited).", no_args_is_help=True)
@@ -45,13 +54,34 @@ def show_household(household_id: int, operator: str | None = OperatorOption) -> 
 
 @app.command("disclosure")
 @handle_errors
-def disclosure(code: str, operator: str | None = OperatorOption) -> None:
+def disclosure(
+    code: str,
+    operator: str | None = OperatorOption,
+    card: bool = typer.Option(
+        False, "--card", help="The resident's card proves who asks (PIN, JPKI signature)."
+    ),
+    reader: str | None = typer.Option(
+        None, "--reader", help="The PC/SC reader the resident's card is in (with --card)."
+    ),
+) -> None:
     """R14: every provision of a resident's identity information, newest first.
 
-    The clerk has verified the resident at the window before asking.
+    Without --card the clerk has verified the resident at the window before asking;
+    with --card the resident enters their user-authentication PIN (prompt, or
+    JUKINET_CARD_PIN) and the card signs the request, which each node verifies.
     """
+    if card != (reader is not None):
+        raise InvalidInput("--card and --reader go together: --card --reader NAME.")
     with register() as store:
-        entries = asyncio.run(disclose(store, login(store, operator), state.home, code))
+        session = login(store, operator)
+        at_window = None
+        if card:
+            from jukinet.card.pcsc import PcscReader  # PC/SC is loaded only when a card is used
+
+            pcsc = PcscReader(str(reader))
+            pin = password_from_env_or_prompt("JUKINET_CARD_PIN", "The resident's PIN")
+            at_window = CardAtWindow(pcsc, pin)
+        entries = asyncio.run(disclose(store, session, state.home, code, at_window))
     if not entries:
         console.print("No provision of this resident's identity information is recorded.")
     for e in entries:

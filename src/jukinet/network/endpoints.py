@@ -216,5 +216,8 @@ ENDPOINTS = EndpointTable((
     Endpoint(_N, "POST", "/jpki/certify", MUNICIPALITY, ANY, "certify a card's keys", MESSAGE),
     Endpoint(_N, "POST", "/jpki/revoke", MUNICIPALITY, ANY, "revoke card certificates", MESSAGE),
     Endpoint(_N, "GET", "/jpki/crl", ANY_MEMBER, ANY, "the JPKI CA's current CRL"),
+    # A prefecture verifying a card proof asks whom a certificate was issued to (R14).
+    Endpoint(_N, "POST", "/jpki/binding", PREFECTURE, ANY, "a certificate's resident code",
+             MESSAGE),
 ))
 # fmt: on

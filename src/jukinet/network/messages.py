@@ -22,7 +22,15 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from jukinet.domain.codes import parse_local_government_code, parse_resident_code
@@ -329,28 +337,97 @@ class BatchRow(Message):
     error: str | None = None
 
 
+# --- DER and signatures in JSON (R14, R15) ------------------------------------------
+
+CertificateKind = Literal["signing", "authentication"]
+# The reasons a municipality gives (jukinet.jpki.Reason); the CA itself gives the others.
+MunicipalReason = Literal["card-lost", "code-change", "holder-request"]
+
+
+def _base64(value: str) -> str:
+    try:
+        base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise PydanticCustomError("base64", "not standard base64 (RFC 4648 §4)") from None
+    return value
+
+
+# DER in JSON: standard base64. A card's RSA-2048 SubjectPublicKeyInfo is 392 characters
+# (an RSA-4096 one 736): 1,024 keeps a request well inside its endpoint's body limit.
+Base64PublicKey = Annotated[str, Field(min_length=4, max_length=1024), AfterValidator(_base64)]
+Base64Der = Annotated[str, Field(min_length=4, max_length=8192), AfterValidator(_base64)]
+
+
+# --- disclosure (R14; docs/network.md, "Disclosure and the card") ---------------------
+
+
+_B64_PATTERN = "^[A-Za-z0-9+/]*={0,2}$"
+# A JPKI certificate is about 1,000 bytes of DER (1,400 characters); a card's RSA-2048
+# signature 344 characters (RSA-4096: 684); a signed DisclosureAsk about 400.
+Base64Certificate = Annotated[
+    str, Field(min_length=4, max_length=4096, json_schema_extra={"pattern": _B64_PATTERN}),
+    AfterValidator(_base64),
+]  # fmt: skip
+Base64Signature = Annotated[
+    str, Field(min_length=4, max_length=684, json_schema_extra={"pattern": _B64_PATTERN}),
+    AfterValidator(_base64),
+]  # fmt: skip
+Base64Payload = Annotated[
+    str, Field(min_length=4, max_length=1024, json_schema_extra={"pattern": _B64_PATTERN}),
+    AfterValidator(_base64),
+]  # fmt: skip
+Nonce = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
+NodeIdText = Annotated[str, Field(min_length=3, max_length=64)]
+
+
+class DisclosureAsk(Request):
+    """What the resident's card signs: the request for disclosure itself (R14).
+
+    The node checks that it is asked exactly this (the code, the municipality that
+    forwards it, itself among ``nodes``), that it is fresh (``signed_at`` within the
+    allowed clock skew) and that its ``nonce`` was not seen before.
+    """
+
+    purpose: Literal["jukinet-disclosure/1"]
+    resident_code: ResidentCodeText
+    municipality: LocalGovernmentCodeText
+    nodes: list[NodeIdText] = Field(min_length=1, max_length=4)
+    nonce: Nonce
+    signed_at: AwareDatetime  # with its offset: compared with the node's clock
+
+
+class CardProof(Request):
+    """The card's answer: its user-authentication certificate (EF 000A, DER), the
+    signature (PKCS#1 v1.5, SHA-256) and the exact bytes signed (a ``DisclosureAsk``
+    as JSON), each base64."""
+
+    certificate: Base64Certificate
+    signature: Base64Signature
+    payload: Base64Payload
+
+
 class DisclosureRequest(Request):
     """A resident asks to whom their identity information was provided (R14).
 
-    ``verified_by`` names how identity was checked: a clerk at the window, for now.
-    The resident card slots in when its signature can prove who asks; until then
-    ``"card"`` is refused, never taken on the caller's word.
+    ``verified_by`` names how identity was checked: a clerk at the window, or the
+    resident's card, whose ``card`` proof the node verifies itself; "card" is never
+    taken on the caller's word.
     """
 
     resident_code: ResidentCodeText
-    verified_by: Literal["clerk"]
+    verified_by: Literal["clerk", "card"]
     clerk: str = Field(min_length=1, max_length=64)
+    card: CardProof | None = None
 
-    @field_validator("verified_by", mode="before")
-    @classmethod
-    def _no_card_yet(cls, value: object) -> object:
-        if value == "card":
+    @model_validator(mode="after")
+    def _proof_iff_card(self) -> DisclosureRequest:
+        if (self.verified_by == "card") != (self.card is not None):
             raise PydanticCustomError(
-                "card_not_accepted",
-                "verification by the resident card is not accepted yet (the card cannot "
-                "prove the resident's identity); a clerk must verify the resident at the window",
+                "card_proof",
+                "a request verified by the resident card carries the card's proof (card), "
+                "and only such a request does",
             )
-        return value
+        return self
 
 
 class ProvisionEntry(Message):
@@ -370,23 +447,17 @@ class DisclosureResponse(Message):
 
 # --- the JPKI certification authority (R15, docs/jpki.md) ---------------------------
 
-CertificateKind = Literal["signing", "authentication"]
-# The reasons a municipality gives (jukinet.jpki.Reason); the CA itself gives the others.
-MunicipalReason = Literal["card-lost", "code-change", "holder-request"]
+
+class JpkiBindingRequest(Request):
+    """A prefecture asks whether a user-authentication certificate is valid and was
+    issued to exactly this resident code (the national node's records, R14/R15)."""
+
+    serial: Annotated[str, Field(pattern="^[0-9a-f]{40}$")]
+    resident_code: ResidentCodeText
 
 
-def _base64(value: str) -> str:
-    try:
-        base64.b64decode(value, validate=True)
-    except binascii.Error:
-        raise PydanticCustomError("base64", "not standard base64 (RFC 4648 §4)") from None
-    return value
-
-
-# DER in JSON: standard base64. A card's RSA-2048 SubjectPublicKeyInfo is 392 characters
-# (an RSA-4096 one 736): 1,024 keeps a request well inside its endpoint's body limit.
-Base64PublicKey = Annotated[str, Field(min_length=4, max_length=1024), AfterValidator(_base64)]
-Base64Der = Annotated[str, Field(min_length=4, max_length=8192), AfterValidator(_base64)]
+class JpkiBinding(Message):
+    bound: bool
 
 
 class JpkiCertifyRequest(Request):

@@ -63,6 +63,7 @@ from jukinet.network.messages import (
     node_id,
 )
 from jukinet.nodes.identity import provision_store as q
+from jukinet.nodes.identity.card_proof import CardEvidence, check_card_proof
 from jukinet.nodes.identity.provision_seal import seal
 from jukinet.nodes.identity.pseudonym import pseudonym
 from jukinet.nodes.identity.store import IdentityStore
@@ -294,7 +295,12 @@ def _batch_chunk(p: _Provider, chunk: list[BatchItem], number: int) -> list[Batc
 
 
 def disclosure(
-    store: IdentityStore, table: LegalTable, req: DisclosureRequest, municipality: str
+    store: IdentityStore,
+    table: LegalTable,
+    req: DisclosureRequest,
+    municipality: str,
+    card: CardEvidence | None = None,
+    now: datetime | None = None,
 ) -> DisclosureResponse:
     """Every provision of the person's identity information at this node, newest first.
 
@@ -303,12 +309,23 @@ def disclosure(
     whether the code exists or not, so a refusal tells nothing about the code. The
     person is found by the code (current or retired), and their provisions by the
     person key, so provisions under an earlier code are listed too.
+
+    A request ``verified_by`` the card is answered only if its proof holds against
+    ``card`` (``card_proof.check_card_proof``), checked before the scope rule, which
+    still applies: the card holder asks through their own municipality.
     """
     names = {r.code: r.name for r in table.recipients}
     clerk_node = node_id("municipality", municipality)
     target = req.resident_code
     try:
         with store.transaction() as conn:
+            verified = f"clerk {req.clerk} (verified by {req.verified_by})"
+            if req.verified_by == "card":
+                if card is None:
+                    raise DisclosureRefused("This node does not verify resident cards.")
+                at = now or datetime.now(UTC)
+                serial = check_card_proof(conn, req, municipality, store.node_id, card, at)
+                verified = f"clerk {req.clerk} (verified by the card, certificate {serial:040x})"
             person = q.find(conn, req.resident_code)
             if person is None or q.resident_of(conn, person.person_key) != municipality:
                 raise DisclosureRefused(
@@ -327,10 +344,7 @@ def disclosure(
                 )
                 for r in q.provisions_of(conn, person.person_key)
             ]
-            detail = (
-                f"clerk {req.clerk} (verified by {req.verified_by}): "
-                f"{len(entries)} provision(s) disclosed"
-            )
+            detail = f"{verified}: {len(entries)} provision(s) disclosed"
             store.audit(conn, audit.Draft(clerk_node, "disclosure", target, detail=detail))
     except JukinetError as exc:
         security_log.warning(

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -34,9 +34,10 @@ from jukinet.network.openapi import (
 )
 from jukinet.network.peer import Caller
 from jukinet.nodes.identity import provision
+from jukinet.nodes.identity.card_proof import CardEvidence
 from jukinet.nodes.identity.store import IdentityStore
 
-__all__ = ["batch_lines", "body_lines", "router"]
+__all__ = ["CardSource", "batch_lines", "body_lines", "router"]
 
 # What the use cases refuse themselves (network/openapi.py adds the peer check's refusals).
 _NOT_SERVED = (
@@ -45,7 +46,10 @@ _NOT_SERVED = (
 )
 REFUSED: Responses = {403: {"description": _NOT_SERVED}}
 NOT_THEIRS: Responses = {
-    403: {"description": "Only the resident's own municipality may ask (R14)."}
+    403: {
+        "description": "Only the resident's own municipality may ask, and a card proof "
+        "must hold (R14)."
+    }
 }
 
 
@@ -78,7 +82,12 @@ def body_lines(body: bytes, limit: int = MAX_BATCH_LINE) -> Iterator[bytes]:
         start = stop + 1
 
 
-def router(store: IdentityStore, table: LegalTable) -> APIRouter:
+# How a node gets what it verifies a card proof with (R14): the national node from its own
+# CA and records, a prefecture from its home and the national node (docs/network.md).
+CardSource = Callable[[DisclosureRequest], Awaitable[CardEvidence]]
+
+
+def router(store: IdentityStore, table: LegalTable, card: CardSource | None = None) -> APIRouter:
     """The provision and disclosure endpoints (docs/network.md, "Endpoints").
 
     Every use case runs in a worker thread (a batch streams from one, chunk by chunk),
@@ -122,6 +131,7 @@ def router(store: IdentityStore, table: LegalTable) -> APIRouter:
     @api.post("/disclosure", responses=NOT_THEIRS)
     async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> DisclosureResponse:
         # Only a municipality may call (network.endpoints); it asks about its residents.
-        return await asyncio.to_thread(provision.disclosure, store, table, req, peer.code)
+        evidence = await card(req) if card is not None and req.card is not None else None
+        return await asyncio.to_thread(provision.disclosure, store, table, req, peer.code, evidence)
 
     return api

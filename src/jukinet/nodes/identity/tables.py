@@ -152,5 +152,15 @@ provisions = Table(
     Column("request_id", String(32), nullable=False),
 )
 
+# The nonces of the card proofs this node accepted (R14; docs/network.md, "Disclosure
+# and the card"): a proof is good once. A row is kept until ``expires_at`` (the proof's
+# time plus the allowed clock skew), after which the proof is refused as stale anyway.
+card_nonces = Table(
+    "card_nonces",
+    metadata,
+    Column("nonce", String(32), primary_key=True),
+    Column("expires_at", String(32), nullable=False, index=True),
+)
+
 _audit = audit_tables(metadata)
 audit_log, audit_head = _audit.log, _audit.head

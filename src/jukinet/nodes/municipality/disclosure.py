@@ -1,8 +1,9 @@
 """Disclosure to a resident (R14): to whom, when and for what their identity was provided.
 
-At the window a clerk verifies the resident (later: the resident card signs the
-request), then this node asks its prefecture and the national node over the
-network and merges their answers, newest first. The request is audited here as a
+At the window a clerk verifies the resident, or the resident's card signs the request
+(``disclosure_card``: PIN and JPKI user-authentication signature, verified by each node
+asked), then this node asks its prefecture and the national node over the network
+and merges their answers, newest first. The request is audited here as a
 read of the resident's record: the permission and the record are checked first,
 the answers fetched with no transaction open, then the read audited in one short
 transaction (a slow prefecture never holds up the other clerks' writes).
@@ -10,35 +11,52 @@ transaction (a slow prefecture never holds up the other clerks' writes).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from jukinet import config
+from jukinet.card.reader import Reader
 from jukinet.domain.access import Permission, Session
 from jukinet.domain.codes import ResidentCode, parse_resident_code
 from jukinet.domain.record import ResidentRecord
 from jukinet.errors import ConfigurationError, ResidentNotFound
 from jukinet.network.messages import DisclosureRequest, DisclosureResponse, ProvisionEntry
+from jukinet.nodes.municipality.disclosure_card import card_request, signed_ask
 from jukinet.nodes.municipality.service import run_after
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 from jukinet.nodes.runtime import load_runtime
 
 
+@dataclass(frozen=True)
+class CardAtWindow:
+    """The resident's card in a reader at the window, and the PIN the resident entered."""
+
+    reader: Reader
+    pin: str
+
+
 async def disclose(
-    store: RegisterStore, session: Session, home: Path, code: str
+    store: RegisterStore,
+    session: Session,
+    home: Path,
+    code: str,
+    card: CardAtWindow | None = None,
 ) -> list[ProvisionEntry]:
-    """Every provision of this resident's identity information, newest first."""
+    """Every provision of this resident's identity information, newest first; proved by
+    the resident's ``card`` if given, else the clerk verified the resident."""
     cfg = config.load(home)
 
     async def fetch() -> list[ProvisionEntry]:
         with store.engine.connect() as conn:  # a plain read: no write lock, no audit-head lock
             record = _record(RegisterTx(conn, store), code)
-        return await fetch_disclosure(cfg, record.resident_code, session.operator.username)
+        return await fetch_disclosure(cfg, record.resident_code, session.operator.username, card)
 
     def work(
         tx: RegisterTx, entries: list[ProvisionEntry]
     ) -> tuple[list[ProvisionEntry], str, str]:
         record = _record(tx, code)
-        return entries, record.resident_code, f"{len(entries)} provisions disclosed"
+        how = "the resident's card" if card is not None else "the clerk"
+        return entries, record.resident_code, f"{len(entries)} provisions disclosed ({how})"
 
     return await run_after(
         store, session, Permission.READ_RECORD, "resident.disclosure", code.strip(), fetch, work
@@ -53,14 +71,23 @@ def _record(tx: RegisterTx, code: str) -> ResidentRecord:
 
 
 async def fetch_disclosure(
-    cfg: config.NodeConfig, code: ResidentCode, clerk: str
+    cfg: config.NodeConfig, code: ResidentCode, clerk: str, card: CardAtWindow | None = None
 ) -> list[ProvisionEntry]:
-    """Ask the prefecture and the national node what they provided of ``code``; newest first."""
+    """Ask the prefecture and the national node what they provided of ``code``; newest first.
+
+    With ``card`` the card signs the request first (a refusal by the card, such as a
+    wrong PIN, ends here: nothing is sent)."""
     if cfg.network is None:
         raise ConfigurationError("This register is not on a network: nothing was provided.")
     runtime = load_runtime(cfg)
-    request = DisclosureRequest(resident_code=code, verified_by="clerk", clerk=clerk)
     holders = [cfg.network.upstream_url, cfg.network.national_url]
+    if card is None:
+        request = DisclosureRequest(resident_code=code, verified_by="clerk", clerk=clerk)
+    else:
+        by_url = {e.url: e.node_id for e in runtime.directory.entries()}
+        nodes = [by_url[url] for url in holders if url in by_url]
+        payload = signed_ask(code, cfg.code, nodes)
+        request = card_request(card.reader, card.pin, payload, code, clerk)
     entries: list[ProvisionEntry] = []
     async with runtime.client() as client:
         for url in holders:

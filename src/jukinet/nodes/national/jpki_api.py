@@ -9,6 +9,8 @@ from fastapi import APIRouter
 
 from jukinet.jpki import JpkiCA
 from jukinet.network.messages import (
+    JpkiBinding,
+    JpkiBindingRequest,
     JpkiCertificates,
     JpkiCertifyRequest,
     JpkiCrl,
@@ -17,7 +19,7 @@ from jukinet.network.messages import (
 )
 from jukinet.network.peer import Caller
 from jukinet.nodes.identity.store import IdentityStore
-from jukinet.nodes.national import jpki
+from jukinet.nodes.national import jpki, jpki_card
 
 __all__ = ["router"]
 
@@ -33,6 +35,11 @@ def router(store: IdentityStore, ca: JpkiCA | None) -> APIRouter:
     @api.post("/jpki/revoke")
     async def jpki_revoke(req: JpkiRevokeRequest, peer: Caller) -> JpkiRevokeResponse:
         return await asyncio.to_thread(jpki.revoke, store, peer, req)
+
+    @api.post("/jpki/binding")
+    async def jpki_binding(req: JpkiBindingRequest, peer: Caller) -> JpkiBinding:
+        # Only a prefecture may call (network.endpoints), verifying a card proof (R14).
+        return await asyncio.to_thread(jpki_card.binding, store, peer, req)
 
     @api.get("/jpki/crl")
     async def jpki_crl(peer: Caller) -> JpkiCrl:

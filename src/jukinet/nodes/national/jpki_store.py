@@ -19,6 +19,7 @@ __all__ = [
     "Issued",
     "LatestCrl",
     "active_certificates",
+    "bound",
     "held_identity",
     "latest_crl",
     "record_certificate",
@@ -176,3 +177,18 @@ def record_crl(
             next_update=stamp(next_update), revocations=revocations, der=der,
         )
     )  # fmt: skip
+
+
+def bound(conn: Connection, serial: int, resident_code: str, now: datetime) -> bool:
+    """Whether ``serial`` is a user-authentication certificate issued to exactly
+    ``resident_code``, neither revoked nor expired (R14: a card proves its holder)."""
+    row = conn.execute(
+        select(jpki_certificates.c.serial).where(
+            jpki_certificates.c.serial == serial_hex(serial),
+            jpki_certificates.c.kind == Kind.AUTHENTICATION.value,
+            jpki_certificates.c.resident_code == resident_code,
+            jpki_certificates.c.not_after >= stamp(now),
+            jpki_certificates.c.serial.not_in(select(jpki_revocations.c.serial)),
+        )
+    ).first()
+    return row is not None

@@ -23,7 +23,7 @@ from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.prefecture import service
+from jukinet.nodes.prefecture import card, service
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 
 
@@ -49,7 +49,8 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
-    app.include_router(provision_api.router(store, table))  # agencies (R2, R23, R24), R14
+    cards = card.card_source(home)  # a resident card proves a disclosure (R14)
+    app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
 
     refused = "A batch names another sender, or an update is not this municipality's to send (R1)."
 

@@ -72,7 +72,11 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
     assert f"issued to 中村 陽菜 ({code})" in said, said
     number = said.split("Card ", 1)[1].split(" ", 1)[0]
     shown = jukinet("resident", "show", code)
-    assert shown.returncode == 0 and f"card {number}" in _said(shown), _said(shown)
+    assert shown.returncode == 0 and f"card {number} active" in _said(shown), _said(shown)
+    again = jukinet("card", "issue", code, "--out", str(tmp_path / "second.img"))
+    assert again.returncode == 1, _said(again)
+    assert f"already holds card {number}, active; use `card reissue`" in _said(again)
+    assert not (tmp_path / "second.img").exists()
 
     serve = subprocess.Popen(
         [str(EXE), "card", "serve", str(card), "--slot", "0"], stdout=subprocess.PIPE,
@@ -120,5 +124,19 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
     status, said = verify("municipality:131041")
     assert status == 1, said
     assert "revoked" in said and "(the card was reported lost)" in said, said
-    shown = jukinet("resident", "show", code)
-    assert f"card {number}" in _said(shown) and "suspended" in _said(shown), _said(shown)
+    twice = jukinet("card", "suspend", number, "--reason", "lost")
+    assert twice.returncode == 1 and f"Card {number} cannot be suspended" in _said(twice)
+
+    # The lost card is replaced by a new one; the new card is given back in the end.
+    reissued = jukinet("card", "reissue", code, "--out", str(tmp_path / "new.img"))
+    assert reissued.returncode == 0, _said(reissued)
+    assert f"card {number} replaced" in _said(reissued)
+    newer = _said(reissued).split("Card ", 1)[1].split(" ", 1)[0]
+    shown = _said(jukinet("resident", "show", code))
+    assert f"card {newer} active" in shown and f"card {number} replaced" in shown, shown
+    revoked = jukinet("card", "revoke", newer)
+    assert revoked.returncode == 0 and f"Card {newer} is revoked" in _said(revoked)
+    ended = jukinet("card", "revoke", newer)
+    assert ended.returncode == 1 and f"Card {newer} cannot be revoked: it was revoked" in _said(
+        ended
+    )

@@ -27,7 +27,7 @@ def show(code: str, operator: str | None = OperatorOption) -> None:
     console.print(record_table(record))
     for card in held:  # the resident card (R15), newest first
         console.print(
-            f"card {card.number}  {card.state.value}  issued {card.issued_on.isoformat()}  "
+            f"card {card.number} {card.state.value}  issued {card.issued_on.isoformat()}  "
             f"valid until {card.valid_until.isoformat()}"
         )
     if not held:

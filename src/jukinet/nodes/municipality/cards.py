@@ -6,8 +6,9 @@ keys of the 住基AP and the municipal application, and the image with its chip 
 written. Suspending (lost), revoking and reissuing revoke the card's JPKI certificates
 at the national node first. Every step is one audited entry (``card.issue``,
 ``card.reissue``, ``card.suspend``, ``card.revoke``, ``card.check``, ``card.unblock``,
-``card.update``), besides the JPKI CA's own (``card.certify``, ``card.revoke-certificates``
-is audited as ``card.revoke`` by ``jpki``); ``domain/card.py`` says which steps are legal.
+``card.update``, the card number or resident code as target), besides the entries of
+the JPKI CA's answers that ``jpki`` writes (``card.certify``, and ``card.revoke`` with
+the resident code as target); ``domain/card.py`` says which steps are legal.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ revoking ask the national JPKI CA and are proved on the running network
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,14 +24,24 @@ from jukinet.card.reader import InProcessReader
 from jukinet.card.terminal import Terminal
 from jukinet.domain import events as ev
 from jukinet.domain.access import Session
-from jukinet.domain.card import Card, CardState
+from jukinet.domain.card import Card, CardState, CardStep
+from jukinet.domain.codes import generate_resident_code
 from jukinet.domain.record import ResidentRecord
-from jukinet.errors import AccessDenied, CardNotGenuine, CardRefused, CardStateRefused
+from jukinet.errors import (
+    AccessDenied,
+    CardNotGenuine,
+    CardRefused,
+    CardStateRefused,
+    ConfigurationError,
+    InvalidInput,
+    NotFound,
+    ResidentNotFound,
+)
 from jukinet.nodes.municipality import card_window, cards, service
 from jukinet.nodes.municipality.card_keys import WindowKeys, load_window, make_window
 from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.nodes.municipality.tables import cards as cards_table
-from tests.helpers import TODAY, arrival, last_audit, person
+from tests.helpers import TODAY, arrival, counts, last_audit, person
 
 OTHER = "131024"
 PIN = "1357"
@@ -230,3 +241,64 @@ def test_a_card_update_without_the_terminal_authentication_is_refused(desk: AtWi
 
     with pytest.raises(CardRefused, match="does not allow this yet"):
         t.call(command(0x00, 0xD6, 0x00, 0x00, b"00000000000"))
+
+
+PINS = CardPins(jpki_auth=PIN, jpki_sign="WINDOW26", resident=PIN, municipal=PIN)
+
+
+def _refused_once(store: RegisterStore, operation: str, count_before: int) -> None:
+    entries = last_audit(store)
+    assert (entries[0].operation, entries[0].outcome) == (operation, "refused")
+    assert counts(store)["audit_log"] == count_before + 1
+
+
+def test_issuing_is_refused_before_the_ca_is_asked(
+    desk: AtWindow, clerk: Session, home: Path, tmp_path: Path
+) -> None:
+    def issue(code: str, out: Path, *, reissue: bool = False) -> None:
+        asyncio.run(cards.issue(desk.store, clerk, home, code, PINS, out, TODAY, reissue=reissue))
+
+    before = counts(desk.store)["audit_log"]
+    with pytest.raises(CardStateRefused, match=f"already holds card {NUMBER}, active; use `card"):
+        issue(desk.code, tmp_path / "a.img")
+    _refused_once(desk.store, "card.issue", before)
+    assert not (tmp_path / "a.img").exists()
+    (tmp_path / "taken.img").write_bytes(b"")
+    with pytest.raises(InvalidInput, match="already exists; a card is written to new files"):
+        issue(desk.code, tmp_path / "taken.img", reissue=True)
+    with pytest.raises(ResidentNotFound):
+        issue(generate_resident_code(), tmp_path / "b.img")
+    _set_state(desk.store, CardState.REPLACED)
+    with pytest.raises(CardStateRefused, match="cannot be replaced: it was replaced"):
+        issue(desk.code, tmp_path / "c.img", reissue=True)
+    _refused_once(desk.store, "card.reissue", before + 3)
+
+
+def test_a_register_without_card_keys_issues_no_card(
+    store: RegisterStore, clerk: Session, home: Path, tmp_path: Path
+) -> None:
+    code = service.record_event(store, clerk, arrival(person("一郎", "イチロウ")), TODAY)
+    with pytest.raises(ConfigurationError, match="`jukinet network init` makes them"):
+        asyncio.run(cards.issue(store, clerk, home, code.records[0].resident_code, PINS,
+                                tmp_path / "card.img", TODAY))  # fmt: skip
+
+
+def test_ending_a_card_is_refused_before_the_ca_is_asked(
+    desk: AtWindow, clerk: Session, home: Path
+) -> None:
+    def end(number: str, step: CardStep, reason: str) -> None:
+        asyncio.run(cards.end(desk.store, clerk, home, number, step, reason, TODAY))
+
+    before = counts(desk.store)["audit_log"]
+    with pytest.raises(CardStateRefused, match="lost or stolen; 'broken' is not one"):
+        end(NUMBER, CardStep.SUSPEND, "broken")
+    _refused_once(desk.store, "card.suspend", before)
+    with pytest.raises(NotFound, match="issued no card numbered 999999999999"):
+        end("999999999999", CardStep.REVOKE, "given back")
+    _set_state(desk.store, CardState.REVOKED)
+    with pytest.raises(CardStateRefused, match=f"Card {NUMBER} cannot be suspended: it was"):
+        end(NUMBER, CardStep.SUSPEND, "lost")
+    with pytest.raises(CardStateRefused, match=f"Card {NUMBER} cannot be revoked: it was"):
+        end(NUMBER, CardStep.REVOKE, "given back")
+    _refused_once(desk.store, "card.revoke", before + 3)
+    assert [c.state for c in cards.cards_of(desk.store, desk.code)] == [CardState.REVOKED]

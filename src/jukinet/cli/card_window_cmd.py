@@ -58,7 +58,7 @@ def _issue(code: str, out: Path, operator: str | None, reissue: bool) -> None:
         if not PinFormat.UPPER_ALNUM_6_16.accepts(password.encode()):
             raise InvalidInput("The signing password is 6 to 16 upper-case letters and digits.")
         pins = CardPins(jpki_auth=pin, jpki_sign=password, resident=pin, municipal=pin)
-        console.print("Making the card's keys on the card ...")
+        console.print("Making the card's keys for the card (a real chip makes its own) ...")
         issued = asyncio.run(
             cards.issue(store, session, state.home, code, pins, out, date.today(), reissue=reissue)
         )

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from jukinet.domain.access import Role, Session
 from jukinet.domain.identity import Sex
-from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality.operators import get as get_operator
 from jukinet.nodes.municipality.setup import open_register
 from tests.e2e.conftest import EXE, Network, clerk_session, jukinet, national_identity
 from tests.helpers import TODAY, arrival, person
@@ -54,6 +56,12 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
             "陽菜", "ヒナ", family="中村", fk="ナカムラ", born=date(1990, 4, 2), sex=Sex.FEMALE
         )
         code = service.record_event(store, clerk, arrival(new), TODAY).records[0].resident_code
+        with store.engine.connect() as conn:
+            admin = Session(get_operator(conn, "admin"))
+        staff.add(
+            store, admin, username="card-supervisor", full_name="窓口 監督", role=Role.SUPERVISOR,
+            password="clerk-password-1", trained_on=TODAY, pledge_signed_on=TODAY,
+        )  # fmt: skip
     finally:
         store.close()
     _wait_for(lambda: national_identity(network, code) is not None,
@@ -96,6 +104,21 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
         monkeypatch.setenv("JUKINET_CARD_PIN", PIN)  # a right PIN resets the counter
         assert jukinet("card", "check", "--reader", READER).returncode == 0
 
+        # Three wrong PINs block it; a clerk may not unblock it, a supervisor may.
+        monkeypatch.setenv("JUKINET_CARD_PIN", "0000")
+        for _ in range(3):
+            jukinet("card", "check", "--reader", READER)
+        monkeypatch.setenv("JUKINET_CARD_PIN", PIN)
+        blocked = jukinet("card", "check", "--reader", READER)
+        assert blocked.returncode == 1 and "a supervisor can unblock it" in _said(blocked)
+        unblock = ("card", "unblock", "--reader", READER, "--identity", "passport TK1234567")
+        by_clerk = jukinet(*unblock)
+        assert by_clerk.returncode == 1 and "[role-not-allowed]" in _said(by_clerk), _said(by_clerk)
+        by_supervisor = jukinet(*unblock, "--operator", "card-supervisor")
+        assert by_supervisor.returncode == 0, _said(by_supervisor)
+        assert "the 住基AP PIN is unblocked" in _said(by_supervisor)
+        assert jukinet("card", "check", "--reader", READER).returncode == 0
+
         (tmp_path / "doc").write_bytes(DOCUMENT)
         signed = jukinet("card", "sign", str(tmp_path / "doc"), "--reader", READER,
                          "--out", str(tmp_path / "doc.sig"))  # fmt: skip
@@ -132,8 +155,8 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
     assert reissued.returncode == 0, _said(reissued)
     assert f"card {number} replaced" in _said(reissued)
     newer = _said(reissued).split("Card ", 1)[1].split(" ", 1)[0]
-    shown = _said(jukinet("resident", "show", code))
-    assert f"card {newer} active" in shown and f"card {number} replaced" in shown, shown
+    listed = _said(jukinet("resident", "show", code))
+    assert f"card {newer} active" in listed and f"card {number} replaced" in listed, listed
     revoked = jukinet("card", "revoke", newer)
     assert revoked.returncode == 0 and f"Card {newer} is revoked" in _said(revoked)
     ended = jukinet("card", "revoke", newer)

@@ -220,6 +220,14 @@ class CardError(JukinetError):
     code = "card-error"
 
 
+class CardStateRefused(JukinetError):
+    """A step of a card's life cycle that its state does not allow, or a card that does
+    not prove its holder's identity here (suspended, revoked, replaced, expired, another
+    municipality's; R15–R17)."""
+
+    code = "card-state-refused"
+
+
 class CardNotPresent(CardError):
     code = "card-not-present"
 

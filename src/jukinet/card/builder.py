@@ -2,7 +2,9 @@
 
 The keys are made for the card here (a real chip makes them itself); they go into
 the card's content and nowhere else. Tests pass :class:`CardKeys` made once, because
-RSA-2048 key generation is slow.
+RSA-2048 key generation is slow. The JPKI certificates come either from the network's
+JPKI CA (:class:`JpkiCertificates`, certified at the window before the card is written)
+or, for unit tests and the demo card, from a :class:`JpkiTestCA`.
 """
 
 from __future__ import annotations
@@ -46,8 +48,17 @@ class CardPins:
 
 
 @dataclass(frozen=True)
+class JpkiCertificates:
+    """DER certificates the network's JPKI CA issued for the card's keys, and its own."""
+
+    authentication: bytes
+    signing: bytes
+    ca: bytes
+
+
+@dataclass(frozen=True)
 class Authorities:
-    jpki: JpkiTestCA
+    jpki: JpkiTestCA | JpkiCertificates
     municipality: Ed25519PrivateKey
     """The issuing municipality: certifies the card's keys (INTERNAL AUTHENTICATE), is the
     anchor of its own terminals and of unblocking JPKI PINs at its window."""
@@ -81,14 +92,23 @@ def issue_card(
     holder: Holder, pins: CardPins, authorities: Authorities, keys: CardKeys | None = None
 ) -> CardContent:
     keys = keys or CardKeys.generate()
-    ca = authorities.jpki
+    given = authorities.jpki
+    if isinstance(given, JpkiTestCA):  # two test CAs, one per certificate kind
+        ca = JpkiCertificates(
+            given.auth.issue(keys.jpki_auth.public_key(), auth_subject(), signing=False),
+            given.sign.issue(keys.jpki_sign.public_key(), holder.name, signing=True),
+            given.auth.der,
+        )
+        sign_ca = given.sign.der
+    else:  # the network's one JPKI CA issues both
+        ca, sign_ca = given, given.ca
     municipality_public = certs.public_bytes(authorities.municipality)
     subject = f"card {holder.card_number}"
     jpki_app = jpki.build(
-        auth_cert=ca.auth.issue(keys.jpki_auth.public_key(), auth_subject(), signing=False),
-        auth_ca=ca.auth.der,
-        sign_cert=ca.sign.issue(keys.jpki_sign.public_key(), holder.name, signing=True),
-        sign_ca=ca.sign.der,
+        auth_cert=ca.authentication,
+        auth_ca=ca.ca,
+        sign_cert=ca.signing,
+        sign_ca=sign_ca,
         auth_key=_pkcs8(keys.jpki_auth),
         sign_key=_pkcs8(keys.jpki_sign),
         auth_pin=pins.jpki_auth.encode(),

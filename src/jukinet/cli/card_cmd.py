@@ -15,6 +15,7 @@ from types import FrameType
 import typer
 
 from jukinet.cli._common import console, handle_errors
+from jukinet.cli.card_window_cmd import register_commands
 
 app = typer.Typer(no_args_is_help=True, help="The resident card (R15–R19) and the card reader.")
 
@@ -83,3 +84,6 @@ def serve(
     while thread.is_alive():
         thread.join(0.2)
     console.print("card removed")
+
+
+register_commands(app)

@@ -28,9 +28,19 @@ household_app = typer.Typer(help="Read households (audited).", no_args_is_help=T
 @handle_errors
 def show(code: str, operator: str | None = OperatorOption) -> None:
     """A resident's record, current or removed (除票)."""
+    from jukinet.nodes.municipality.cards import cards_of
+
     with register() as store:
         record = service.show_resident(store, login(store, operator), code)
+        held = cards_of(store, record.resident_code)
     console.print(record_table(record))
+    for card in held:  # the resident card (R15), newest first
+        console.print(
+            f"card {card.number} {card.state.value}  issued {card.issued_on.isoformat()}  "
+            f"valid until {card.valid_until.isoformat()}"
+        )
+    if not held:
+        console.print("no resident card")
 
 
 @app.command("history")

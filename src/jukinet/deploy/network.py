@@ -1,5 +1,7 @@
 """``network init``: a CA, a key and certificate per node, the signed directory, every node,
-and the JPKI CA (R15): its key in the national node's home, its certificate in every home.
+and the JPKI CA (R15): its key in the national node's home, its certificate in every home;
+the card keys (R15–R17): the card-terminal CA at the national node, and in each
+municipality's home its card-issuer key and window terminal (``card_keys``).
 
 Everything is written under one folder (see ``layout``). The national node's
 initial code pools for the municipalities are issued through the national
@@ -28,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from jukinet import config, jpki
 from jukinet.agency.client import write_settings as write_agency_settings
+from jukinet.card.certs import public_bytes as card_public_bytes
 from jukinet.config import NetworkSettings
 from jukinet.domain.codes import ResidentCode
 from jukinet.domain.legal import LegalTable
@@ -40,6 +43,7 @@ from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import MAX_POOL, Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.topology import NodeSpec, Topology
 from jukinet.nodes.identity.store import IdentityStore
+from jukinet.nodes.municipality import card_keys
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national
@@ -152,6 +156,11 @@ def init_network(
     pki.save_ca(ca, layout.ca)
     jpki_ca = jpki.create_ca(topology.name)
     jpki_ca_pem = jpki_ca.cert.public_bytes(serialization.Encoding.PEM)
+    # The resident card (R15–R17): the network's card-terminal CA, anchor of every
+    # card's 住基AP, and each municipality's card-issuer key (nodes/municipality/card_keys).
+    terminal_ca = Ed25519PrivateKey.generate()
+    card_issuers = {m.code: Ed25519PrivateKey.generate() for m in topology.municipalities}
+    issuer_publics = {c: card_public_bytes(k) for c, k in card_issuers.items()}
 
     issued: dict[str, Issued] = {}
     for spec in topology.nodes():
@@ -192,6 +201,7 @@ def init_network(
         home, n.code, n.name, database_url_for(n.node_id), NodeKey(issued[n.node_id].key)
     )
     jpki.save_ca(jpki_ca, home)  # the national node is the JPKI CA (J-LIS's role)
+    card_keys.save_terminal_ca(terminal_ca, home)
     finish(home, n, cfg, "")
     report(f"national node {n.name}")
     national_store = national.open_node(home)
@@ -219,6 +229,7 @@ def init_network(
                 admin_card=layout.operator_card(m.node_id),
             )
             finish(home, m, cfg, topology.prefecture_of(m.code).url)
+            card_keys.make_window(home, m.code, card_issuers[m.code], terminal_ca, issuer_publics)
             write_secret(
                 layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n"
             )

@@ -170,6 +170,23 @@ operator_cards = Table(
     Index("ix_operator_cards_operator_id", "operator_id"),
 )
 
+# The resident cards this municipality issued (R15–R17): one row per card, its state
+# changed in place by each life-cycle step (audited; domain/card.py says which are legal).
+cards = Table(
+    "cards",
+    metadata,
+    Column("card_number", String(16), primary_key=True),
+    Column("resident_code", String(11), nullable=False, index=True),
+    Column("state", String(10), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("auth_serial", String(40), nullable=False),
+    Column("sign_serial", String(40)),
+    Column("changed_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("replaced_by", String(16)),
+)
+
 # The municipality's code has 6 characters (the column predates other node kinds).
 _audit = audit_tables(metadata, node_length=6)
 audit_log, audit_head = _audit.log, _audit.head

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_operator_cards"
-down_revision = "0003"
+down_revision = "0004_cards"
 branch_labels = None
 depends_on = None
 

@@ -11,17 +11,30 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from jukinet.domain.access import Role, Session
+from jukinet.card.image import key_path, open_image, read_chip_key
+from jukinet.card.operator_card import write_operator_card
+from jukinet.card.pcsc import wait_for_card
+from jukinet.card.vpcd import PORT as VPCD_PORT
+from jukinet.card.vpcd import VirtualReaderCard
+from jukinet.domain.access import Role
 from jukinet.domain.identity import Sex
-from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality import operator_cards, service, staff
 from jukinet.nodes.municipality.operators import get as get_operator
 from jukinet.nodes.municipality.setup import open_register
-from tests.e2e.conftest import EXE, Network, clerk_session, jukinet, national_identity
+from tests.e2e.conftest import (
+    EXE,
+    Network,
+    card_reader,
+    clerk_session,
+    jukinet,
+    national_identity,
+)
 from tests.helpers import TODAY, arrival, person
 from tests.integration.card.conftest import SLOT_READER, pcscd_or_fail
 
@@ -29,6 +42,34 @@ CHIYODA = "municipality:131016"
 READER = SLOT_READER[0]
 PIN, PASSWORD = "4321", "WINDOW2026"
 DOCUMENT = "住民票の写し交付申請書".encode()
+
+
+class Slot:
+    """vpcd's slot 1, where the installed command looks for the operator's card (R11):
+    ``insert`` pulls the card in it, if any, and puts another in."""
+
+    def __init__(self) -> None:
+        self.card: VirtualReaderCard | None = None
+
+    def insert(self, image: Path) -> None:
+        self.pull()
+        chip = open_image(image, read_chip_key(key_path(image)))
+        self.card = VirtualReaderCard(chip, port=VPCD_PORT + 1, retry=0.1)
+        self.card.start()
+        assert wait_for_card(SLOT_READER[1]), "pcscd never saw the operator card"
+
+    def pull(self) -> None:
+        if self.card is not None:
+            self.card.stop()
+            wait_for_card(SLOT_READER[1], present=False)
+            self.card = None
+
+
+@pytest.fixture
+def operator_slot() -> Iterator[Slot]:
+    slot = Slot()
+    yield slot
+    slot.pull()
 
 
 def _wait_for(check: object, what: str, timeout: float = 30) -> None:
@@ -44,11 +85,12 @@ def _said(r: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
-    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_slot: Slot
 ) -> None:
     pcscd_or_fail()
     home = network.home(CHIYODA)
     clerk_session(home)  # the clerk's password is the test's
+    supervisor_card = tmp_path / "supervisor-card.img"
     store = open_register(home)
     try:
         clerk = clerk_session(home)
@@ -56,12 +98,19 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
             "陽菜", "ヒナ", family="中村", fk="ナカムラ", born=date(1990, 4, 2), sex=Sex.FEMALE
         )
         code = service.record_event(store, clerk, arrival(new), TODAY).records[0].resident_code
-        with store.engine.connect() as conn:
-            admin = Session(get_operator(conn, "admin"))
+        layout = network.layout
+        username, password = (layout.secrets / f"{home.name}.txt").read_text().split()
+        admin = service.login(store, username, password, card_reader(layout.operator_card(CHIYODA)))
         staff.add(
             store, admin, username="card-supervisor", full_name="窓口 監督", role=Role.SUPERVISOR,
             password="clerk-password-1", trained_on=TODAY, pledge_signed_on=TODAY,
         )  # fmt: skip
+        # The supervisor's operator card (R11), as `operator card issue` writes it.
+        with store.transaction() as tx:
+            bound = operator_cards.bind(
+                tx.conn, store.key, get_operator(tx.conn, "card-supervisor")
+            )
+        write_operator_card(supervisor_card, bound)
     finally:
         store.close()
     _wait_for(lambda: national_identity(network, code) is not None,
@@ -73,6 +122,9 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
     }.items():  # fmt: skip
         monkeypatch.setenv(key, value)
 
+    # The clerk's operator card in slot 1 (the CLI's reader for sign-in), the resident's
+    # card in slot 0.
+    operator_slot.insert(network.layout.operator_card(CHIYODA, "clerk"))
     card = tmp_path / "card.img"
     issued = jukinet("card", "issue", code, "--out", str(card))
     assert issued.returncode == 0, _said(issued)
@@ -114,7 +166,9 @@ def test_a_card_issued_at_the_window_proves_identity_and_signs_until_suspended(
         unblock = ("card", "unblock", "--reader", READER, "--identity", "passport TK1234567")
         by_clerk = jukinet(*unblock)
         assert by_clerk.returncode == 1 and "[role-not-allowed]" in _said(by_clerk), _said(by_clerk)
+        operator_slot.insert(supervisor_card)
         by_supervisor = jukinet(*unblock, "--operator", "card-supervisor")
+        operator_slot.insert(network.layout.operator_card(CHIYODA, "clerk"))
         assert by_supervisor.returncode == 0, _said(by_supervisor)
         assert "the 住基AP PIN is unblocked" in _said(by_supervisor)
         assert jukinet("card", "check", "--reader", READER).returncode == 0

@@ -11,7 +11,6 @@ import asyncio
 import base64
 import itertools
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +30,6 @@ from jukinet.domain.codes import generate_resident_code
 from jukinet.errors import CardRefused, PeerUnreachable
 from jukinet.jpki import issue_authentication, load_ca
 from jukinet.keys import load_private_key
-from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import DisclosureRequest, JpkiBinding, JpkiBindingRequest
 from jukinet.network.signatures import sign_request
 from jukinet.nodes.identity.card_proof import MAX_SKEW
@@ -42,10 +40,10 @@ from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import api as prefecture_api
 from jukinet.nodes.prefecture import card as prefecture_card
 from jukinet.nodes.prefecture import service as prefecture_service
+from tests import asgi
 from tests.integration.test_jpki_national import (
     CHIYODA,
     CHUO,
-    EXE,
     PREFECTURE,
     TOPOLOGY,
     Card,
@@ -143,14 +141,7 @@ class Cards:
 @pytest.fixture(scope="module")
 def cards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cards]:
     root = tmp_path_factory.mktemp("card")
-    (root / "topology.toml").write_text(TOPOLOGY)
-    made = subprocess.run(
-        [str(EXE), "network", "init", "--topology", str(root / "topology.toml"),
-         "--dir", str(root / "net")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    layout = NetworkLayout(root / "net")
+    layout = asgi.network_init(root, TOPOLOGY)
     national = national_api.create_app(layout.node(NATIONAL))
     national.state.authority = "national"
     keys = {n: load_private_key(layout.node(n) / "node.key") for n in (CHIYODA, CHUO, PREFECTURE)}

@@ -41,6 +41,7 @@ from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import api as national
 from jukinet.nodes.national import service as national_service
 from jukinet.nodes.national.tables import jpki_certificates, jpki_revocations
+from tests import asgi
 
 EXE = Path(sys.executable).with_name("jukinet")
 TOPOLOGY = """
@@ -176,41 +177,14 @@ def _cert(der_b64: str) -> x509.Certificate:
 async def _asgi(
     app: FastAPI, method: str, path: str, body: bytes, headers: dict[str, str]
 ) -> tuple[int, bytes]:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "method": method, "scheme": "https", "path": path,
-        "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"national"),
-                    *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-        "server": ("national", 443), "client": ("127.0.0.1", 5000),
-    }  # fmt: skip
-    chunks = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if chunks:
-            return chunks.pop()
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    answer = await asgi.call(app, method, path, body, headers)
+    return answer.status, answer.body
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     root = tmp_path_factory.mktemp("jpki")
-    (root / "topology.toml").write_text(TOPOLOGY)
-    made = subprocess.run(
-        [str(EXE), "network", "init", "--topology", str(root / "topology.toml"),
-         "--dir", str(root / "net")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    layout = NetworkLayout(root / "net")
+    layout = asgi.network_init(root, TOPOLOGY)
     app = national.create_app(layout.node("national:national"))
     app.state.authority = "national"  # what the signed URL names (no real socket here)
     keys = {

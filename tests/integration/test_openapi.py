@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -26,6 +25,7 @@ from jukinet.network.openapi import BATCH_MEDIA_TYPES, write_schema
 from jukinet.network.signatures import sign_request
 from jukinet.network.topology import load_topology
 from jukinet.seed.places import Places
+from tests import asgi
 
 DOCS = Path(__file__).parents[2] / "docs" / "openapi"
 REGENERATE = ".venv/bin/python -m jukinet.deploy.openapi"
@@ -106,31 +106,8 @@ def post(
 async def _call(
     app: FastAPI, target: str, body: bytes, headers: dict[str, str]
 ) -> tuple[int, str, bytes]:
-    path, _, query = target.partition("?")
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "method": "POST", "scheme": "https", "path": path,
-        "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-        "headers": [(b"host", b"national"),
-                    *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-        "server": ("national", 443), "client": ("127.0.0.1", 5000),
-    }  # fmt: skip
-    chunks = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if chunks:
-            return chunks.pop()
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    headers_out = dict(sent[0]["headers"])
-    media = headers_out.get(b"content-type", b"").decode()
-    return sent[0]["status"], media, b"".join(m.get("body", b"") for m in sent[1:])
+    answer = await asgi.call(app, "POST", target, body, headers)
+    return answer.status, answer.media_type, answer.body
 
 
 @pytest.mark.parametrize("body", [b"\xff\x58\xb3", b"\x9b\x5d\xa7\x1f"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,10 @@ from fastapi import FastAPI
 
 from jukinet.domain.codes import generate_resident_code
 from jukinet.keys import load_private_key
-from jukinet.network.layout import NetworkLayout
 from jukinet.network.peer import Peer
 from jukinet.network.signatures import sign_request
 from jukinet.nodes.national import api as national
+from tests import asgi
 
 EXE = Path(sys.executable).with_name("jukinet")
 TOPOLOGY = """
@@ -52,14 +51,7 @@ WRONG_CHECK = CODE[:10] + str((int(CODE[10]) + 1) % 10)
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     root = tmp_path_factory.mktemp("types")
-    (root / "topology.toml").write_text(TOPOLOGY)
-    made = subprocess.run(
-        [str(EXE), "network", "init", "--topology", str(root / "topology.toml"),
-         "--dir", str(root / "net")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    layout = NetworkLayout(root / "net")
+    layout = asgi.network_init(root, TOPOLOGY)
     app = national.create_app(layout.node("national:national"))
     app.state.authority = "national"  # what the signed URL names (no real socket here)
     app.state.keys = {
@@ -85,28 +77,8 @@ def post(app: FastAPI, peer: Peer, path: str, body: Any) -> tuple[int, Any]:
 
 
 async def _call(app: FastAPI, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "method": "POST", "scheme": "https", "path": path,
-        "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"national"),
-                    *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-        "server": ("national", 443), "client": ("127.0.0.1", 5000),
-    }  # fmt: skip
-    chunks = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if chunks:
-            return chunks.pop()
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    answer = await asgi.call(app, "POST", path, body, headers)
+    return answer.status, answer.body
 
 
 CHIYODA = Peer("municipality:131016", "municipality", "131016")

@@ -5,7 +5,6 @@ through an app's ASGI interface.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,6 +23,7 @@ from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national.store import NationalStore
 from jukinet.nodes.prefecture import service as prefecture_service
+from tests import asgi
 from tests.conftest import UrlFactory
 
 TOKYO = "130001"
@@ -97,26 +97,7 @@ def expected_fields(affair_fields: frozenset[str], sector: str | None) -> set[st
 async def asgi_post(
     app: Any, path: str, body: bytes, query: bytes = b"", media: bytes = b"application/json"
 ) -> tuple[int, dict[str, str], bytes]:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "method": "POST", "scheme": "http", "path": path,
-        "raw_path": path.encode(), "query_string": query, "root_path": "",
-        "headers": [(b"host", b"national"), (b"content-type", media)],
-        "server": ("national", 443), "client": ("127.0.0.1", 5000),
-    }  # fmt: skip
-    chunks = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if chunks:
-            return chunks.pop()
-        await asyncio.Event().wait()  # no disconnect while the answer streams
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    start = sent[0]
-    headers = {k.decode(): v.decode() for k, v in start["headers"]}
-    return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+    target = f"{path}?{query.decode()}" if query else path
+    answer = await asgi.call(app, "POST", target, body, {"content-type": media.decode()},
+                             scheme="http")  # fmt: skip
+    return answer.status, answer.headers, answer.body

@@ -120,10 +120,11 @@ class VirtualReaderCard:
                 self._conn = conn
             self._on_state("inserted")
             waiting_said = False
+            # pcscd closing the reader (or stop() shutting the socket) ends this
+            # connection; the loop connects again unless the card was pulled.
             try:
-                serve_connection(self.chip, conn)
-            except (ConnectionClosed, OSError, ValueError):
-                pass
+                with contextlib.suppress(ConnectionClosed, OSError, ValueError):
+                    serve_connection(self.chip, conn)
             finally:
                 with self._lock:
                     self._conn = None

@@ -38,6 +38,7 @@ without depending on any adapter.
      │    ├── BrokenCard              the card image is changed or unreadable: a broken chip (R19)
      │    └── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
      ├── StorageFull                  the node's disk is full: nothing can be written
+     ├── CopyRefused                  a copy of the resident record the law does not give (R4, R20)
      └── ConfigurationError           the node's files or database are not usable
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
@@ -254,3 +255,12 @@ class CardNotGenuine(CardError):
     the certified key (R17)."""
 
     code = "card-not-genuine"
+
+
+# Services between municipalities (R3, R4, R20, R21).
+
+
+class CopyRefused(JukinetError):
+    """A copy of the resident record that the law does not give as asked (第12条, R4, R20)."""
+
+    code = "copy-refused"

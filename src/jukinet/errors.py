@@ -29,6 +29,7 @@ without depending on any adapter.
      │    ├── UpdateRefused           an identity update its sender may not make (R1)
      │    ├── CertificationRefused    the JPKI CA does not certify or revoke as asked (R15)
      │    ├── CardCertificateRefused  a card's JPKI certificate or signature proves no signer (R15)
+     │    ├── WideAreaRefused        the home municipality refuses a wide-area copy request (R20)
      │    └── PeerRefused             another node answered with a refusal
      ├── PeerUnreachable              another node gave no usable answer
      ├── PoolExhausted                no unused resident code is left (R6)
@@ -264,3 +265,14 @@ class CopyRefused(JukinetError):
     """A copy of the resident record that the law does not give as asked (第12条, R4, R20)."""
 
     code = "copy-refused"
+
+
+# Wide-area copies (R20, 第12条の4): municipality B refuses what A asked.
+
+
+class WideAreaRefused(AccessDenied):
+    """The home municipality does not answer this request for a wide-area copy: not its
+    resident, not the person's own record or household, no recorded verification, a card
+    proof that proves nobody, or a request answered before (R20)."""
+
+    code = "wide-area-refused"

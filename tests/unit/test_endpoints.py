@@ -83,6 +83,8 @@ EXPECTED = {
     ("agency:tokyo-pref", TOKYO),
     ("agency:osaka-pref", OSAKA),
     ("agency:chiyoda-city", TOKYO),
+    # Wide-area copies (R20, R3): every municipality to every other, directly.
+    *((a, b) for a in MUNICIPALITIES for b in MUNICIPALITIES if a != b),
 }
 
 
@@ -125,9 +127,25 @@ def test_a_municipality_to_municipality_endpoint_needs_one_row(
     moving = Endpoint(Role.MUNICIPALITY, "POST", "/moves", frozenset({Role.MUNICIPALITY}))
     links = set(standard_links(demo, serves, ENDPOINTS.plus([moving])))
 
+    # The wide-area row opened these links already: another such row needs no new one.
+    assert links == EXPECTED
+
+
+def test_the_wide_area_row_adds_exactly_the_links_between_municipalities(
+    demo: Directory, serves: Serves
+) -> None:
+    """R3, R20: ``POST /wide-area/records`` opens municipality -> municipality links and
+    nothing else; no prefecture or national node is on the way."""
+    rows = [r for r in ENDPOINTS if r.path == "/wide-area/records"]
+    assert [(r.kind, r.method, r.roles) for r in rows] == [
+        (Role.MUNICIPALITY, "POST", frozenset({Role.MUNICIPALITY}))
+    ]
+    without = EndpointTable(tuple(r for r in ENDPOINTS if r.path != "/wide-area/records"))
+    added = set(standard_links(demo, serves)) - set(standard_links(demo, serves, without))
+
     between = {(a, b) for a in MUNICIPALITIES for b in MUNICIPALITIES if a != b}
-    assert links - EXPECTED == between
-    assert links >= EXPECTED
+    assert added == between
+    assert len(added) == 12
 
 
 def test_a_revoked_member_gets_no_link(demo: Directory, serves: Serves) -> None:

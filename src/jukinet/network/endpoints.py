@@ -219,5 +219,9 @@ ENDPOINTS = EndpointTable((
     # A prefecture verifying a card proof asks whom a certificate was issued to (R14).
     Endpoint(_N, "POST", "/jpki/binding", PREFECTURE, ANY, "a certificate's resident code",
              MESSAGE),
+    # Wide-area copies (R20, 第12条の4; R3): a municipality asks the person's home
+    # municipality directly, never through a prefecture or the national node.
+    Endpoint(_M, "POST", "/wide-area/records", MUNICIPALITY, ANY, "records for a wide-area copy",
+             MESSAGE),
 ))
 # fmt: on

@@ -18,13 +18,22 @@ from jukinet import config
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
 from jukinet.network.messages import NodeStatus, node_id
-from jukinet.network.openapi import IDENTITY_LINES, JsonLines
+from jukinet.network.messages_wide_area import WideAreaAnswer, WideAreaRequest
+from jukinet.network.openapi import IDENTITY_LINES, JsonLines, Responses
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality import service, wide_area_answer
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
+
+WIDE_AREA_REFUSED: Responses = {
+    403: {
+        "description": "Not this municipality's resident, not the person's own record or "
+        "household, no recorded verification, a card proof that proves nobody, or a request "
+        "answered before (R20, 第12条の4)."
+    }
+}
 
 
 def create_app(home: Path) -> FastAPI:
@@ -68,6 +77,14 @@ def create_app(home: Path) -> FastAPI:
             started_at=runtime.started_at,
             directory_version=runtime.directory.version,
             worker=worker,
+        )
+
+    @app.post("/wide-area/records", responses=WIDE_AREA_REFUSED)
+    async def wide_area_records(req: WideAreaRequest, peer: Caller) -> WideAreaAnswer:
+        # A municipality asks for the record of one of ours (R20); B checks and audits.
+        check = await wide_area_answer.card_check(home, req)
+        return await asyncio.to_thread(
+            wide_area_answer.answer, store, req, peer.node_id, peer.code, check
         )
 
     return check_endpoints(app)

@@ -194,3 +194,14 @@ audit_log, audit_head = _audit.log, _audit.head
 # Identity updates (R1) waiting for, or already given to, the prefecture: written in
 # the same transaction as the event that changed the identity (docs/network.md).
 outbox = outbox_table(metadata)
+
+# Wide-area copies (R20, 第12条の4): every request another municipality had answered
+# here, by its request id, so that the same request is never answered twice (a replay).
+wide_area_requests = Table(
+    "wide_area_requests",
+    metadata,
+    Column("request_id", String(32), primary_key=True),
+    Column("caller", String(64), nullable=False),
+    Column("subject", String(11), nullable=False),
+    Column("answered_at", String(32), nullable=False),
+)

@@ -17,7 +17,7 @@ its CRL and the cards B issued (nodes/municipality/wide_area_answer.py).
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -72,7 +72,8 @@ class WideAreaRequest(Request):
     """
 
     request_id: Nonce  # once only at B: a request id seen before is refused
-    asked_at: AwareDatetime
+    # An ISO 8601 time with its offset; JSON has no datetime, so a string is taken here.
+    asked_at: Annotated[AwareDatetime, Field(strict=False)]
     clerk: str = Field(min_length=1, max_length=64)  # the clerk at A's window
     applicant: ResidentCodeText
     subject: ResidentCodeText

@@ -146,9 +146,10 @@ class Pair:
         return next(str(code) for code, hid in rows if hid not in theirs)
 
     def domiciles(self) -> set[str]:
+        """Every 本籍 of B (the 筆頭者 is often a name the copy prints anyway: that it is
+        never sent, the keys and the answer's schema show)."""
         with self.b.engine.connect() as conn:
-            rows = conn.execute(select(persons.c.domicile, persons.c.domicile_head)).all()
-        return {text for row in rows for text in row if text}
+            return {d for d in conn.execute(select(persons.c.domicile)).scalars() if d}
 
     def give_card(self, code: str) -> InProcessReader:
         """B issued ``code`` a card: its JPKI user-authentication certificate by the

@@ -61,6 +61,9 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19) and the card reader."),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
+    "copy": LazyCommand(
+        "copy_wide_area_cmd", "app", "Copies of the resident record (住民票の写し)."
+    ),
 }
 
 app = typer.Typer(

@@ -7,8 +7,10 @@ test, with real CRLs. Every refusal is one sentence, one audit entry, nothing el
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +24,7 @@ from jukinet.network.messages_wide_area import WideAreaAnswer, WideAreaRequest
 from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.nodes.municipality.tables import cards, wide_area_requests
 from jukinet.nodes.municipality.wide_area import WideAreaCard, WindowAsk, build_request
-from jukinet.nodes.municipality.wide_area_answer import CardCheck, answer
+from jukinet.nodes.municipality.wide_area_answer import CardCheck, answer, card_check
 from tests.helpers import TODAY, counts, last_audit, snapshot
 from tests.integration.conftest import Family
 from tests.unit.test_disclosure_card import PIN, jpki_card
@@ -161,7 +163,7 @@ def test_r20_a_household_request_from_outside_the_household_is_refused(
 
 
 def test_r20_the_card_s_proof_is_checked_by_b(
-    store: RegisterStore, family: Family, jpki: Jpki
+    store: RegisterStore, family: Family, jpki: Jpki, home: Path
 ) -> None:
     head, spouse, _ = family.codes
     card = jpki.card(store, spouse)
@@ -174,8 +176,9 @@ def test_r20_the_card_s_proof_is_checked_by_b(
     def again(**kw: Any) -> WideAreaRequest:
         return build_request(WindowAsk("131016", spouse, **(ask | kw)), CALLER_CODE, "c", card)
 
-    _refused(store, again(), "no current JPKI revocation list", CardCheck(refusal=WideAreaRefused(
-        "The home municipality cannot check the card now (no current JPKI revocation list).")))  # fmt: skip
+    # This home holds no JPKI CA nor CRL and has no national node to ask: refused.
+    req = again()
+    _refused(store, req, "no current JPKI revocation list", asyncio.run(card_check(home, req)))
     _refused(store, again(), "revoked", jpki.crl(jpki.serials[spouse]))
     moved = again().model_copy(update={"request_id": "0" * 32})
     _refused(store, moved, "The card signed another request", jpki.crl())

@@ -41,34 +41,37 @@ class Word:
     y_max: float
 
 
-def pdf_words(pdf: bytes) -> list[Word]:
-    """Each word of page 1 with its box (``pdftotext -bbox``), in reading order."""
-    html = _run("pdftotext", "-bbox", "-f", "1", "-l", "1", "-", "-", data=pdf).decode()
+def pdf_words(pdf: bytes) -> list[tuple[int, Word]]:
+    """(page index, word) of every word with its box (``pdftotext -bbox``), in order."""
+    html = _run("pdftotext", "-bbox", "-", "-", data=pdf).decode()
     body = html[html.index("<doc>") : html.index("</doc>") + len("</doc>")]
     return [
-        Word(
-            w.text or "",
-            float(w.get("xMin", 0)),
-            float(w.get("yMin", 0)),
-            float(w.get("xMax", 0)),
-            float(w.get("yMax", 0)),
+        (
+            n,
+            Word(
+                w.text or "",
+                float(w.get("xMin", 0)),
+                float(w.get("yMin", 0)),
+                float(w.get("xMax", 0)),
+                float(w.get("yMax", 0)),
+            ),
         )
-        for w in ET.fromstring(body).iter("word")
+        for n, page in enumerate(ET.fromstring(body).iter("page"))
+        for w in page.iter("word")
     ]
 
 
-def rasterise(pdf: bytes, dpi: int, tmp: Path) -> npt.NDArray[np.bool_]:
-    """Page 1 at ``dpi`` in grey (``pdftoppm``), as ink: True where darker than half."""
-    source = tmp / "page.pdf"
+def rasterise(pdf: bytes, dpi: int, tmp: Path) -> list[npt.NDArray[np.bool_]]:
+    """Each page at ``dpi`` in grey (``pdftoppm``), as ink: True where darker than half."""
+    source = tmp / "copy.pdf"
     source.write_bytes(pdf)
     subprocess.run(
-        ["pdftoppm", "-gray", "-r", str(dpi), "-f", "1", "-l", "1", str(source), str(tmp / "page")],
+        ["pdftoppm", "-gray", "-r", str(dpi), str(source), str(tmp / "page")],
         check=True,
         capture_output=True,
-        timeout=60,
+        timeout=120,
     )
-    (pgm,) = tmp.glob("page*.pgm")
-    return read_pgm(pgm.read_bytes()) < 128
+    return [read_pgm(pgm.read_bytes()) < 128 for pgm in sorted(tmp.glob("page*.pgm"))]
 
 
 def read_pgm(data: bytes) -> npt.NDArray[np.uint8]:

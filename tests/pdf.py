@@ -81,3 +81,23 @@ def read_pgm(data: bytes) -> npt.NDArray[np.uint8]:
     width, height = int(fields[1]), int(fields[2])
     pixels = np.frombuffer(data, dtype=np.uint8, count=width * height, offset=fields.end())
     return pixels.reshape(height, width)
+
+
+def read_qr(pdf: bytes, tmp: Path) -> list[str]:
+    """The texts of the QR codes on page 1, read by zbar (``zbarimg``) from its pixels."""
+    source = tmp / "qr.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-gray", "-r", "200", "-f", "1", "-l", "1", str(source), str(tmp / "qr")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    (pgm,) = tmp.glob("qr*.pgm")
+    out = subprocess.run(
+        ["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(pgm)],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode("utf-8")
+    return out.splitlines()

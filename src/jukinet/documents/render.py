@@ -41,6 +41,7 @@ LABELS = {
     "wide_area": "広域交付",
     "name": "氏名",
     "person": "記載事項",
+    "end": "以下余白",  # after the last person: nothing may be added below
 }
 
 # The eras of the Japanese calendar by their first day (Gregorian). A four-row table

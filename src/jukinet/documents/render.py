@@ -71,7 +71,8 @@ def copy_data(copy: ResidentCopy) -> dict[str, object]:
     if copy.head_name:
         header.append([LABELS["head"], copy.head_name])
     if copy.wide_area:
-        header.append([LABELS["home"], copy.home_code])
+        home = f"{copy.home_name}（{copy.home_code}）" if copy.home_name else copy.home_code
+        header.append([LABELS["home"], home])
     count = len(copy.persons)
     persons = [
         {
@@ -107,7 +108,7 @@ def printed_texts(copy: ResidentCopy, data: dict[str, object]) -> list[tuple[str
         (LABELS["serial"], copy.serial),
         ("交付年月日", str(data["issued_on"])),
         ("市区町村長", f"{copy.mayor_title}{copy.mayor_name}"),
-        (LABELS["home"], copy.home_code),
+        (LABELS["home"], f"{copy.home_name}{copy.home_code}"),
         (LABELS["issuer"], copy.issuer_code),
     ]
     for n, person in enumerate(copy.persons, start=1):

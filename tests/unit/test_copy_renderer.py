@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from jukinet.documents.fonts import FONT_ENV, font_path
-from jukinet.documents.render import CopyRenderer, render_copy
+from jukinet.documents.render import CopyRenderer, render_copy, shared_renderer
 from jukinet.domain.copies import CopyOptions
-from jukinet.errors import ConfigurationError, RenderFailed
+from jukinet.errors import ConfigurationError, GlyphMissing, RenderFailed
 from tests.pdf import pdf_text, read_qr
 from tests.unit.scene import Family, family_register
 from tests.unit.test_copy_pdf import TOKEN, copy_of
@@ -74,3 +74,15 @@ def test_a_missing_font_is_a_configuration_error_saying_what_to_install(
     monkeypatch.setenv(FONT_ENV, str(tmp_path / "none.ttf"))
     with pytest.raises(ConfigurationError, match="install the Debian package fonts-ipamj-mincho"):
         CopyRenderer()
+
+
+def test_one_renderer_serves_the_process(family: Family) -> None:
+    render_copy(copy_of(family, CopyOptions()), TOKEN)
+    assert shared_renderer() is shared_renderer()
+
+
+def test_each_printed_text_is_checked_on_its_own(family: Family) -> None:
+    # A selector opening the mayor's name does not attach to the title's last kanji.
+    copy = replace(copy_of(family, CopyOptions()), mayor_name="\U000e0102山田 太郎")
+    with pytest.raises(GlyphMissing, match=r"U\+E0102 .* in 市区町村長"):
+        render_copy(copy, TOKEN)

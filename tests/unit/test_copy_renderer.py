@@ -48,21 +48,15 @@ def test_a_household_on_two_pages_carries_the_serial_and_page_on_each(family: Fa
     assert "記載事項6／6" in text
 
 
-def another_font() -> Path:
-    """A font of the machine other than IPAmj Mincho (fontconfig always brings one)."""
-    ours = font_path().resolve()
-    return next(
-        p
-        for p in sorted(Path("/usr/share/fonts").rglob("*.ttf"))
-        if p.resolve() != ours and "ipa" not in p.resolve().name.lower()
-    )
+# Any font but IPAmj Mincho (Debian fonts-dejavu-core, scripts/system-packages).
+ANOTHER_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def test_a_font_folder_holding_another_font_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "ipamjm.ttf").symlink_to(font_path())
-    (tmp_path / "other.ttf").symlink_to(another_font())
+    (tmp_path / "other.ttf").symlink_to(ANOTHER_FONT)
     monkeypatch.setenv(FONT_ENV, str(tmp_path / "ipamjm.ttf"))
     with pytest.raises(ConfigurationError, match="must hold IPAmjMincho only"):
         CopyRenderer()

@@ -1,0 +1,1 @@
+"""Documents jukinet prints: copies of the resident record as PDF (docs/copies.md)."""

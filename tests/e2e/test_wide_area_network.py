@@ -31,6 +31,7 @@ from tests.e2e.conftest import (
     national_identity,
 )
 from tests.integration.card.conftest import SLOT_READER, pcscd_or_fail
+from tests.pdf import pdf_text, read_qr
 
 A, B = "municipality:131016", "municipality:131041"
 READER = SLOT_READER[0]
@@ -145,15 +146,18 @@ def test_r20_wide_area_copies_for_self_and_household_and_a_refused_one(
         assert serve.stdout is not None
         assert "in reader" in serve.stdout.readline()
         with card_in_slot_1(network.layout.operator_card(A, "clerk")):
-            household = tmp_path / "household.json"
+            household = tmp_path / "household.pdf"
             issued = _issue(home_a, head, "--applicant", member, "--household",
-                            "--with-relationship", "--verified-by", "card", "--reader", READER,
-                            "--out", str(household))  # fmt: skip
+                            "--with-relationship", "--with-domicile", "--verified-by", "card",
+                            "--reader", READER, "--out", str(household))  # fmt: skip
             assert issued.returncode == 0, _said(issued)
             assert f"{len(members)} person(s)" in _said(issued)
-            printed = household.read_text(encoding="utf-8")
-            assert "世帯主" in json.loads(printed)
-            assert "本籍" not in printed and not {d for d in domiciles if d in printed}
+            # The PDF as a person reads it: A's mayor certifies B's household, no domicile.
+            text = "".join(pdf_text(household.read_bytes()).split())
+            assert "千代田区長" in text and "新宿区" in text and "世帯主" in text, text
+            assert "この写しは、住民票の原本と相違ないことを証明する。" in text
+            assert "本籍" not in text and not {d for d in domiciles if "".join(d.split()) in text}
+            assert read_qr(household.read_bytes(), tmp_path)[0].startswith("131016-W")
 
             monkeypatch.setenv("JUKINET_CARD_PIN", "0000")
             wrong = _issue(home_a, head, "--applicant", member, "--household",

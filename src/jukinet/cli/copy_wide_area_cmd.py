@@ -9,8 +9,9 @@ authentication, the PIN at the PIN pad, JUKINET_CARD_PIN for scripts and tests, 
 the card signs the request). ``CODE`` is whose record; ``--applicant`` the person
 verified, when it is a household copy asked by another member of the household.
 
-The copy is written to ``--out`` as its printed items (JSON) until the renderer and
-the signer take the same ``ResidentCopy`` (``jukinet.nodes.municipality.wide_area``).
+The copy is written to ``--out``: a PDF (``jukinet.documents.render``), or its printed
+items as JSON for an ``--out`` ending in ``.json``. Signing it is the document signer's,
+which takes the same ``ResidentCopy`` (``jukinet.nodes.municipality.wide_area``).
 """
 
 from __future__ import annotations
@@ -76,9 +77,22 @@ def wide_area(
             card = WideAreaCard(PcscReader(reader), pin, load_window(state.home, store.code))
         copy = asyncio.run(issue_wide_area(store, session, state.home, ask, card))
     if out is not None:
+        _write(copy, out)
+    return copy
+
+
+def _write(copy: ResidentCopy, out: Path) -> None:
+    """The copy as a PDF (``--out X.pdf``; the QR code holds its serial and the digest of
+    its printed items until the signed token takes its place) or as its printed items
+    (``--out X.json``)."""
+    from jukinet.documents.render import render_copy
+    from jukinet.domain.copies import printed_digest
+
+    if out.suffix.lower() == ".json":
         items = json.dumps(copy.printed_items(), ensure_ascii=False, indent=2)
         out.write_text(items + "\n", encoding="utf-8")
-    return copy
+    else:
+        out.write_bytes(render_copy(copy, f"{copy.serial} {printed_digest(copy)}"))
 
 
 @app.command("issue")

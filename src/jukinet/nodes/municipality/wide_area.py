@@ -244,6 +244,7 @@ def wide_area_copy(
         head_name=answer.head_name,
         persons=persons,
         home_code=answer.home,
+        home_name=answer.home_name,
         wide_area=True,
     )
 

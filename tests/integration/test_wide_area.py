@@ -13,7 +13,8 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +37,7 @@ from jukinet.network.layout import NetworkLayout
 from jukinet.network.server import serve_async
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.municipality import api as municipality_api
-from jukinet.nodes.municipality import seeding, staff
+from jukinet.nodes.municipality import seeding, service, staff
 from jukinet.nodes.municipality.pool import LocalCodeSource
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.store import RegisterStore
@@ -50,12 +51,13 @@ from jukinet.nodes.municipality.wide_area import (
 from jukinet.nodes.runtime import load_runtime
 from jukinet.seed.places import Places
 from tests.conftest import PASSWORD, UrlFactory
-from tests.helpers import TODAY, card_session
+from tests.helpers import TODAY, arrival, card_session
 from tests.unit.test_disclosure_card import PIN, jpki_card
 
 NATIONAL = "national:national"
 A, B = "municipality:131016", "municipality:131041"
 LICENCE = "301234567890"
+PROMPT = 5.0  # s: a clerk's event at A is recorded within this while A waits on B
 
 
 class Wire:
@@ -63,8 +65,19 @@ class Wire:
 
     def __init__(self, app: Any) -> None:
         self.app, self.sent = app, bytearray()
+        # Run (in a worker thread) before B answers a wide-area request, with its outcome.
+        self.meanwhile: Callable[[], object] | None = None
+        self.outcome: list[object] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.meanwhile is not None and scope.get("path") == "/wide-area/records":
+            started = time.monotonic()
+            try:
+                done = await asyncio.wait_for(asyncio.to_thread(self.meanwhile), PROMPT)
+                self.outcome.append((done, time.monotonic() - started))
+            except Exception as exc:  # reported by the test that set it
+                self.outcome.append(exc)
+
         async def keep(message: Any) -> None:
             if message["type"] == "http.response.body":
                 self.sent += message.get("body", b"")
@@ -363,3 +376,18 @@ async def _send(pair: Pair, request: Any) -> dict[str, Any]:
     runtime = load_runtime(config.load(pair.home(A)))
     async with runtime.client() as client:
         return await client.post(f"https://127.0.0.1:{pair.port_b}/wide-area/records", request)
+
+
+def test_r20_a_waits_on_b_with_no_transaction_open(pair: Pair) -> None:
+    """docs/architecture.md: while A waits for B's answer, A's other clerks write at once."""
+    code = pair.alone()
+    with ServeB(pair.home(B), pair.port_b) as served:
+        served.wire.meanwhile = lambda: (
+            service.record_event(pair.a, pair.clerk, arrival(), TODAY).event_id
+        )
+        pair.issue(WindowAsk("131041", code, "licence", licence=LICENCE))
+    (result,) = served.wire.outcome
+    assert not isinstance(result, Exception), f"A's clerk waited on B's answer: {result!r}"
+    event_id, took = result  # type: ignore[misc]
+    assert isinstance(event_id, int) and took < PROMPT
+    assert [e.operation for e in pair.a_audit()[-2:]] == ["event.move-in-abroad", "copy.wide-area"]

@@ -33,8 +33,10 @@ from jukinet.deploy.network import init_network
 from jukinet.domain.access import Role, Session
 from jukinet.errors import JukinetError, PeerRefused
 from jukinet.jpki import build_crl, issue_authentication, load_ca
+from jukinet.keys import load_private_key
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.server import serve_async
+from jukinet.network.signatures import sign_request
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.municipality import api as municipality_api
 from jukinet.nodes.municipality import seeding, service, staff
@@ -50,6 +52,7 @@ from jukinet.nodes.municipality.wide_area import (
 )
 from jukinet.nodes.runtime import load_runtime
 from jukinet.seed.places import Places
+from tests import asgi
 from tests.conftest import PASSWORD, UrlFactory
 from tests.helpers import TODAY, arrival, card_session
 from tests.unit.test_disclosure_card import PIN, jpki_card
@@ -391,3 +394,26 @@ def test_r20_a_waits_on_b_with_no_transaction_open(pair: Pair) -> None:
     event_id, took = result  # type: ignore[misc]
     assert isinstance(event_id, int) and took < PROMPT
     assert [e.operation for e in pair.a_audit()[-2:]] == ["event.move-in-abroad", "copy.wide-area"]
+
+
+def test_r20_the_same_signed_request_sent_twice_is_refused_at_the_gate(pair: Pair) -> None:
+    """The exact bytes and signature of an answered request, sent again, are refused
+    before B reads them (RFC 9421 nonce, network/signatures.py); nothing is audited
+    twice and nothing is answered twice."""
+    app = municipality_api.create_app(pair.home(B))
+    app.state.authority = "b.example"
+    request = build_request(
+        WindowAsk("131041", pair.alone(), "licence", licence=LICENCE), "131016", "clerk"
+    )
+    body = request.model_dump_json().encode()
+    headers = {"content-type": "application/json", "content-length": str(len(body))}
+    headers |= sign_request(
+        "POST", "https://b.example/wide-area/records", headers, body,
+        load_private_key(pair.home(A) / config.KEY_FILE), A,
+    )  # fmt: skip
+    before = len(pair.b_audit())
+    first = asyncio.run(asgi.call(app, "POST", "/wide-area/records", body, headers, "b.example"))
+    again = asyncio.run(asgi.call(app, "POST", "/wide-area/records", body, headers, "b.example"))
+    assert first.status == 200, first.body
+    assert again.status == 401 and b"replay" in again.body.lower(), again.body
+    assert len(pair.b_audit()) == before + 1

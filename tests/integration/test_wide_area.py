@@ -31,7 +31,7 @@ from jukinet.card.machine import CardChip
 from jukinet.card.reader import InProcessReader
 from jukinet.deploy.network import init_network
 from jukinet.domain.access import Role, Session
-from jukinet.errors import JukinetError, PeerRefused
+from jukinet.errors import CopyRefused, JukinetError, PeerRefused
 from jukinet.jpki import build_crl, issue_authentication, load_ca
 from jukinet.keys import load_private_key
 from jukinet.network.layout import NetworkLayout
@@ -49,6 +49,7 @@ from jukinet.nodes.municipality.wide_area import (
     WindowAsk,
     build_request,
     issue_wide_area,
+    issue_wide_area_then,
 )
 from jukinet.nodes.runtime import load_runtime
 from jukinet.seed.places import Places
@@ -417,3 +418,31 @@ def test_r20_the_same_signed_request_sent_twice_is_refused_at_the_gate(pair: Pai
     assert first.status == 200, first.body
     assert again.status == 401 and b"replay" in again.body.lower(), again.body
     assert len(pair.b_audit()) == before + 1
+
+
+def test_r20_the_document_signer_finishes_the_copy_inside_the_audited_transaction(
+    pair: Pair,
+) -> None:
+    """The seam the signer joins: ``finish`` runs in the transaction that audits the
+    issue, ``serial`` numbers the copy there; a refusal in it leaves one refused entry."""
+    ask = WindowAsk("131041", pair.alone(), "licence", licence=LICENCE)
+
+    def signed(tx: Any, copy: Any) -> tuple[str, bool]:
+        return copy.serial, copy.wide_area
+
+    def glyph(tx: Any, copy: Any) -> None:
+        raise CopyRefused("A printed character is not in the copy's font.")
+
+    with ServeB(pair.home(B), pair.port_b):
+        got = asyncio.run(
+            issue_wide_area_then(
+                pair.a, pair.clerk, pair.home(A), ask, signed, serial=lambda tx: "2026-000001"
+            )
+        )
+        assert got == ("2026-000001", True)
+        assert "copy 2026-000001 from municipality 131041" in pair.a_audit()[-1].detail
+        with pytest.raises(CopyRefused):
+            asyncio.run(issue_wide_area_then(pair.a, pair.clerk, pair.home(A), ask, glyph))
+    last = pair.a_audit()[-1]
+    assert (last.operation, last.outcome) == ("copy.wide-area", "refused")
+    assert "not in the copy's font" in last.detail

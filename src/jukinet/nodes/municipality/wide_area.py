@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from jukinet import config
 from jukinet.card.reader import Reader
@@ -56,10 +57,12 @@ __all__ = [
     "WindowAsk",
     "build_request",
     "issue_wide_area",
+    "issue_wide_area_then",
     "wide_area_copy",
 ]
 
 OPERATION = "copy.wide-area"
+T = TypeVar("T")
 _PREFECTURE = re.compile(r"^(?:東京都|北海道|京都府|大阪府|.{2,3}県)")
 
 
@@ -260,6 +263,30 @@ async def issue_wide_area(
     today: date | None = None,
 ) -> ResidentCopy:
     """Ask B for the records and build the copy A issues (module docstring)."""
+    return await issue_wide_area_then(
+        store, session, home, ask, _built, card, issuer=issuer, today=today
+    )
+
+
+def _built(tx: RegisterTx, copy: ResidentCopy) -> ResidentCopy:
+    return copy
+
+
+async def issue_wide_area_then(
+    store: RegisterStore,
+    session: Session,
+    home: Path,
+    ask: WindowAsk,
+    finish: Callable[[RegisterTx, ResidentCopy], T],
+    card: WideAreaCard | None = None,
+    *,
+    issuer: Issuer | None = None,
+    today: date | None = None,
+    serial: Callable[[RegisterTx], str] | None = None,
+) -> T:
+    """``issue_wide_area``, then ``finish(tx, copy)`` in the transaction that audits the
+    issue (the document signer renders, signs and records the copy there); ``serial``
+    numbers the copy in that transaction (default: from the request id)."""
     subject = (ask.subject or ask.applicant).strip()
     own = Issuer.of(store.code, store.name) if issuer is None else issuer
     sent: list[WideAreaRequest] = []
@@ -280,20 +307,21 @@ async def issue_wide_area(
             raise WideAreaRefused(f"{node} answered another request; nothing is issued.")
         return answer
 
-    def work(tx: RegisterTx, answer: WideAreaAnswer) -> tuple[ResidentCopy, str, str]:
+    def work(tx: RegisterTx, answer: WideAreaAnswer) -> tuple[T, str, str]:
         request = sent[0]
-        serial = f"{own.code}-W{request.request_id[:12]}"
-        copy = wide_area_copy(answer, own, serial, today or date.today())
+        number = serial(tx) if serial is not None else f"{own.code}-W{request.request_id[:12]}"
+        copy = wide_area_copy(answer, own, number, today or date.today())
+        result = finish(tx, copy)
         how = (
             f"driving licence {request.licence}"
             if request.verified_by == "licence"
             else "the card (mutual authentication, PIN, JPKI user-authentication)"
         )
         detail = (
-            f"copy {serial} from municipality {answer.home} (request {request.request_id}); "
+            f"copy {number} from municipality {answer.home} (request {request.request_id}); "
             f"{request.whose} copy asked by {request.applicant}, verified by {how}; "
             f"{len(copy.persons)} person(s)"
         )
-        return copy, subject, detail
+        return result, subject, detail
 
     return await run_after(store, session, Permission.READ_RECORD, OPERATION, subject, fetch, work)

@@ -59,14 +59,12 @@ def build(
 ) -> Application:
     """The application with DER certificates and PKCS#8 DER RSA-2048 keys.
 
-    Without a signing certificate (``sign_cert`` empty: a holder under 15, to whom JPKI
-    issues none) the card holds no signing key, and EF 0008 says the certificate is
-    absent. Its signing-password EF is still there, set to a random value nobody is
-    told: OpenSC's jpki driver asks every JPKI card for the tries left of both PINs and
-    refuses to bind a card without the second, and behind this one there is nothing.
+    An empty ``sign_cert`` is absent (EF 0008 says so). Without ``sign_key`` (a holder
+    under 15, to whom JPKI issues no signing certificate) the card holds no signing key;
+    without ``sign_pin`` its signing-password EF is still there, set to a random value
+    nobody is told: OpenSC's jpki driver asks every JPKI card for the tries left of both
+    PINs and refuses to bind a card without the second, and behind it there is nothing.
     """
-    if (sign_key is None) != (sign_pin is None) or (sign_key is None) != (not sign_cert):
-        raise ValueError("a signing certificate comes with its key and password, or none of them")
     pins = ((auth_pin, PinFormat.DIGITS_4), (sign_pin, PinFormat.UPPER_ALNUM_6_16))
     for pin, fmt in pins:
         if pin is not None and not fmt.accepts(pin):

@@ -457,7 +457,8 @@ class DisclosureResponse(Message):
 
 class JpkiBindingRequest(Request):
     """A prefecture asks whether a user-authentication certificate is valid and was
-    issued to exactly this resident code (the national node's records, R14/R15)."""
+    issued to the person holding this resident code now (the national node's records,
+    R6/R14/R15)."""
 
     serial: Annotated[str, Field(pattern="^[0-9a-f]{40}$")]
     resident_code: ResidentCodeText

@@ -36,7 +36,8 @@ without depending on any adapter.
      │    ├── CardNotPresent          no card in the reader, or it was removed
      │    ├── CardRefused             the card answered a command with an error status word
      │    ├── BrokenCard              the card image is changed or unreadable: a broken chip (R19)
-     │    └── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
+     │    ├── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
+     │    └── NoSigningCertificate    the card holds no JPKI signing certificate (under 15, R15)
      ├── StorageFull                  the node's disk is full: nothing can be written
      ├── CopyRefused                  a copy of the resident record the law does not give (R4, R20)
      │    └── GlyphMissing            a printed character the copy's font lacks (the PDF)
@@ -286,3 +287,13 @@ class RenderFailed(JukinetError):
     """The copy could not be typeset (a broken template or font set-up), nothing issued."""
 
     code = "render-failed"
+
+
+# The card of a resident under 15 (R15).
+
+
+class NoSigningCertificate(CardError):
+    """The card holds no JPKI signing certificate (JPKI gives none to a person under 15),
+    so it cannot sign; it still proves its holder (user authentication)."""
+
+    code = "no-signing-certificate"

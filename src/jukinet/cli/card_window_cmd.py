@@ -52,10 +52,13 @@ def _issue(code: str, out: Path, operator: str | None, reissue: bool) -> None:
 
     with register() as store:
         session = login(store, operator)
-        pin, password = _pin_pad(True), _signing_pad(True)
+        # Under 15 the card gets no signing certificate (R15), so no signing password.
+        signs = cards.signing_certificate_due(store, code, date.today())
+        pin = _pin_pad(True)
+        password = _signing_pad(True) if signs else None
         if not PinFormat.DIGITS_4.accepts(pin.encode()):
             raise InvalidInput("A card PIN is 4 digits.")
-        if not PinFormat.UPPER_ALNUM_6_16.accepts(password.encode()):
+        if password is not None and not PinFormat.UPPER_ALNUM_6_16.accepts(password.encode()):
             raise InvalidInput("The signing password is 6 to 16 upper-case letters and digits.")
         pins = CardPins(jpki_auth=pin, jpki_sign=password, resident=pin, municipal=pin)
         console.print("Making the card's keys for the card (a real chip makes its own) ...")
@@ -68,7 +71,13 @@ def _issue(code: str, out: Path, operator: str | None, reissue: bool) -> None:
         f"valid until {card.valid_until.isoformat()}.",
         markup=False,
     )
-    console.print("  JPKI certificates issued by the network's JPKI CA for the card's keys")
+    if signs:
+        console.print("  JPKI certificates issued by the network's JPKI CA for the card's keys")
+    else:
+        console.print(
+            "  JPKI user-authentication certificate issued by the network's JPKI CA; no "
+            "signing certificate (the resident is under 15)"
+        )
     if issued.replaced:
         console.print(f"  card {issued.replaced} replaced; its certificates revoked")
     console.print(f"  wrote {issued.image} and its chip key {issued.chip_key}", markup=False)
@@ -165,6 +174,7 @@ def sign(
 
     document = file.read_bytes()
     with card_window.terminal(reader) as t:
+        card_window.require_signing_certificate(t)  # before asking for a password
         signature, cert = card_window.sign(t, _signing_pad(False), document)
     cert_file = out.with_name(out.name + ".cert")
     out.write_bytes(signature)

@@ -16,6 +16,7 @@ without depending on any adapter.
      │    ├── HouseholdNotFound
      │    └── OperatorNotFound
      ├── EventRefused                 the event is illegal in the record's state
+ │    └── MoveWithCardRefused     moving with the card: deadline, card, certificate (R21)
      ├── AccessDenied                 who is asking may not do it (R10–R13)
      │    ├── AuthenticationFailed
      │    │    └── OperatorCardRefused no operator card, or not this operator's valid card (R11)
@@ -264,3 +265,14 @@ class CopyRefused(JukinetError):
     """A copy of the resident record that the law does not give as asked (第12条, R4, R20)."""
 
     code = "copy-refused"
+
+
+# Moving with the card (R21).
+
+
+class MoveWithCardRefused(EventRefused):
+    """A step of moving with the card that the law or the message does not allow: a
+    lapsed deadline, the wrong card, no or used certificate information, a cancelled
+    move, a message out of order (第24条の2, R21)."""
+
+    code = "move-with-card-refused"

@@ -15,15 +15,21 @@ import pytest
 from sqlalchemy import func, select
 
 from jukinet.audit import log as audit
+from jukinet.domain import moving
 from jukinet.domain.codes import parse_resident_code
 from jukinet.domain.record import ResidentRecord
 from jukinet.errors import MoveWithCardRefused
 from jukinet.nodes.municipality import moving_in, moving_out
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
-from jukinet.nodes.municipality.tables import incoming_moves, moving_inbox, outbox
+from jukinet.nodes.municipality.tables import (
+    incoming_moves,
+    moving_inbox,
+    outbox,
+    planned_moves,
+)
 from jukinet.seed.places import Places
 from tests.conftest import UrlFactory
-from tests.helpers import counts, last_audit
+from tests.helpers import counts, last_audit, snapshot
 from tests.integration.moving_net import TODAY, UMEDA, Moving, deliver, make_network, state_of
 
 
@@ -80,8 +86,6 @@ def test_a_household_moves_with_the_heads_card_in_one_visit(net: Moving) -> None
 
 def test_a_copy_of_a_message_is_taken_once_and_an_altered_one_refused(net: Moving) -> None:
     moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
-    with net.old.store.engine.begin() as conn:
-        payload = conn.execute(select(outbox.c.seq)).all()  # identity outbox untouched
     deliver(net.old, net.new)
     from jukinet.network.messages_moving import MovingMessage
     from jukinet.nodes.municipality import moving_receive
@@ -112,4 +116,121 @@ def test_a_copy_of_a_message_is_taken_once_and_an_altered_one_refused(net: Movin
     }
     with net.new.store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(moving_inbox)).scalar_one() == 1
-    del payload
+
+
+def _refused_at_window(net: Moving, card: object, sentence: str, **when: object) -> None:
+    before, snap = counts(net.new.store), snapshot(net.new.store)
+    moved = when.get("moved", TODAY)
+    with pytest.raises(MoveWithCardRefused, match=sentence):
+        moving_in.move_in_with_card(
+            net.new.store,
+            net.new.clerk,
+            card,
+            UMEDA,
+            moved,
+            TODAY,
+            TODAY,  # type: ignore[arg-type]
+        )
+    after = counts(net.new.store)
+    assert after["audit_log"] == before["audit_log"] + 1
+    assert snapshot(net.new.store) == snap
+    [entry] = last_audit(net.new.store)
+    assert entry.outcome == audit.Outcome.REFUSED and entry.operation == "event.move-in-card"
+
+
+def test_a_move_in_without_certificate_information_is_refused(net: Moving) -> None:
+    _refused_at_window(net, net.card(), "No move-out certificate information names the holder")
+
+
+def test_another_card_than_the_holders_is_refused(net: Moving) -> None:
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    deliver(net.old, net.new)
+    _refused_at_window(net, net.card(number="999999999999"), "not the card named")
+    # the wife's card: the certificate names the head as the holder who notified
+    _refused_at_window(net, net.card(code=net.codes[1]), "No move-out certificate information")
+
+
+def test_a_move_in_after_the_deadline_is_refused_and_the_paper_route_stays(net: Moving) -> None:
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    deliver(net.old, net.new)
+    _refused_at_window(
+        net, net.card(), "within 14 days of moving", moved=TODAY - timedelta(days=15)
+    )
+    assert state_of(net.new.store, incoming_moves, origin="131016", move_id=1) == "pending"
+
+
+def test_a_cancelled_move_cannot_be_used_at_the_new_municipality(net: Moving) -> None:
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    deliver(net.old, net.new)
+    cancelled = moving_out.cancel(net.old.store, net.old.clerk, 1, TODAY)
+    assert cancelled.state == "cancelled"
+    [ack] = deliver(net.old, net.new)
+    assert ack.acked_through == 2 and ack.refused is None
+    assert state_of(net.new.store, incoming_moves, origin="131016", move_id=1) == "cancelled"
+    _refused_at_window(net, net.card(), "withdrawn at the old municipality")
+    with pytest.raises(MoveWithCardRefused, match="only a planned one is cancelled"):
+        moving_out.cancel(net.old.store, net.old.clerk, 1, TODAY)
+    # The holder may notify again, and that one goes through.
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    deliver(net.old, net.new)
+    receipt = moving_in.move_in_with_card(
+        net.new.store, net.new.clerk, net.card(), UMEDA, TODAY, TODAY, TODAY
+    )
+    assert len(receipt.records) == 3
+
+
+def test_a_used_certificate_is_not_used_twice(net: Moving) -> None:
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    deliver(net.old, net.new)
+    moving_in.move_in_with_card(
+        net.new.store, net.new.clerk, net.card(), UMEDA, TODAY, TODAY, TODAY
+    )
+    _refused_at_window(net, net.card(), "the move-in was recorded with it already")
+
+
+def test_a_person_moving_alone_leaves_the_household_at_the_old_municipality(net: Moving) -> None:
+    """The head moves alone: the wife becomes the head at Chiyoda when the notice comes."""
+    head, wife, _child = net.codes
+    n = net.notification(persons=(head,), new_head=wife)
+    moving_out.notify(net.old.store, net.old.clerk, n, TODAY)
+    deliver(net.old, net.new)
+    receipt = moving_in.move_in_with_card(
+        net.new.store, net.new.clerk, net.card(), UMEDA, TODAY, TODAY, TODAY
+    )
+    assert [r.resident_code for r in receipt.records] == [head]
+    deliver(net.new, net.old)
+    moved, stays, kid = records(net.old.store, net.codes)
+    assert not moved.is_resident and stays.is_resident and kid.is_resident
+    assert stays.relationship == "世帯主"
+
+
+def test_a_planned_move_needs_an_active_card_and_refuses_a_second_one(net: Moving) -> None:
+    before = counts(net.old.store)
+    wife = net.codes[1]
+    with pytest.raises(MoveWithCardRefused, match="holds no active card"):
+        moving_out.notify(
+            net.old.store,
+            net.old.clerk,
+            moving.MoveNotification(wife, (), "271276", UMEDA.text, TODAY, TODAY, "mail"),
+            TODAY,
+        )
+    assert counts(net.old.store)["audit_log"] == before["audit_log"] + 1
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    with pytest.raises(MoveWithCardRefused, match="already names one of these persons"):
+        moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    with net.old.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(planned_moves)).scalar_one() == 1
+
+
+def test_a_move_in_notice_for_a_cancelled_move_is_recorded_as_refused(net: Moving) -> None:
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    deliver(net.old, net.new)
+    moving_in.move_in_with_card(
+        net.new.store, net.new.clerk, net.card(), UMEDA, TODAY, TODAY, TODAY
+    )
+    moving_out.cancel(net.old.store, net.old.clerk, 1, TODAY)  # before the notice arrives
+    [ack] = deliver(net.new, net.old)
+    assert ack.refused is not None and "was cancelled here" in ack.refused
+    assert all(r.is_resident for r in records(net.old.store, net.codes))
+    [entry] = last_audit(net.old.store)
+    assert entry.outcome == audit.Outcome.REFUSED and entry.operation == "moving.move-in-notice"

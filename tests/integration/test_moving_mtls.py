@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from jukinet import config
 from jukinet.network.server import serve_async
-from jukinet.nodes.municipality import api, moving_in, moving_link, moving_out
+from jukinet.nodes.municipality import api, moving_in, moving_link, moving_out, service
 from jukinet.nodes.municipality.tables import incoming_moves, moving_outbox
 from jukinet.seed.places import Places
 from tests.conftest import UrlFactory
@@ -67,6 +68,11 @@ def test_a_move_waits_for_a_municipality_that_is_down_and_completes_over_mtls(
             )
             await asyncio.sleep(1.5)  # the worker tries Kita, which is down, and backs off
             assert _backlog(net.old) == 1
+            status = service.status(net.old.store, "prefecture:130001",
+                                    started_at=datetime.now(UTC), directory_version=1)  # fmt: skip
+            assert [(k.node_id, k.outbox_backlog) for k in status.links[1:]] == [
+                ("municipality:271276 (moving)", 1)
+            ]
             async with served(net.new):
                 await until(
                     lambda: (

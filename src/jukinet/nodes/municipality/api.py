@@ -38,10 +38,11 @@ def create_app(home: Path) -> FastAPI:
     store = open_register(home)
     prefecture = node_id("prefecture", prefecture_code_of(LocalGovernmentCode(cfg.code)))
     worker: ob.DeliveryWorker | None = None
+    moving: MovingWorker | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal worker
+        nonlocal worker, moving
         try:
             async with runtime.client() as client:
                 worker = ob.DeliveryWorker(
@@ -92,6 +93,7 @@ def create_app(home: Path) -> FastAPI:
             started_at=runtime.started_at,
             directory_version=runtime.directory.version,
             worker=worker,
+            moving=moving,
         )
 
     return check_endpoints(app)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from jukinet.errors import MoveWithCardRefused
+from jukinet.network.messages import PeerLink
 from jukinet.network.messages_moving import MovingAck, MovingBody, MovingMessage
 from jukinet.nodes.municipality.tables import moving_inbox, moving_outbox
 
@@ -115,6 +116,27 @@ def backlog(conn: Connection) -> int:
     return int(conn.execute(query.where(moving_outbox.c.delivered_at.is_(None))).scalar_one())
 
 
+def links(conn: Connection, worker: MovingWorker | None = None) -> list[PeerLink]:
+    """One link per municipality that messages wait for, for ``NodeStatus`` (an alert
+    in ``network status`` when its delivery fails)."""
+    c = moving_outbox.c
+    rows = conn.execute(
+        select(c.receiver, func.count())
+        .where(c.delivered_at.is_(None))
+        .group_by(c.receiver)
+        .order_by(c.receiver)
+    ).all()
+    return [
+        PeerLink(
+            node_id=f"municipality:{receiver} (moving)",
+            outbox_backlog=int(count),
+            last_delivery_at=worker.last_delivery_at if worker else None,
+            last_error=worker.errors.get(receiver) if worker else None,
+        )
+        for receiver, count in rows
+    ]
+
+
 class MovingWorker:
     """Delivers the moving outbox, each receiver in seq order, at least once.
 
@@ -136,6 +158,7 @@ class MovingWorker:
         self._backoff = backoff
         self._wait: dict[str, tuple[float, float]] = {}  # receiver: (not before, delay)
         self.last_error: str | None = None
+        self.errors: dict[str, str] = {}  # receiver: why its last delivery failed
         self.last_delivery_at: datetime | None = None
 
     def _first_pending(self) -> list[tuple[str, MovingMessage]]:
@@ -175,11 +198,13 @@ class MovingWorker:
                 ack = await self._send(receiver, message)
             except Exception as exc:  # keep the message, back off for this receiver only
                 self.last_error = f"{receiver}: {type(exc).__name__}: {exc}"
+                self.errors[receiver] = f"{type(exc).__name__}: {exc}"
                 log.warning("moving message %d to %s failed (%s); retrying in %.1f s",
                             message.seq, receiver, self.last_error, delay)  # fmt: skip
                 self._wait[receiver] = (time.monotonic() + delay, min(delay * 2, self._backoff[1]))
                 continue
             self._wait.pop(receiver, None)
+            self.errors.pop(receiver, None)
             self.last_error = None
             await asyncio.to_thread(self._mark, receiver, min(ack.acked_through, message.seq))
             if ack.acked_through >= message.seq:

@@ -104,8 +104,8 @@ def test_a_copy_of_a_message_is_taken_once_and_an_altered_one_refused(net: Movin
     with pytest.raises(MoveWithCardRefused, match="taken already with other content"):
         moving_receive.receive(net.new.store, "131016", altered, TODAY)
     ahead = sent.model_copy(update={"seq": 5})
-    with pytest.raises(MoveWithCardRefused, match="in order, without gaps"):
-        moving_receive.receive(net.new.store, "131016", ahead, TODAY)
+    behind = moving_receive.receive(net.new.store, "131016", ahead, TODAY)
+    assert behind.acked_through == 1 and "send again from 2" in (behind.refused or "")
     forged = sent.model_copy(update={"origin": "131041", "seq": 2})
     with pytest.raises(MoveWithCardRefused, match="sends only its own messages"):
         moving_receive.receive(net.new.store, "131016", forged, TODAY)
@@ -234,3 +234,24 @@ def test_a_move_in_notice_for_a_cancelled_move_is_recorded_as_refused(net: Movin
     assert all(r.is_resident for r in records(net.old.store, net.codes))
     [entry] = last_audit(net.old.store)
     assert entry.outcome == audit.Outcome.REFUSED and entry.operation == "moving.move-in-notice"
+
+
+def test_a_message_the_receiver_lost_is_sent_again(net: Moving) -> None:
+    """The receiver answers a message past the next one with what it took; the sender
+    sends again from there (e.g. the receiver was restored from a backup)."""
+    from sqlalchemy import update
+
+    from jukinet.nodes.municipality.tables import moving_outbox
+
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    moving_out.cancel(net.old.store, net.old.clerk, 1, TODAY)
+    with net.old.store.engine.begin() as conn:  # message 1 marked delivered, never received
+        conn.execute(
+            update(moving_outbox).where(moving_outbox.c.seq == 1).values(delivered_at="lost")
+        )
+    [gap] = deliver(net.old, net.new)
+    assert gap.acked_through == 0 and gap.refused is not None
+    [first] = deliver(net.old, net.new)
+    [second] = deliver(net.old, net.new)
+    assert (first.acked_through, second.acked_through) == (1, 2)
+    assert state_of(net.new.store, incoming_moves, origin="131016", move_id=1) == "cancelled"

@@ -85,11 +85,20 @@ def taken(conn: Connection, sender: str, message: MovingMessage) -> bool:
             "content; a replayed or altered message changes nothing."
         )
     if message.seq != last + 1:
-        raise MoveWithCardRefused(
-            f"Message {message.seq} of municipality {sender} comes before {last + 1}; "
-            "messages are taken in order, without gaps."
-        )
+        raise OutOfOrder(sender, message.seq, last)
     return False
+
+
+class OutOfOrder(MoveWithCardRefused):
+    """A message past the next one: the receiver answers with what it took (``last``),
+    so that the sender sends again from there (it may have been restored from a backup)."""
+
+    def __init__(self, sender: str, seq: int, last: int) -> None:
+        super().__init__(
+            f"Message {seq} of municipality {sender} comes before {last + 1}; messages are "
+            f"taken in order, without gaps: send again from {last + 1}."
+        )
+        self.last = last
 
 
 def take(conn: Connection, sender: str, message: MovingMessage, outcome: str) -> None:
@@ -206,11 +215,25 @@ class MovingWorker:
             self._wait.pop(receiver, None)
             self.errors.pop(receiver, None)
             self.last_error = None
+            if ack.acked_through < message.seq - 1:  # it lacks earlier ones: resend them
+                log.warning("%s took moving messages only through %d; resending from %d",
+                            receiver, ack.acked_through, ack.acked_through + 1)  # fmt: skip
+                await asyncio.to_thread(self._resend, receiver, ack.acked_through)
+                continue
             await asyncio.to_thread(self._mark, receiver, min(ack.acked_through, message.seq))
             if ack.acked_through >= message.seq:
                 delivered += 1
                 self.last_delivery_at = datetime.now(UTC)
         return delivered
+
+    def _resend(self, receiver: str, after: int) -> None:
+        c = moving_outbox.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(moving_outbox)
+                .where(c.receiver == receiver, c.seq > after)
+                .values(delivered_at=None)
+            )
 
     async def run_forever(self) -> None:
         while True:

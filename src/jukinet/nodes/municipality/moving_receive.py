@@ -3,7 +3,9 @@
 One transaction takes the message in order and applies it (a certificate kept
 pending, a cancellation, a move-in notice finalising a removal) with one audit
 entry. A copy of a message taken already is acknowledged again and changes nothing;
-a replayed or altered one, or one out of order, is refused (409) and audited. A
+a replayed or altered one is refused (409) and audited; one past the next is refused
+too (audited, nothing changed) but answered with the last seq taken, so that the
+sender sends again from there (this receiver may have been restored from a backup). A
 message in order that does not fit (a notice for a cancelled move) is recorded as
 refused and acknowledged with the reason, so the sender's later messages go on.
 """
@@ -49,6 +51,21 @@ def _apply(tx: RegisterTx, sender: str, message: MovingMessage, today: date) -> 
         raise _Unfit(exc) from exc
 
 
+def _taken_or_behind(tx: RegisterTx, sender: str, message: MovingMessage) -> bool:
+    try:
+        return moving_link.taken(tx.conn, sender, message)
+    except moving_link.OutOfOrder as gap:
+        raise _Behind(gap) from gap
+
+
+class _Behind(Exception):
+    """The message is past the next one: refused, answered with what was taken."""
+
+    def __init__(self, gap: moving_link.OutOfOrder) -> None:
+        super().__init__(gap.message)
+        self.gap = gap
+
+
 def receive(store: RegisterStore, sender: str, message: MovingMessage, today: date) -> MovingAck:
     """Take ``message`` from the municipality ``sender`` (the verified caller's code)."""
     actor = f"municipality:{sender}"
@@ -62,7 +79,7 @@ def receive(store: RegisterStore, sender: str, message: MovingMessage, today: da
             )
         try:
             with store.transaction() as tx:
-                if moving_link.taken(tx.conn, sender, message):
+                if _taken_or_behind(tx, sender, message):
                     copy = "a copy of a message taken already: nothing changed"
                     tx.audit(audit.Draft(actor, operation, target, audit.Outcome.OK, copy))
                     return MovingAck(
@@ -74,6 +91,11 @@ def receive(store: RegisterStore, sender: str, message: MovingMessage, today: da
                 return MovingAck(acked_through=message.seq)
         except _Unfit as unfit:
             reason = refusal_detail(unfit.cause)
+        except _Behind as behind:
+            with store.transaction() as tx:
+                tx.audit(audit.Draft(actor, operation, target, audit.Outcome.REFUSED,
+                                     refusal_detail(behind.gap)))  # fmt: skip
+            return MovingAck(acked_through=behind.gap.last, refused=behind.gap.message)
         with store.transaction() as tx:
             if moving_link.taken(tx.conn, sender, message):  # taken meanwhile
                 return MovingAck(acked_through=moving_link.last_taken(tx.conn, sender),

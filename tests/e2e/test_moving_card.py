@@ -236,6 +236,14 @@ def test_a_cancelled_move_a_lapsed_deadline_and_a_revoked_certificate_are_refuse
         assert "within 14 days of moving" in _said(lapsed)
         assert "paper move-out certificate (転出証明書)" in _said(lapsed)
         assert _one(new.db, "SELECT count(*) FROM persons WHERE resident_code = ?", head) == (0,)
+        # Each window sees where the moves stand.
+        held = new("move-in", "list")
+        assert held.returncode == 0, _said(held)
+        assert f"holder {head}" in _said(held) and "(pending)" in _said(held)
+        assert "(cancelled)" in _said(held) and "open until" in _said(held)
+        planned = old("move-out", "list")
+        assert planned.returncode == 0, _said(planned)
+        assert f"Planned move-out {move_id} (mail, cancelled)" in _said(planned)
 
         # The card reported lost: its certificates are revoked, its signature refused.
         number = _one(old.db, "SELECT card_number FROM cards WHERE resident_code = ?", head)

@@ -255,3 +255,19 @@ def test_a_message_the_receiver_lost_is_sent_again(net: Moving) -> None:
     [second] = deliver(net.old, net.new)
     assert (first.acked_through, second.acked_through) == (1, 2)
     assert state_of(net.new.store, incoming_moves, origin="131016", move_id=1) == "cancelled"
+
+
+def test_each_side_lists_its_moves_as_an_audited_read(net: Moving) -> None:
+    moving_out.notify(net.old.store, net.old.clerk, net.notification(), TODAY)
+    deliver(net.old, net.new)
+    [planned] = moving_out.planned_moves_of(net.old.store, net.old.clerk)
+    assert (planned.move_id, planned.state) == (1, "planned")
+    assert last_audit(net.old.store)[0].operation == "move-out.list"
+    [held] = moving_in.held(net.new.store, net.new.clerk)
+    assert (held.state, held.certificate.holder) == ("pending", net.codes[0])
+    assert [p.name.full for p in held.certificate.persons] == [
+        "山田 太郎",
+        "山田 花子",
+        "山田 一郎",
+    ]
+    assert last_audit(net.new.store)[0].operation == "move-in.list"

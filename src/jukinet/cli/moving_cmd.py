@@ -139,6 +139,46 @@ def show(
     _print_planned(planned_move)
 
 
+@move_out_app.command("list")
+@handle_errors
+def list_planned(operator: str | None = OperatorOption) -> None:
+    """Every planned move-out and what became of it, newest first (audited)."""
+    from jukinet.nodes.municipality import moving_out
+
+    with register() as store:
+        session = login(store, operator)
+        found = moving_out.planned_moves_of(store, session)
+    for planned_move in found:
+        _print_planned(planned_move)
+    if not found:
+        console.print("No planned move-out.")
+
+
+@move_in_app.command("list")
+@handle_errors
+def list_incoming(operator: str | None = OperatorOption) -> None:
+    """The move-out certificate information received from other municipalities (audited),
+    with the last day the card route is open for each pending one."""
+    from jukinet.domain.moving import AFTER_PLANNED
+    from jukinet.nodes.municipality import moving_in
+
+    with register() as store:
+        session = login(store, operator)
+        found = moving_in.held(store, session)
+    for item in found:
+        c = item.certificate
+        names = ", ".join(f"{p.resident_code} {p.name.full}" for p in c.persons)
+        line = (
+            f"{c.origin}/{c.move_id} ({item.state}): holder {c.holder}, card {c.card_number}; "
+            f"{names}; planned {c.planned_on.isoformat()}"
+        )
+        if item.state == "pending":
+            line += f"; open until {(c.planned_on + AFTER_PLANNED).isoformat()}"
+        console.print(line, markup=False)
+    if not found:
+        console.print("No move-out certificate information received.")
+
+
 @move_in_app.command("card")
 @handle_errors
 def card(

@@ -29,7 +29,14 @@ from jukinet.nodes.municipality.service import Receipt, event_payload, run
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 from jukinet.nodes.municipality.tables import incoming_moves
 
-__all__ = ["Incoming", "move_in_with_card", "on_cancel", "on_certificate", "pending_for"]
+__all__ = [
+    "Incoming",
+    "held",
+    "move_in_with_card",
+    "on_cancel",
+    "on_certificate",
+    "pending_for",
+]
 
 PENDING, CANCELLED, USED = "pending", "cancelled", "used"
 
@@ -107,15 +114,12 @@ def _rows_for(tx: RegisterTx, holder: str) -> list[Incoming]:
         .where(c.holder == holder)
         .order_by(c.received_at.desc())
     ).all()
-    return [
-        Incoming(
-            certificate_of(
-                origin, MoveOutCertificate.model_validate_json(text), tx.municipality_code
-            ),
-            state,
-        )
-        for origin, text, state in rows
-    ]
+    return [_incoming(tx, origin, text, state) for origin, text, state in rows]
+
+
+def _incoming(tx: RegisterTx, origin: str, text: str, state: str) -> Incoming:
+    message = MoveOutCertificate.model_validate_json(text)
+    return Incoming(certificate_of(origin, message, tx.municipality_code), state)
 
 
 def pending_for(tx: RegisterTx, holder: str) -> moving.Certificate:
@@ -140,6 +144,21 @@ def pending_for(tx: RegisterTx, holder: str) -> moving.Certificate:
         "the holder notifies the move-out with the card at the old municipality first "
         "(付記転出届), or moves in with a paper move-out certificate."
     )
+
+
+def held(store: RegisterStore, session: Session) -> list[Incoming]:
+    """Every certificate information received, newest first, as an audited read."""
+
+    def work(tx: RegisterTx) -> tuple[list[Incoming], str, str]:
+        c = incoming_moves.c
+        rows = tx.conn.execute(
+            select(c.origin, c.certificate, c.state).order_by(c.received_at.desc())
+        ).all()
+        found = [_incoming(tx, origin, text, state) for origin, text, state in rows]
+        pending = sum(i.state == PENDING for i in found)
+        return found, "certificate information", f"{len(found)} held, {pending} pending"
+
+    return run(store, session, Permission.READ_RECORD, "move-in.list", "all", work)
 
 
 def move_in_with_card(

@@ -35,7 +35,14 @@ from jukinet.nodes.municipality.service import event_payload, run
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx
 from jukinet.nodes.municipality.tables import planned_moves
 
-__all__ = ["PlannedMove", "cancel", "notify", "on_move_in_notice", "planned_move"]
+__all__ = [
+    "PlannedMove",
+    "cancel",
+    "notify",
+    "on_move_in_notice",
+    "planned_move",
+    "planned_moves_of",
+]
 
 PLANNED, CANCELLED, COMPLETED = "planned", "cancelled", "completed"
 
@@ -75,6 +82,18 @@ def _find(tx: RegisterTx, move_id: int) -> PlannedMove:
 def planned_move(store: RegisterStore, move_id: int) -> PlannedMove:
     with store.engine.connect() as conn:
         return _find(RegisterTx(conn, store), move_id)
+
+
+def planned_moves_of(store: RegisterStore, session: Session) -> list[PlannedMove]:
+    """Every planned move-out, newest first, as an audited read."""
+
+    def work(tx: RegisterTx) -> tuple[list[PlannedMove], str, str]:
+        rows = tx.conn.execute(select(planned_moves).order_by(planned_moves.c.move_id.desc()))
+        found = [_planned(r) for r in rows]
+        open_ = sum(m.state == PLANNED for m in found)
+        return found, "planned move-outs", f"{len(found)} held, {open_} planned"
+
+    return run(store, session, Permission.READ_RECORD, "move-out.list", "all", work)
 
 
 def _certificate(

@@ -60,6 +60,8 @@ def notification(**changes: object) -> moving.MoveNotification:
 def test_a_notification_names_the_holder_first_and_amounts_to_a_move_out() -> None:
     event = moving.check_notification(notification(), "131016", TODAY)
     assert event.persons == (H, W, C)
+    named_again = moving.check_notification(notification(persons=(W, H, C)), "131016", TODAY)
+    assert named_again.persons == (H, W, C)
     assert (event.moved_on, event.destination, event.abroad) == (TODAY, UMEDA.text, False)
 
 

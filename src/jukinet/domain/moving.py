@@ -124,11 +124,10 @@ def check_notification(n: MoveNotification, origin: str, today: date) -> MoveOut
     if n.channel not in ("mail", "online"):
         raise EventRefused("A 付記転出届 arrives by mail or online.")
     holder = parse_resident_code(n.holder)
-    persons = tuple(parse_resident_code(p) for p in n.persons)
-    if holder not in persons:
-        persons = (holder, *persons)
-    if len(set(persons)) != len(persons):
+    named = tuple(parse_resident_code(p) for p in n.persons)
+    if len(set(named)) != len(named):
         raise EventRefused("The same person is named twice.")
+    persons = (holder, *(p for p in named if p != holder))
     return MoveOut(persons, n.destination.strip(), False, n.planned_on, n.notified_on, n.new_head)
 
 

@@ -77,7 +77,12 @@ def create_app(home: Path) -> FastAPI:
         rows = store.export_identities()  # read lazily, in Starlette's worker thread
         return JsonLines(json_lines(rows))
 
-    @app.post("/moving")
+    replayed = (
+        "The message is refused (move-with-card-refused): another message was taken under "
+        "its seq (replayed or altered), or it names another sender than the caller."
+    )
+
+    @app.post("/moving", responses={409: {"description": replayed}})
     async def moving_message(message: MovingMessage, peer: Caller) -> MovingAck:
         """A message of moving with the card from another municipality (R21)."""
         return await asyncio.to_thread(

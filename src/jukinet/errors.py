@@ -16,6 +16,7 @@ without depending on any adapter.
      │    ├── HouseholdNotFound
      │    └── OperatorNotFound
      ├── EventRefused                 the event is illegal in the record's state
+ │    └── MoveWithCardRefused     moving with the card: deadline, card, certificate (R21)
      ├── AccessDenied                 who is asking may not do it (R10–R13)
      │    ├── AuthenticationFailed
      │    │    └── OperatorCardRefused no operator card, or not this operator's valid card (R11)
@@ -297,3 +298,14 @@ class NoSigningCertificate(CardError):
     so it cannot sign; it still proves its holder (user authentication)."""
 
     code = "no-signing-certificate"
+
+
+# Moving with the card (R21).
+
+
+class MoveWithCardRefused(EventRefused):
+    """A step of moving with the card that the law or the message does not allow: a
+    lapsed deadline, the wrong card, no or used certificate information, a cancelled
+    move, a message out of order (第24条の2, R21)."""
+
+    code = "move-with-card-refused"

@@ -182,6 +182,36 @@ def sign(
     console.print(f"Signed {file.name}: signature {out}, signing certificate {cert_file}.")
 
 
+def sign_move_out(
+    reader: str = ReaderOption,
+    origin: str = typer.Option(..., "--from", help="Local government code moved from."),
+    holder: str = typer.Option(..., "--holder", help="Your resident code (the card's)."),
+    persons: list[str] = typer.Option(
+        [], "--with", help="Household members moving with you; repeatable."
+    ),
+    to: str = typer.Option(..., "--to", help="Local government code of the new municipality."),
+    destination: str = typer.Option(..., "--destination", help="転出先: the new address."),
+    planned: str = typer.Option(..., "--planned", help="Planned date of moving (転出予定日)."),
+    new_head: str | None = typer.Option(None, help="New head if you leave and others stay."),
+    out: Path = typer.Option(..., "--out", help="The signed notification to write (JSON)."),
+) -> None:
+    """付記転出届 online (R21): a move-out notification signed with the card's JPKI signing
+    key, for the old municipality (`jukinet move-out receive FILE` there)."""
+    from jukinet.cli._common import day
+    from jukinet.domain.moving import MoveNotification
+    from jukinet.nodes.municipality import card_window, moving_online
+
+    n = MoveNotification(
+        holder.strip(), tuple(p.strip() for p in persons), to.strip(), destination,
+        day(planned), date.today(), "online", new_head,
+    )  # fmt: skip
+    doc = moving_online.document(n, origin.strip())
+    with card_window.terminal(reader) as t:
+        signature, cert = card_window.sign(t, _signing_pad(False), moving_online.canonical(doc))
+    out.write_text(moving_online.signed_file(doc, signature, cert), encoding="utf-8")
+    console.print(f"Signed the move-out notification to municipality {origin}: {out}.")
+
+
 def unblock(
     reader: str = ReaderOption,
     pin: str = typer.Option("resident", "--pin", help="resident, municipal, jpki-auth, jpki-sign."),
@@ -235,3 +265,4 @@ def update(reader: str = ReaderOption, operator: str | None = OperatorOption) ->
 def register_commands(app: typer.Typer) -> None:
     for fn in (issue, reissue, suspend, revoke, check, sign, unblock, update):
         app.command(fn.__name__)(handle_errors(fn))
+    app.command("sign-move-out")(handle_errors(sign_move_out))

@@ -219,5 +219,9 @@ ENDPOINTS = EndpointTable((
     # A prefecture verifying a card proof asks whom a certificate was issued to (R14).
     Endpoint(_N, "POST", "/jpki/binding", PREFECTURE, ANY, "a certificate's resident code",
              MESSAGE),
+    # Moving with the card (R21, R3): the move-out certificate information, its
+    # cancellation and the move-in notice, municipality to municipality only.
+    Endpoint(_M, "POST", "/moving", MUNICIPALITY, ANY,
+             "move-out certificate information, cancellation, move-in notice (R21)", MESSAGE),
 ))
 # fmt: on

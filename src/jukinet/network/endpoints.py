@@ -219,6 +219,10 @@ ENDPOINTS = EndpointTable((
     # A prefecture verifying a card proof asks whom a certificate was issued to (R14).
     Endpoint(_N, "POST", "/jpki/binding", PREFECTURE, ANY, "a certificate's resident code",
              MESSAGE),
+    # Moving with the card (R21, R3): the move-out certificate information, its
+    # cancellation and the move-in notice, municipality to municipality only.
+    Endpoint(_M, "POST", "/moving", MUNICIPALITY, ANY,
+             "move-out certificate information, cancellation, move-in notice (R21)", MESSAGE),
     # Wide-area copies (R20, 第12条の4; R3): a municipality asks the person's home
     # municipality directly, never through a prefecture or the national node.
     Endpoint(_M, "POST", "/wide-area/records", MUNICIPALITY, ANY, "records for a wide-area copy",

@@ -69,7 +69,7 @@ def export(
 
 def _parse_cosigner(vkey: str) -> tuple[str, Ed25519PublicKey]:
     try:
-        name, hash_hex, encoded = vkey.strip().split("+")
+        name, hash_hex, encoded = vkey.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
         public = Ed25519PublicKey.from_public_bytes(raw[1:])
     except ValueError:

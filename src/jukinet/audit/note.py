@@ -51,7 +51,7 @@ def verifier_key(name: str, public: Ed25519PublicKey) -> str:
 
 def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
     try:
-        name, hash_hex, encoded = vkey.strip().split("+")
+        name, hash_hex, encoded = vkey.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
         public = Ed25519PublicKey.from_public_bytes(raw[1:])
     except ValueError:

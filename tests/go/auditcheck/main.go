@@ -75,7 +75,7 @@ func openCheckpoint(path string, verifiers note.Verifiers, name string) (checkpo
 
 // checkCosignature verifies an Ed25519 cosignature/v1 line of cosigner vkey on msg.
 func checkCosignature(msg []byte, vkey string) error {
-	parts := strings.Split(strings.TrimSpace(vkey), "+")
+	parts := strings.SplitN(strings.TrimSpace(vkey), "+", 3)
 	if len(parts) != 3 {
 		return errors.New("malformed cosigner.key")
 	}

@@ -29,6 +29,7 @@ without depending on any adapter.
      │    ├── UpdateRefused           an identity update its sender may not make (R1)
      │    ├── CertificationRefused    the JPKI CA does not certify or revoke as asked (R15)
      │    ├── CardCertificateRefused  a card's JPKI certificate or signature proves no signer (R15)
+     │    ├── CheckpointRefused       a prefecture does not cosign a checkpoint: a fork (R25)
      │    └── PeerRefused             another node answered with a refusal
      ├── PeerUnreachable              another node gave no usable answer
      ├── PoolExhausted                no unused resident code is left (R6)
@@ -286,3 +287,13 @@ class RenderFailed(JukinetError):
     """The copy could not be typeset (a broken template or font set-up), nothing issued."""
 
     code = "render-failed"
+
+
+# Audit checkpoints and their cosigning (R12, R25; docs/audit.md).
+
+
+class CheckpointRefused(AccessDenied):
+    """A prefecture refuses to cosign a municipality's checkpoint: it is not signed by
+    the municipality, or it does not extend the one it cosigned before (a fork)."""
+
+    code = "checkpoint-refused"

@@ -219,5 +219,9 @@ ENDPOINTS = EndpointTable((
     # A prefecture verifying a card proof asks whom a certificate was issued to (R14).
     Endpoint(_N, "POST", "/jpki/binding", PREFECTURE, ANY, "a certificate's resident code",
              MESSAGE),
+    # Audit checkpoints (R25, docs/audit.md): a municipality has its prefecture cosign
+    # each checkpoint of its audit log; a fork is refused.
+    Endpoint(_P, "POST", "/audit/cosign", MUNICIPALITY, OWN_PREFECTURE,
+             "cosign an audit checkpoint", MESSAGE),
 ))
 # fmt: on

@@ -21,7 +21,7 @@ from jukinet.network.messages import NodeStatus, node_id
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality import checkpointing, service
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
@@ -46,7 +46,16 @@ def create_app(home: Path) -> FastAPI:
                     runtime.node_id,
                     ob.make_sender(client, runtime.settings.upstream_url),
                 )
-                async with background(keep_directory_fresh(runtime, client), worker.run_forever()):
+                cosigning = checkpointing.run_forever(
+                    store,
+                    client.post,
+                    runtime.settings.upstream_url,
+                    lambda: runtime.directory.public_key(prefecture),
+                    runtime.settings.audit_checkpoint_every,
+                )
+                async with background(
+                    keep_directory_fresh(runtime, client), worker.run_forever(), cosigning
+                ):
                     yield
         finally:
             store.close()

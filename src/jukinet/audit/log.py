@@ -106,12 +106,20 @@ def start(conn: Connection, key: NodeKey) -> None:
 _LOCK_HEAD = (
     select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
 )
+_LOCK_EDGE = (
+    select(audit_head.c.seq, audit_head.c.edge).where(audit_head.c.id == 1).with_for_update()
+)
 _INSERT_ENTRIES = insert(audit_log)
 _INSERT_HASHES = insert(audit_tree)
 _ADVANCE_HEAD = (
     update(audit_head)
     .where(audit_head.c.id == 1)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), signature=bindparam("new_sig"))
+    .values(
+        seq=bindparam("new_seq"),
+        hash=bindparam("new_hash"),
+        signature=bindparam("new_sig"),
+        edge=bindparam("new_edge"),
+    )
 )
 
 
@@ -121,25 +129,29 @@ def lock_head(conn: Connection) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
+_READ_HASHES = select(audit_tree.c.idx, audit_tree.c.hash).where(
+    audit_tree.c.idx.in_(bindparam("idx", expanding=True))
+)
+
+
 def read_hashes(conn: Connection, indexes: Sequence[int]) -> list[bytes]:
     """The stored tree hashes at ``indexes``, in that order (a ``merkle.HashReader``)."""
     if not indexes:
         return []
-    found = dict(
-        conn.execute(
-            select(audit_tree.c.idx, audit_tree.c.hash).where(audit_tree.c.idx.in_(set(indexes)))
-        ).all()
-    )
+    found = dict(conn.execute(_READ_HASHES, {"idx": sorted(set(indexes))}).all())
     missing = [i for i in indexes if i not in found]
     if missing:
         raise LookupError(f"the audit tree has no stored hash at {missing[:5]}")
     return [bytes(found[i]) for i in indexes]
 
 
-def appender(conn: Connection, size: int) -> merkle.Appender:
-    """An appender for the stored tree of ``size``: its right edge read in one query."""
+def appender(conn: Connection, size: int, kept: bytes = b"") -> merkle.Appender:
+    """An appender for the stored tree of ``size``: its right edge as the head keeps it,
+    or read from the tree (one query) when the head keeps none."""
     edge = merkle.edge_indexes(size)
-    hashes = read_hashes(conn, [i for _, _, i in edge])
+    hashes = [kept[i : i + merkle.HASH_SIZE] for i in range(0, len(kept), merkle.HASH_SIZE)]
+    if len(hashes) != len(edge):
+        hashes = read_hashes(conn, [i for _, _, i in edge])
     return merkle.Appender(size, {(lv, n): h for (lv, n, _), h in zip(edge, hashes, strict=True)})
 
 
@@ -147,8 +159,9 @@ def append(conn: Connection, key: NodeKey, node: str, drafts: Sequence[Draft]) -
     """Append ``drafts`` to the log in this transaction; returns the last seq."""
     if not drafts:
         return lock_head(conn)[0]
-    seq, _ = lock_head(conn)
-    tree = appender(conn, seq)
+    head = conn.execute(_LOCK_EDGE).one()
+    seq = int(head.seq)
+    tree = appender(conn, seq, bytes(head.edge))
     index = merkle.stored_hash_count(seq)
     at = now()
     rows, hashes = [], []
@@ -169,7 +182,12 @@ def append(conn: Connection, key: NodeKey, node: str, drafts: Sequence[Draft]) -
     conn.execute(_INSERT_HASHES, hashes)
     conn.execute(
         _ADVANCE_HEAD,
-        {"new_seq": seq, "new_hash": root, "new_sig": key.sign(head_message(seq, root))},
+        {
+            "new_seq": seq,
+            "new_hash": root,
+            "new_sig": key.sign(head_message(seq, root)),
+            "new_edge": b"".join(tree.right_edge()),
+        },
     )
     return seq
 

@@ -37,14 +37,13 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 
 def stored_hash_index(level: int, n: int) -> int:
-    """Where the hash of the ``n``-th subtree of ``level`` is stored (tlog.StoredHashIndex)."""
-    for _ in range(level):
-        n = 2 * n + 1
-    i = 0
-    while n > 0:
-        i += n
-        n >>= 1
-    return i + level
+    """Where the hash of the ``n``-th subtree of ``level`` is stored (tlog.StoredHashIndex).
+
+    tlog walks down to level 0 (n -> 2n+1, ``level`` times) and sums n + n/2 + n/4 + …,
+    which is 2n - popcount(n) in closed form.
+    """
+    n = ((n + 1) << level) - 1
+    return 2 * n - n.bit_count() + level
 
 
 def stored_hash_count(n: int) -> int:
@@ -114,8 +113,12 @@ class Appender:
         self.size += 1
         return hashes
 
+    def right_edge(self) -> list[bytes]:
+        """The hashes of the complete subtrees the tree is made of, left to right."""
+        return [self.edge[(lv, n)] for lv, n, _ in edge_indexes(self.size)]
+
     def root(self) -> bytes:
-        return root_of([self.edge[(lv, n)] for lv, n, _ in edge_indexes(self.size)])
+        return root_of(self.right_edge())
 
 
 def tree_hash(size: int, read: HashReader) -> bytes:

@@ -43,6 +43,9 @@ def audit_tables(metadata: MetaData, *, node_length: int = 32) -> AuditTables:
         Column("seq", BigInteger, nullable=False),
         Column("hash", String(64), nullable=False),
         Column("signature", LargeBinary, nullable=False),
+        # The tree's right edge (its complete subtrees' hashes, 32 bytes each, left to
+        # right): an append reads it with the lock instead of querying the tree.
+        Column("edge", LargeBinary, nullable=False, default=b""),
     )
     # The Merkle tree's stored hashes in Go tlog's layout (audit/merkle.py): appending
     # adds rows at the end; a proof reads O(log n) of them.

@@ -42,6 +42,8 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("prev_hash")
         batch.drop_column("hash")
+    with op.batch_alter_table("audit_head") as batch:  # a new column needs a value: empty
+        batch.add_column(sa.Column("edge", sa.LargeBinary(), nullable=True))
     conn = op.get_bind()
     tree = merkle.Appender(0, {})
     index = 0
@@ -56,14 +58,20 @@ def upgrade() -> None:
     if batch_rows:
         conn.execute(sa.insert(log.audit_tree), batch_rows)
     conn.execute(
-        sa.update(log.audit_head).where(log.audit_head.c.id == 1).values(hash=tree.root().hex())
+        sa.update(log.audit_head)
+        .where(log.audit_head.c.id == 1)
+        .values(hash=tree.root().hex(), edge=b"".join(tree.right_edge()))
     )
+    with op.batch_alter_table("audit_head") as batch:
+        batch.alter_column("edge", existing_type=sa.LargeBinary(), nullable=False)
 
 
 def downgrade() -> None:
     op.drop_table("audit_cosigned")
     op.drop_table("audit_checkpoints")
     op.drop_table("audit_tree")
+    with op.batch_alter_table("audit_head") as batch:
+        batch.drop_column("edge")
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(
             sa.Column("prev_hash", sa.String(length=64), nullable=False, server_default="")

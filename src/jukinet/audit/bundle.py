@@ -43,8 +43,17 @@ def cosigner_key(name: str, public: Ed25519PublicKey) -> str:
 def export(
     conn: Connection, key: NodeKey, name: str, out: Path, cosigner: str | None = None
 ) -> checkpoints.Stored:
-    """Write the bundle of the log up to a fresh checkpoint into ``out``; returns it."""
+    """Write the bundle of the log up to a fresh checkpoint into ``out``; returns it.
+
+    With ``cosigner`` (its verifier key), the bundle ends at the newest checkpoint that
+    cosigner cosigned instead, so that the auditor can check the cosignature.
+    """
     newest = checkpoints.make(conn, key, name)
+    if cosigner:
+        cosigned = [c for c in checkpoints.every(conn) if c.cosignatures]
+        if not cosigned:
+            raise LookupError("no checkpoint of this log is cosigned yet")
+        newest = cosigned[-1]
     out.mkdir(parents=True, exist_ok=True)
     (out / "checkpoints").mkdir(exist_ok=True)
     with (out / "entries.jsonl").open("wb") as f:

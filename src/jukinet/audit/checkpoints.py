@@ -28,6 +28,11 @@ def origin(kind: str, code: str) -> str:
     return f"jukinet/{kind}/{code}/audit"
 
 
+def witness_name(prefecture_code: str) -> str:
+    """The key name of a prefecture's cosignatures (its own log's origin is another)."""
+    return f"jukinet/prefecture/{prefecture_code}/witness"
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     size: int

@@ -95,12 +95,34 @@ def export(
     if out.exists() and any(out.iterdir()):
         raise fail(f"{out} is not empty: export into a new directory.")
 
+    cosigner = _cosigner_key()
+
     def work(conn: Connection, key: NodeKey, name: str) -> tuple[int, str]:
-        made = bundle.export(conn, key, name, out)
+        witnessed = cosigner is not None and any(c.cosignatures for c in checkpoints.every(conn))
+        made = bundle.export(conn, key, name, out, cosigner if witnessed else None)
         return made.size, f"bundle of {made.size} entries to {out}"
 
     size = _on_node("audit.export", work, operator)
     console.print(f"Audit bundle written to {out}: {size} entries up to the signed checkpoint.")
+
+
+def _cosigner_key() -> str | None:
+    """A networked municipality's prefecture's cosigning key, from the directory it holds."""
+    from jukinet import config
+    from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
+    from jukinet.network.messages import node_id
+    from jukinet.nodes.runtime import load_runtime
+
+    cfg = config.load(state.home)
+    if cfg.kind != "municipality" or cfg.network is None:
+        return None
+    prefecture = str(prefecture_code_of(LocalGovernmentCode(cfg.code)))
+    public = load_runtime(cfg).directory.public_key(node_id("prefecture", prefecture))
+    return (
+        None
+        if public is None
+        else bundle.cosigner_key(checkpoints.witness_name(prefecture), public)
+    )
 
 
 @app.command("verify")

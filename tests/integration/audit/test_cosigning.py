@@ -161,10 +161,11 @@ def test_a_cosigned_bundle_holds_by_go_and_by_jukinet(
     publish(store, tokyo)
     work(store, clerk, 2)
     made = publish(store, tokyo)
+    work(store, clerk, 1)  # not cosigned yet
     out = tmp_path / "bundle"
     name = checkpoints.origin("municipality", str(store.code))
     with store.engine.begin() as conn:
-        # The export is of the newest, cosigned checkpoint: no new entry came since.
+        # With the cosigner's key the bundle ends at the newest cosigned checkpoint.
         witness_key = bundle.cosigner_key(cosigner(tokyo), tokyo.key.public)
         exported = bundle.export(conn, store.key, name, out, witness_key)
     assert exported.size == made.size and exported.cosignatures

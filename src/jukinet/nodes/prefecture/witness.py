@@ -21,9 +21,7 @@ from jukinet.nodes.identity.store import IdentityStore
 OPERATION = "audit.cosign"
 
 
-def cosigner_name(prefecture_code: str) -> str:
-    """The key name of a prefecture's cosignatures (its log's origin is another name)."""
-    return f"jukinet/prefecture/{prefecture_code}/witness"
+cosigner_name = checkpoints.witness_name
 
 
 def cosign(

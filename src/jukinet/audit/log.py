@@ -193,7 +193,7 @@ def append(conn: Connection, key: NodeKey, node: str, drafts: Sequence[Draft]) -
 
 
 def entries(conn: Connection, after: int = 0, batch: int = 5000) -> Iterator[Entry]:
-    """Every entry in chain order, read in batches so memory stays flat."""
+    """Every entry in seq order, read in batches so memory stays flat."""
     while True:
         rows = conn.execute(
             select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(batch)

@@ -168,7 +168,7 @@ def verify(
 
 
 def _verify_identity_node() -> audit.Verification:
-    """The chain, its signed head and the provision log's seals of an identity node (R12, R25)."""
+    """The audit tree, its signed head and the provision log's seals (R12, R25)."""
     import getpass
 
     from jukinet import config

@@ -178,3 +178,25 @@ def test_a_cosigned_bundle_holds_by_go_and_by_jukinet(
     go = gocheck.check(auditcheck, out)
     assert go.returncode == 1 and "no cosignature" in go.stdout, go.stdout
     assert "no valid cosignature" in bundle.verify(out)[1][0]
+
+
+def test_the_running_identity_node_signs_checkpoints_every_few_minutes(
+    tokyo: IdentityStore,
+) -> None:
+    """R25: the prefecture's and national node's lifespan job (``keep_checkpoints``)."""
+    from types import SimpleNamespace
+
+    from jukinet.nodes.runtime import keep_checkpoints
+
+    runtime = SimpleNamespace(settings=SimpleNamespace(audit_checkpoint_every=0.05))
+
+    async def run_a_while() -> None:
+        job = asyncio.create_task(keep_checkpoints(runtime, tokyo))  # type: ignore[arg-type]
+        await asyncio.sleep(0.4)
+        job.cancel()
+
+    asyncio.run(run_a_while())
+    with tokyo.engine.connect() as conn:
+        made = checkpoints.every(conn)
+    assert [c.size for c in made] == [1]  # once: the job's checkpoints are not entries
+    assert made[0].note.startswith("jukinet/prefecture/130001/audit\n1\n")

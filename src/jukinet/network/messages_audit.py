@@ -8,7 +8,9 @@ extends it: a node cannot show two auditors two histories.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 
 from jukinet.network.messages import Message, Request
 
@@ -16,6 +18,7 @@ from jukinet.network.messages import Message, Request
 MAX_NOTE = 2048
 MAX_PROOF = 64
 B64_HASH = r"^[A-Za-z0-9+/]{43}=$"
+Hash = Annotated[str, StringConstraints(pattern=B64_HASH)]
 
 
 class CosignRequest(Request):
@@ -25,7 +28,7 @@ class CosignRequest(Request):
     previous_size: int = Field(
         ge=0, description="size of the newest checkpoint this prefecture cosigned (0: none)"
     )
-    consistency: list[str] = Field(
+    consistency: list[Hash] = Field(
         max_length=MAX_PROOF,
         description="RFC 9162 consistency proof from previous_size, base64 hashes",
     )

@@ -53,6 +53,8 @@ class NetworkSettings(BaseModel):
     national_url: str
     upstream_url: str  # where identity updates go: the prefecture, or the national node
     directory_refresh: float = Field(default=2.0, gt=0)
+    # How often the running node signs a checkpoint of its audit log (R25, docs/audit.md).
+    audit_checkpoint_every: float = Field(default=300.0, gt=0)
 
 
 class NodeConfig(BaseModel):

@@ -31,6 +31,9 @@ without depending on any adapter.
      │    ├── CertificationRefused    the JPKI CA does not certify or revoke as asked (R15)
      │    ├── CardCertificateRefused  a card's JPKI certificate or signature proves no signer (R15)
      │    ├── WideAreaRefused        the home municipality refuses a wide-area copy request (R20)
+
+
+     │    ├── CheckpointRefused       a prefecture does not cosign a checkpoint: a fork (R25)
      │    └── PeerRefused             another node answered with a refusal
      ├── PeerUnreachable              another node gave no usable answer
      ├── PoolExhausted                no unused resident code is left (R6)
@@ -321,3 +324,13 @@ class WideAreaRefused(AccessDenied):
     proof that proves nobody, or a request answered before (R20)."""
 
     code = "wide-area-refused"
+
+
+# Audit checkpoints and their cosigning (R12, R25; docs/audit.md).
+
+
+class CheckpointRefused(AccessDenied):
+    """A prefecture refuses to cosign a municipality's checkpoint: it is not signed by
+    the municipality, or it does not extend the one it cosigned before (a fork)."""
+
+    code = "checkpoint-refused"

@@ -245,3 +245,26 @@ def test_an_operator_card_is_written_to_new_files_only(home: Path) -> None:
     r = jukinet(home, "operator", "card", "issue", "clerk", "--out", str(card_of(home, "clerk")))
     assert r.exit_code == 1
     assert "already exists" in r.stderr
+
+
+def test_an_auditor_exports_a_bundle_that_go_and_the_command_check(
+    home: Path, tmp_path: Path
+) -> None:
+    """R25: `audit checkpoint`, `audit export`, `audit verify --bundle`, and Go's own
+    sumdb note and tlog packages (tests/go/auditcheck) on a municipality's bundle."""
+    from tests.integration.audit import gocheck
+
+    jukinet(home, "seed", "--residents", "50")
+    made = jukinet(home, "audit", "checkpoint")
+    assert made.exit_code == 0, made.stderr
+    assert made.output.startswith("jukinet/municipality/131016/audit\n")
+    out = tmp_path / "bundle"
+    exported = jukinet(home, "audit", "export", "--out", str(out))
+    assert exported.exit_code == 0, exported.stderr
+    assert "Audit bundle written" in exported.output
+    assert jukinet(home, "audit", "export", "--out", str(out)).exit_code == 1  # not empty
+    checked = jukinet(home, "audit", "verify", "--bundle", str(out))
+    assert checked.exit_code == 0, checked.stderr
+    assert "Audit bundle intact" in checked.output
+    go = gocheck.check(gocheck.build(tmp_path), out)
+    assert go.returncode == 0 and go.stdout.startswith("OK: "), go.stdout

@@ -124,13 +124,13 @@ def send(store: IdentityStore, sender: Peer, *updates: IdentityUpdate) -> int:
 
 
 def state(store: IdentityStore) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table of the node's kind except the audit chain, as sorted rows."""
+    """Every table of the node's kind except the audit log's, as sorted rows."""
     kind = {"prefecture": prefecture_tables, "national": national_tables}[store.kind]
     with store.engine.connect() as conn:
         return {
             t.name: sorted(conn.execute(select(t)).all(), key=repr)
             for t in kind.metadata.sorted_tables
-            if t.name not in ("audit_log", "audit_head")
+            if not t.name.startswith("audit_")
         }
 
 

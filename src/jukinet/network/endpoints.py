@@ -227,5 +227,9 @@ ENDPOINTS = EndpointTable((
     # municipality directly, never through a prefecture or the national node.
     Endpoint(_M, "POST", "/wide-area/records", MUNICIPALITY, ANY, "records for a wide-area copy",
              MESSAGE),
+    # Audit checkpoints (R25, docs/audit.md): a municipality has its prefecture cosign
+    # each checkpoint of its audit log; a fork is refused.
+    Endpoint(_P, "POST", "/audit/cosign", MUNICIPALITY, OWN_PREFECTURE,
+             "cosign an audit checkpoint", MESSAGE),
 ))
 # fmt: on

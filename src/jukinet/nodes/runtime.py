@@ -15,13 +15,14 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
+from sqlalchemy import Connection
 
 from jukinet.config import NetworkSettings, NodeConfig
 from jukinet.errors import ConfigurationError, DirectoryRefused
-from jukinet.keys import load_public_key
+from jukinet.keys import NodeKey, load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView
 from jukinet.network.messages import SignedDirectory
@@ -139,6 +140,39 @@ def keep_directory_fresh(runtime: NodeRuntime, client: NodeClient) -> Coroutine[
     """The node's directory refresh, as its lifespan runs it (``background``)."""
     fetch = directory_source(runtime, client)
     return refresh_directory(runtime.directory, fetch, runtime.settings.directory_refresh)
+
+
+class _Audited(Protocol):
+    """What ``keep_checkpoints`` needs of an identity node's store."""
+
+    key: NodeKey
+    code: str
+    kind: str
+
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]: ...
+
+
+async def keep_checkpoints(runtime: NodeRuntime, store: _Audited) -> None:
+    """Sign a checkpoint of the node's audit log every few minutes when it grew (R25).
+
+    A municipality's own job (``municipality/checkpointing.py``) also has it cosigned.
+    """
+    from jukinet.audit import checkpoints
+
+    name = checkpoints.origin(store.kind, store.code)
+
+    def make() -> None:
+        with store.transaction() as conn:
+            checkpoints.make(conn, store.key, name)
+
+    while True:
+        await asyncio.sleep(runtime.settings.audit_checkpoint_every)
+        try:
+            await asyncio.to_thread(make)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the next round tries again
+            log.warning("audit checkpoint failed: %s: %s", type(exc).__name__, exc)
 
 
 @contextlib.asynccontextmanager

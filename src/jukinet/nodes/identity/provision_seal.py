@@ -1,12 +1,12 @@
-"""The provision log inside the audit chain (R12, R14).
+"""The provision log inside the audit log (R12, R14).
 
 Disclosure reads the provision log, so a row deleted, added or changed there would
 change what a resident is told. Each call's audit entry therefore seals the rows the
 call wrote: ``rows N at T sha256 D``, where ``T`` is the rows' shared timestamp and
 ``D`` the SHA-256 of their canonical JSON (sorted, so the order the database returns
-them in does not matter). The entry is hash-chained and the chain's head signed, so a
-seal cannot be changed; ``verify_provisions`` recomputes every seal from the table
-and reports rows that no entry seals.
+them in does not matter). The entry is a leaf of the audit log's Merkle tree, whose
+root is signed, so a seal cannot be changed; ``verify_provisions`` recomputes every
+seal from the table and reports rows that no entry seals.
 """
 
 from __future__ import annotations

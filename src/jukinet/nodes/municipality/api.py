@@ -25,7 +25,7 @@ from jukinet.network.messages_wide_area import WideAreaAnswer, WideAreaRequest
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines, Responses
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.municipality import moving_receive, service, wide_area_answer
+from jukinet.nodes.municipality import checkpointing, moving_receive, service, wide_area_answer
 from jukinet.nodes.municipality.moving_link import MovingWorker
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
@@ -69,10 +69,18 @@ def create_app(home: Path) -> FastAPI:
                     return MovingAck.model_validate(await client.post(url, message))
 
                 moving = MovingWorker(store.engine, send_moving)
+                cosigning = checkpointing.run_forever(
+                    store,
+                    client.post,
+                    runtime.settings.upstream_url,
+                    lambda: runtime.directory.public_key(prefecture),
+                    runtime.settings.audit_checkpoint_every,
+                )
                 async with background(
                     keep_directory_fresh(runtime, client),
                     worker.run_forever(),
                     moving.run_forever(),
+                    cosigning,
                 ):
                     yield
         finally:

@@ -22,7 +22,13 @@ from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.national import jpki, jpki_api, jpki_card, pools, service
-from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
+from jukinet.nodes.runtime import (
+    background,
+    install,
+    keep_checkpoints,
+    keep_directory_fresh,
+    load_runtime,
+)
 
 
 def create_app(home: Path) -> FastAPI:
@@ -37,7 +43,7 @@ def create_app(home: Path) -> FastAPI:
         try:
             async with (
                 runtime.client() as client,
-                background(keep_directory_fresh(runtime, client)),
+                background(keep_directory_fresh(runtime, client), keep_checkpoints(runtime, store)),
             ):
                 yield
         finally:

@@ -18,13 +18,20 @@ from fastapi import FastAPI, Query
 
 from jukinet import config
 from jukinet.network.messages import NodeStatus, UpdateAck, UpdateBatch
+from jukinet.network.messages_audit import Cosignature, CosignRequest
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.prefecture import card, service
-from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
+from jukinet.nodes.prefecture import card, service, witness
+from jukinet.nodes.runtime import (
+    background,
+    install,
+    keep_checkpoints,
+    keep_directory_fresh,
+    load_runtime,
+)
 
 
 def create_app(home: Path) -> FastAPI:
@@ -42,7 +49,11 @@ def create_app(home: Path) -> FastAPI:
                 worker = service.delivery_worker(
                     store, make_sender(client, runtime.settings.upstream_url)
                 )
-                async with background(keep_directory_fresh(runtime, client), worker.run_forever()):
+                async with background(
+                    keep_directory_fresh(runtime, client),
+                    worker.run_forever(),
+                    keep_checkpoints(runtime, store),
+                ):
                     yield
         finally:
             store.close()
@@ -60,6 +71,13 @@ def create_app(home: Path) -> FastAPI:
         if worker is not None:
             worker.wake()
         return ack
+
+    not_cosigned = "The checkpoint is not the municipality's, or it forks what was cosigned (R25)."
+
+    @app.post("/audit/cosign", responses={403: {"description": not_cosigned}})
+    async def audit_cosign(request: CosignRequest, peer: Caller) -> Cosignature:
+        public = runtime.directory.public_key(peer.node_id)
+        return await asyncio.to_thread(witness.cosign, store, peer, request, public)
 
     @app.get("/identities", response_class=JsonLines, responses=IDENTITY_LINES)
     async def identities(peer: Caller, municipality: Annotated[str, Query()]) -> JsonLines:

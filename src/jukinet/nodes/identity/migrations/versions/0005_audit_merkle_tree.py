@@ -1,0 +1,28 @@
+"""the audit log becomes a Merkle tree with signed checkpoints
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02 04:00:00.000000
+
+- ``audit_tree``: the stored hashes of the RFC 9162 tree over the audit entries.
+- ``audit_checkpoints``: the signed checkpoints (C2SP tlog-checkpoint) and cosignatures.
+- ``audit_cosigned``: on a prefecture, the newest checkpoint it cosigned per municipality.
+- ``audit_log`` loses the hash chain's ``prev_hash`` and ``hash`` (R12, R25; docs/audit.md).
+"""
+
+from __future__ import annotations
+
+from jukinet.audit import upgrade as audit_upgrade
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    audit_upgrade.upgrade()
+
+
+def downgrade() -> None:
+    audit_upgrade.downgrade()

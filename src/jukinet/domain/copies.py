@@ -34,6 +34,7 @@ __all__ = [
     "ResidentCopy",
     "copy_persons",
     "printed_digest",
+    "printed_json",
 ]
 
 # The certification sentence every copy carries above the date and the mayor's name.
@@ -128,12 +129,17 @@ class ResidentCopy:
         }
 
 
-def printed_digest(copy: ResidentCopy) -> str:
-    """SHA-256 (hex) of the printed items as canonical JSON (sorted keys, UTF-8)."""
-    data = json.dumps(
+def printed_json(copy: ResidentCopy) -> str:
+    """The printed items as canonical JSON (sorted keys, no spaces): what the digest is of,
+    and what a signed copy carries for a verifier to compare (docs/copies.md)."""
+    return json.dumps(
         copy.printed_items(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
     )
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def printed_digest(copy: ResidentCopy) -> str:
+    """SHA-256 (hex) of the printed items as canonical JSON (sorted keys, UTF-8)."""
+    return hashlib.sha256(printed_json(copy).encode("utf-8")).hexdigest()
 
 
 def copy_persons(

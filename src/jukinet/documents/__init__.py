@@ -1,0 +1,1 @@
+"""Copies of the resident record as documents: signing, the token, verification."""

@@ -60,6 +60,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "quarantine_cmd", "app", "Refused identity updates held on this node."
     ),
     "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19) and the card reader."),
+    "copy": LazyCommand("copy_cmd", "app", "Copies of the resident record at the window."),
+    "document": LazyCommand("copy_cmd", "document_app", "Check a signed copy of the record."),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
 }
 

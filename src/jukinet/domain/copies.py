@@ -30,9 +30,13 @@ __all__ = [
     "CERTIFICATION",
     "CopyOptions",
     "CopyPerson",
+    "Issuer",
     "Requester",
     "ResidentCopy",
+    "build_copy",
     "copy_persons",
+    "head_name",
+    "mayor_title_for",
     "printed_digest",
     "printed_json",
 ]
@@ -199,3 +203,57 @@ def head_name(household: list[ResidentRecord], options: CopyOptions) -> str | No
         return None
     head = next((m for m in household if m.relationship == HEAD), None)
     return head.name.full if head else None
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """The municipality that issues and certifies a copy (交付地), and its mayor."""
+
+    code: str
+    name: str  # e.g. 東京都千代田区
+    mayor_title: str  # e.g. 千代田区長
+    mayor_name: str
+
+
+def mayor_title_for(municipality_name: str) -> str:
+    """The mayor's title from the municipality's full name: 東京都千代田区 -> 千代田区長,
+    長野県北佐久郡軽井沢町 -> 軽井沢町長 (prefecture and county are not part of it)."""
+    for prefecture in ("東京都", "北海道", "京都府", "大阪府"):
+        if municipality_name.startswith(prefecture):
+            rest = municipality_name.removeprefix(prefecture)
+            break
+    else:
+        at = municipality_name.find("県")
+        rest = municipality_name[at + 1 :] if 0 < at <= 3 else municipality_name
+    if "郡" in rest[:-1]:
+        rest = rest[rest.index("郡") + 1 :]
+    return f"{rest}長"
+
+
+def build_copy(
+    person: ResidentRecord,
+    household: list[ResidentRecord],
+    options: CopyOptions,
+    *,
+    issuer: Issuer,
+    serial: str,
+    issued_on: date,
+) -> ResidentCopy:
+    """The copy of ``person``'s record (or household's) as ``issuer`` issues it.
+
+    The same for a copy of the issuer's own resident and for a wide-area copy
+    (``options.wide_area``), where ``person`` and ``household`` are what the home
+    municipality answered."""
+    return ResidentCopy(
+        serial=serial,
+        issuer_code=issuer.code,
+        issuer_name=issuer.name,
+        mayor_title=issuer.mayor_title,
+        mayor_name=issuer.mayor_name,
+        issued_on=issued_on,
+        address=person.address.text,
+        head_name=head_name(household, options),
+        persons=copy_persons(person, household, options),
+        home_code=str(person.address.municipality_code),
+        wide_area=options.wide_area,
+    )

@@ -15,13 +15,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from jukinet import config
+from jukinet.documents.signing import DocumentSigner
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
+from jukinet.network.copy_messages import TokenCheck, TokenVerdict
 from jukinet.network.messages import NodeStatus, node_id
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality.copy_check import check_token
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
@@ -69,5 +72,14 @@ def create_app(home: Path) -> FastAPI:
             directory_version=runtime.directory.version,
             worker=worker,
         )
+
+    signer: DocumentSigner | None = None
+
+    @app.post("/documents/verify")
+    async def verify_copy(check: TokenCheck, peer: Caller) -> TokenVerdict:
+        nonlocal signer
+        if signer is None:  # read at the first check: a register without one still runs
+            signer = DocumentSigner.load(home)
+        return await asyncio.to_thread(check_token, store, signer, peer.node_id, check.token)
 
     return check_endpoints(app)

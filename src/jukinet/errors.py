@@ -39,6 +39,8 @@ without depending on any adapter.
      │    └── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
      ├── StorageFull                  the node's disk is full: nothing can be written
      ├── CopyRefused                  a copy of the resident record the law does not give (R4, R20)
+     │    └── GlyphMissing            a printed character the copy's font lacks (the PDF)
+     ├── RenderFailed                 the copy could not be typeset: nothing issued
      └── ConfigurationError           the node's files or database are not usable
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
@@ -264,3 +266,23 @@ class CopyRefused(JukinetError):
     """A copy of the resident record that the law does not give as asked (第12条, R4, R20)."""
 
     code = "copy-refused"
+
+
+# Copies of the resident record as PDF (jukinet.documents)
+
+
+class GlyphMissing(CopyRefused):
+    """A printed character (or variation sequence) the copy's font does not hold."""
+
+    code = "glyph-missing"
+
+    def __init__(self, message: str, *, item: str, code_points: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.item = item
+        self.code_points = code_points
+
+
+class RenderFailed(JukinetError):
+    """The copy could not be typeset (a broken template or font set-up), nothing issued."""
+
+    code = "render-failed"

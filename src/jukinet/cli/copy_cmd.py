@@ -81,14 +81,9 @@ def issue(
 
 
 def _renderer() -> Renderer:
-    from jukinet.errors import ConfigurationError
+    from jukinet.documents.render import render_copy
 
-    try:
-        from jukinet.documents.render import render_copy  # type: ignore[import-not-found]
-    except ImportError:
-        raise ConfigurationError("This installation has no renderer of copies.") from None
-    renderer: Renderer = render_copy
-    return renderer
+    return render_copy
 
 
 @document_app.command("verify")

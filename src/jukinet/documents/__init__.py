@@ -1,1 +1,2 @@
-"""Copies of the resident record as documents: signing, the token, verification."""
+"""Documents jukinet prints: copies of the resident record as PDF (docs/copies.md),
+rendered (``render``), signed (``signing``, ``token``, ``certs``) and verified (``verify``)."""

@@ -225,8 +225,9 @@ def mayor_title_for(municipality_name: str) -> str:
     else:
         at = municipality_name.find("県")
         rest = municipality_name[at + 1 :] if 0 < at <= 3 else municipality_name
-    if "郡" in rest[:-1]:
-        rest = rest[rest.index("郡") + 1 :]
+    county = rest.find("郡")  # 北佐久郡軽井沢町; not 郡山市 nor 大和郡山市, which are cities
+    if county > 0 and rest.endswith(("町", "村")):
+        rest = rest[county + 1 :]
     return f"{rest}長"
 
 

@@ -133,3 +133,18 @@ def test_a_file_that_is_no_pdf_is_not_genuine(kit: Kit) -> None:
 def test_without_revocation_information_no_copy_is_genuine(kit: Kit) -> None:
     verdict = verify_pdf(_signed(kit), kit.network_ca, [])
     assert not verdict.genuine
+
+
+def test_a_rendered_copy_fails_after_a_byte_changes_anywhere_it_is_signed(kit: Kit) -> None:
+    """The Typst copy (compressed content streams, embedded IPAmj Mincho): thirty places
+    across both signed ranges, each a different verdict of not genuine."""
+    from jukinet.documents.render import render_copy
+
+    data = signed_copy(a_copy(), kit.signer, render_copy)
+    assert verify_pdf(data, kit.network_ca, kit.crls()).genuine
+    contents = data.index(b"/Contents <")
+    end_of_value = data.index(b">", contents)
+    places = [*range(30, contents, contents // 20), *range(end_of_value + 1, len(data) - 1,
+              max(1, (len(data) - end_of_value) // 10))]  # fmt: skip
+    for at in places:
+        assert not verify_pdf(_flip(data, at), kit.network_ca, kit.crls()).genuine, at

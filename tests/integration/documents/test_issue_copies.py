@@ -139,3 +139,17 @@ def test_a_forged_or_unknown_token_is_not_confirmed_and_each_check_is_audited(
         assert (entry.operation, entry.outcome, entry.detail) == (
             "copy.verify", "refused", verdict.reason,
         ), what  # fmt: skip
+
+
+def test_after_its_certificate_is_revoked_the_issuer_confirms_no_token(
+    store: RegisterStore, clerk: Session, family: Family, kit: Kit
+) -> None:
+    from jukinet.documents import certs
+
+    token = _issue(store, clerk, kit, family.head.resident_code).token
+    certs.revoke_document_certificate(kit.ca_dir, kit.signer.cert)
+    verdict = check_token(
+        store, kit.signer, "municipality:131041", token, kit.ca_dir / certs.CRL_FILE
+    )
+    assert not verdict.genuine
+    assert verdict.reason == "This municipality's document certificate has been revoked."

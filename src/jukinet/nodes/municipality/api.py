@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from jukinet import config
+from jukinet.documents import certs
 from jukinet.documents.signing import DocumentSigner
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.network import outbox as ob
@@ -80,6 +81,8 @@ def create_app(home: Path) -> FastAPI:
         nonlocal signer
         if signer is None:  # read at the first check: a register without one still runs
             signer = DocumentSigner.load(home)
-        return await asyncio.to_thread(check_token, store, signer, peer.node_id, check.token)
+        return await asyncio.to_thread(
+            check_token, store, signer, peer.node_id, check.token, home / certs.CRL_FILE
+        )
 
     return check_endpoints(app)

@@ -9,10 +9,13 @@ Every check is audited, genuine or not, with the caller as the actor.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from jukinet.audit import log as audit
+from jukinet.documents.certs import load_crls
 from jukinet.documents.signing import DocumentSigner
 from jukinet.documents.token import CopyToken, parse_token
 from jukinet.errors import InvalidInput
@@ -24,18 +27,34 @@ __all__ = ["check_token"]
 
 
 def check_token(
-    store: RegisterStore, signer: DocumentSigner, caller: str, text: str
+    store: RegisterStore,
+    signer: DocumentSigner,
+    caller: str,
+    text: str,
+    crl: Path | None = None,
 ) -> TokenVerdict:
-    """The verdict on ``text`` (a copy's token) asked by ``caller`` (a node id), audited."""
+    """The verdict on ``text`` (a copy's token) asked by ``caller`` (a node id), audited.
+    With ``crl`` (the document CA's, as the home holds it), a copy signed with this
+    municipality's revoked document certificate is not confirmed."""
+    revoked = crl is not None and crl.exists() and _revoked(signer, crl)
     with store.transaction() as tx:
-        verdict = _verdict(tx, signer, text)
+        verdict = _verdict(tx, signer, text, revoked)
         target = f"copy {verdict.serial}" if verdict.serial else "copy (unreadable token)"
         outcome = audit.Outcome.OK if verdict.genuine else audit.Outcome.REFUSED
         tx.audit(audit.Draft(caller, "copy.verify", target, outcome, verdict.reason))
     return verdict
 
 
-def _verdict(tx: RegisterTx, signer: DocumentSigner, text: str) -> TokenVerdict:
+def _revoked(signer: DocumentSigner, crl: Path) -> bool:
+    lists = load_crls([crl])
+    return any(
+        c.issuer == signer.cert.issuer
+        and c.get_revoked_certificate_by_serial_number(signer.cert.serial_number) is not None
+        for c in lists
+    )
+
+
+def _verdict(tx: RegisterTx, signer: DocumentSigner, text: str, revoked: bool) -> TokenVerdict:
     code = str(tx.municipality_code)
     try:
         token = parse_token(text)
@@ -47,6 +66,8 @@ def _verdict(tx: RegisterTx, signer: DocumentSigner, text: str) -> TokenVerdict:
 
     if token.municipality != code:
         return no(f"The token names municipality {token.municipality}; ask that municipality.")
+    if revoked:
+        return no("This municipality's document certificate has been revoked.")
     public = signer.cert.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey) or not token.verify(public):
         return no("The token was not signed by this municipality.")

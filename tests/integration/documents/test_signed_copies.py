@@ -148,3 +148,11 @@ def test_a_rendered_copy_fails_after_a_byte_changes_anywhere_it_is_signed(kit: K
               max(1, (len(data) - end_of_value) // 10))]  # fmt: skip
     for at in places:
         assert not verify_pdf(_flip(data, at), kit.network_ca, kit.crls()).genuine, at
+
+
+def test_a_home_without_a_document_key_is_one_clear_error(tmp_path: Path) -> None:
+    from jukinet.documents.signing import DocumentSigner
+    from jukinet.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="holds no document-signing key"):
+        DocumentSigner.load(tmp_path)

@@ -76,6 +76,10 @@ port = 7510
 code = "131016"
 port = 7520
 residents = 20
+[[municipalities]]  # calls 131016 where a municipality calls another (R20)
+code = "131041"
+port = 7521
+residents = 1
 [[agencies]]
 code = "onkyu"
 name = "総務省 恩給"
@@ -90,6 +94,7 @@ code = "chiyoda-city"
 name = "千代田区"
 """
 MUNICIPALITY, PREFECTURE, NATIONAL = "municipality:131016", "prefecture:130001", "national:national"
+OTHER_MUNICIPALITY = "municipality:131041"
 MARKER = "signed-on-the-wire"  # the auth provider's placeholder; ``Signer`` replaces it
 DOCS = Path(__file__).parents[2] / "docs" / "openapi"
 SEED = 20261201
@@ -295,6 +300,8 @@ def _callers(network: Network, kind: str, node: str, app: FastAPI) -> dict[tuple
         else:
             role = next(iter(row.roles))
             who = {Role.MUNICIPALITY: MUNICIPALITY, Role.PREFECTURE: PREFECTURE}[role]
+            if who == node:  # a municipality called by another (R20)
+                who = OTHER_MUNICIPALITY
         entry = directory.lookup(who)
         assert entry is not None and row.admits(entry, here), f"{who} may not call {row}"
         signer = Signer(network.key(who), who, authority)

@@ -109,6 +109,11 @@ def verify(
         data = file.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"Cannot read {file}: {exc.strerror}.") from None
+    if ca is None and not (state.home / "ca.pem").exists():
+        raise InvalidInput(
+            "Give the network CA with --ca and its CRLs with --crl, or a node's home with "
+            "--home (docs/flows.md, where a verifier finds the certificates)."
+        )
     anchor = load_certificate(ca if ca is not None else state.home / "ca.pem")
     crls = load_crls(crl if crl else crl_paths(state.home))
     verdict = verify_pdf(data, anchor, crls)

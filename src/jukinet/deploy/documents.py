@@ -1,5 +1,5 @@
 """Document-signing certificates at ``network init`` and when one is revoked
-(``jukinet network pki revoke-document``): the document CA in the network's CA folder,
+(``jukinet pki revoke-document``): the document CA in the network's CA folder,
 one certificate per municipality in its home, and in every home the document CA's
 certificate and the current CRLs, where a node (and a verifier given ``--home``)
 finds them (docs/flows.md, "Where a verifier finds the certificates")."""

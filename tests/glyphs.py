@@ -93,8 +93,14 @@ def vertical_metrics(path: Path) -> tuple[int, int]:
     return int(hhea.ascent), int(hhea.descent)
 
 
-def draw_glyph(path: Path, name: str, px_per_unit: float) -> Glyph:
-    """The glyph ``name`` of the font at ``path``, filled with the non-zero rule."""
+def draw_glyph(
+    path: Path, name: str, px_per_unit: float, phase: tuple[float, float] = (0.0, 0.0)
+) -> Glyph:
+    """The glyph ``name`` of the font at ``path``, filled with the non-zero rule.
+
+    ``phase`` shifts the outline right and down by a fraction of a pixel, for a
+    comparison with a page where the glyph does not start on a pixel boundary.
+    """
     font = _font(path)
     glyph_set = font.getGlyphSet()
     pen = _FlatteningPen(glyph_set)
@@ -105,12 +111,15 @@ def draw_glyph(path: Path, name: str, px_per_unit: float) -> Glyph:
         return Glyph(name, advance, 0.0, 0.0, np.zeros((1, 1), dtype=bool))
     left = min(p[0] for p in points)
     top = max(p[1] for p in points)
-    width = int(np.ceil((max(p[0] for p in points) - left) * px_per_unit)) + 1
-    height = int(np.ceil((top - min(p[1] for p in points)) * px_per_unit)) + 1
+    width = int(np.ceil((max(p[0] for p in points) - left) * px_per_unit)) + 2
+    height = int(np.ceil((top - min(p[1] for p in points)) * px_per_unit)) + 2
     # Edges in pixel coordinates (y down), each from one point to the next.
     starts, ends = [], []
     for contour in pen.contours:
-        pixels = [((x - left) * px_per_unit, (top - y) * px_per_unit) for x, y in contour]
+        pixels = [
+            ((x - left) * px_per_unit + phase[0], (top - y) * px_per_unit + phase[1])
+            for x, y in contour
+        ]
         starts += pixels
         ends += pixels[1:] + pixels[:1]
     s, e = np.array(starts), np.array(ends)

@@ -108,6 +108,8 @@ def test_wide_area_copy_is_marked_names_the_home_and_never_prints_the_domicile_r
     copy = replace(copy, issuer_code="271004", issuer_name="大阪府大阪市", mayor_title="大阪市長")
     text = printed(copy)
     assert "広域交付" in text and "住所地市区町村131016" in text
+    named = printed(replace(copy, home_name="東京都千代田区"))
+    assert "住所地市区町村東京都千代田区（131016）" in named
     assert "大阪府大阪市（271004）" in text and "大阪市長" in text
     assert "本籍" not in text and "筆頭者" not in text
 

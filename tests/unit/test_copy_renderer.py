@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from jukinet.documents.fonts import FONT_ENV, font_path
-from jukinet.documents.render import CopyRenderer, render_copy
+from jukinet.documents.render import CopyRenderer, render_copy, shared_renderer
 from jukinet.domain.copies import CopyOptions
-from jukinet.errors import ConfigurationError, RenderFailed
+from jukinet.errors import ConfigurationError, GlyphMissing, RenderFailed
 from tests.pdf import pdf_text, read_qr
 from tests.unit.scene import Family, family_register
 from tests.unit.test_copy_pdf import TOKEN, copy_of
@@ -48,21 +48,15 @@ def test_a_household_on_two_pages_carries_the_serial_and_page_on_each(family: Fa
     assert "記載事項6／6" in text
 
 
-def another_font() -> Path:
-    """A font of the machine other than IPAmj Mincho (fontconfig always brings one)."""
-    ours = font_path().resolve()
-    return next(
-        p
-        for p in sorted(Path("/usr/share/fonts").rglob("*.ttf"))
-        if p.resolve() != ours and "ipa" not in p.resolve().name.lower()
-    )
+# Any font but IPAmj Mincho (Debian fonts-dejavu-core, scripts/system-packages).
+ANOTHER_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def test_a_font_folder_holding_another_font_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "ipamjm.ttf").symlink_to(font_path())
-    (tmp_path / "other.ttf").symlink_to(another_font())
+    (tmp_path / "other.ttf").symlink_to(ANOTHER_FONT)
     monkeypatch.setenv(FONT_ENV, str(tmp_path / "ipamjm.ttf"))
     with pytest.raises(ConfigurationError, match="must hold IPAmjMincho only"):
         CopyRenderer()
@@ -74,3 +68,15 @@ def test_a_missing_font_is_a_configuration_error_saying_what_to_install(
     monkeypatch.setenv(FONT_ENV, str(tmp_path / "none.ttf"))
     with pytest.raises(ConfigurationError, match="install the Debian package fonts-ipamj-mincho"):
         CopyRenderer()
+
+
+def test_one_renderer_serves_the_process(family: Family) -> None:
+    render_copy(copy_of(family, CopyOptions()), TOKEN)
+    assert shared_renderer() is shared_renderer()
+
+
+def test_each_printed_text_is_checked_on_its_own(family: Family) -> None:
+    # A selector opening the mayor's name does not attach to the title's last kanji.
+    copy = replace(copy_of(family, CopyOptions()), mayor_name="\U000e0102山田 太郎")
+    with pytest.raises(GlyphMissing, match=r"U\+E0102 .* in 市区町村長"):
+        render_copy(copy, TOKEN)

@@ -27,7 +27,15 @@ from jukinet.documents.qr import qr_svg
 from jukinet.domain.copies import CERTIFICATION, ResidentCopy
 from jukinet.errors import ConfigurationError, RenderFailed
 
-__all__ = ["LABELS", "TITLE", "CopyRenderer", "copy_data", "era_date", "render_copy"]
+__all__ = [
+    "LABELS",
+    "TITLE",
+    "CopyRenderer",
+    "copy_data",
+    "era_date",
+    "render_copy",
+    "shared_renderer",
+]
 
 TITLE = "住民票の写し"
 # Every fixed text of the page lives here, not in the template, so the coverage check
@@ -71,7 +79,8 @@ def copy_data(copy: ResidentCopy) -> dict[str, object]:
     if copy.head_name:
         header.append([LABELS["head"], copy.head_name])
     if copy.wide_area:
-        header.append([LABELS["home"], copy.home_code])
+        home = f"{copy.home_name}（{copy.home_code}）" if copy.home_name else copy.home_code
+        header.append([LABELS["home"], home])
     count = len(copy.persons)
     persons = [
         {
@@ -106,7 +115,9 @@ def printed_texts(copy: ResidentCopy, data: dict[str, object]) -> list[tuple[str
         (LABELS["head"], copy.head_name or ""),
         (LABELS["serial"], copy.serial),
         ("交付年月日", str(data["issued_on"])),
-        ("市区町村長", f"{copy.mayor_title}{copy.mayor_name}"),
+        ("市区町村長", copy.mayor_title),
+        ("市区町村長", copy.mayor_name),
+        (LABELS["home"], copy.home_name),
         (LABELS["home"], copy.home_code),
         (LABELS["issuer"], copy.issuer_code),
     ]
@@ -145,14 +156,13 @@ class CopyRenderer:
         for where, text in printed_texts(copy, data):
             check_coverage(where, text, self._tables)
         inputs = {"data": json.dumps(data, ensure_ascii=False), "qr": qr_svg(qr_text)}
-        return self.compile(inputs)
+        return self._compile(inputs)
 
-    def compile(self, inputs: dict[str, str], source: bytes | None = None) -> bytes:
-        """Typeset with this compiler (``source`` replaces the copy's template)."""
+    def _compile(self, inputs: dict[str, str]) -> bytes:
         with self._lock:
             try:
                 result, warnings = self._compiler.compile_with_warnings(
-                    input=source or self._template, format="pdf", sys_inputs=inputs
+                    input=self._template, format="pdf", sys_inputs=inputs
                 )
             except typst.TypstError as exc:
                 raise RenderFailed(f"The copy could not be typeset: {exc.message}") from exc

@@ -117,14 +117,17 @@ class ResidentCopy:
     persons: tuple[CopyPerson, ...]
     home_code: str  # the municipality whose register it copies (住所地)
     wide_area: bool = False
+    home_name: str = ""  # e.g. 大阪府大阪市: printed beside home_code on a wide-area copy
 
     def printed_items(self) -> dict[str, object]:
         """Every item the copy prints, as plain JSON data (the token digests it)."""
         head: dict[str, object] = {"世帯主": self.head_name} if self.head_name else {}
+        home: dict[str, object] = {"住所地市区町村名": self.home_name} if self.home_name else {}
         return {
             "交付番号": self.serial,
             "交付市区町村": self.issuer_code,
             "住所地市区町村": self.home_code,
+            **home,
             "交付年月日": self.issued_on.isoformat(),
             "住所": self.address,
             **head,
@@ -256,5 +259,6 @@ def build_copy(
         head_name=head_name(household, options),
         persons=copy_persons(person, household, options),
         home_code=str(person.address.municipality_code),
+        home_name=person.address.municipality_name,
         wide_area=options.wide_area,
     )

@@ -46,8 +46,12 @@ def _issued_token(network: Network) -> str:
 
 def _ask(network: Network, caller: str, token: str) -> dict[str, Any]:
     async def go() -> dict[str, Any]:
-        async with NodeClient(network.identity(caller), timeout=10) as client:
-            return await client.post(f"{network.url(3)}/documents/verify", TokenCheck(token=token))
+        try:
+            async with NodeClient(network.identity(caller), timeout=10) as client:
+                url = f"{network.url(3)}/documents/verify"
+                return await client.post(url, TokenCheck(token=token))
+        finally:
+            await asyncio.sleep(0.25)  # let the closed TLS transports finish closing
 
     return asyncio.run(go())
 

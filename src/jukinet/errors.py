@@ -16,6 +16,7 @@ without depending on any adapter.
      │    ├── HouseholdNotFound
      │    └── OperatorNotFound
      ├── EventRefused                 the event is illegal in the record's state
+ │    └── MoveWithCardRefused     moving with the card: deadline, card, certificate (R21)
      ├── AccessDenied                 who is asking may not do it (R10–R13)
      │    ├── AuthenticationFailed
      │    │    └── OperatorCardRefused no operator card, or not this operator's valid card (R11)
@@ -36,7 +37,8 @@ without depending on any adapter.
      │    ├── CardNotPresent          no card in the reader, or it was removed
      │    ├── CardRefused             the card answered a command with an error status word
      │    ├── BrokenCard              the card image is changed or unreadable: a broken chip (R19)
-     │    └── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
+     │    ├── CardNotGenuine          the card failed INTERNAL AUTHENTICATE (R17)
+     │    └── NoSigningCertificate    the card holds no JPKI signing certificate (under 15, R15)
      ├── StorageFull                  the node's disk is full: nothing can be written
      ├── CopyRefused                  a copy of the resident record the law does not give (R4, R20)
      │    └── GlyphMissing            a printed character the copy's font lacks (the PDF)
@@ -286,3 +288,24 @@ class RenderFailed(JukinetError):
     """The copy could not be typeset (a broken template or font set-up), nothing issued."""
 
     code = "render-failed"
+
+
+# The card of a resident under 15 (R15).
+
+
+class NoSigningCertificate(CardError):
+    """The card holds no JPKI signing certificate (JPKI gives none to a person under 15),
+    so it cannot sign; it still proves its holder (user authentication)."""
+
+    code = "no-signing-certificate"
+
+
+# Moving with the card (R21).
+
+
+class MoveWithCardRefused(EventRefused):
+    """A step of moving with the card that the law or the message does not allow: a
+    lapsed deadline, the wrong card, no or used certificate information, a cancelled
+    move, a message out of order (第24条の2, R21)."""
+
+    code = "move-with-card-refused"

@@ -50,6 +50,7 @@ from jukinet.nodes.identity.provision import LEGAL_TABLE_FILE
 from jukinet.nodes.municipality import service, staff
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.seed.places import Places
+from tests.e2e.r3 import KEYLOG, Recorder
 
 TODAY = date.today()
 SHINJUKU = Address(LocalGovernmentCode("131041"), "東京都新宿区", "西新宿", "二丁目8番1号")
@@ -128,6 +129,7 @@ class Network:
         self.layout = NetworkLayout(root)
         # Why SMALL_DISK's home is not on a filesystem of its own (None: it is).
         self.small_disk: str | None = "not asked for"
+        self.recorder: Recorder | None = None  # what reaches its nodes (tests/e2e/r3.py)
 
     def url(self, offset: int) -> str:
         return f"https://127.0.0.1:{self.base + offset}"
@@ -150,10 +152,11 @@ def running_network(
     *,
     seed: bool,
     before_up: Callable[[NetworkLayout], None] = lambda _layout: None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Network]:
     """``network init`` of ``topology`` in ``root``, seeded if asked, ``before_up`` (e.g. a
-    node's own files), then ``network up`` until the block ends; every node is stopped
-    afterwards."""
+    node's own files), then ``network up`` (with ``env`` added to its environment, which
+    the node processes inherit) until the block ends; every node is stopped afterwards."""
     topo = root.parent / f"{root.name}.toml"
     topo.write_text(topology)
     made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root))
@@ -166,7 +169,7 @@ def running_network(
     before_up(NetworkLayout(root))
     process = subprocess.Popen(
         [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        text=True, start_new_session=True, env={**os.environ, **(env or {})},
     )  # fmt: skip
     net = Network(root, base, process)
     deadline = time.monotonic() + 120
@@ -220,6 +223,31 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
             net.small_disk = mounted[0]
             wait_until_consistent(net)
             yield net
+
+
+RECORDED = ("national:national", "prefecture:130001", "prefecture:270008")
+
+
+@pytest.fixture(scope="module")
+def recorded_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    """A network of the session's topology whose prefecture and national
+    nodes' requests are recorded from before it starts (``tests/e2e/r3.py``, R3):
+    ``record_node_requests(recorded_network, nodes)``. Its own network, so that the
+    capture holds the handshake of every connection and nothing of other tests."""
+    root = tmp_path_factory.mktemp("r3") / "e2e"
+    base = free_port_block(6)
+    ports = {"national:national": base, "prefecture:130001": base + 1,
+             "prefecture:270008": base + 2}  # fmt: skip
+    recorder = Recorder(root, ports)
+    env = {"SSLKEYLOGFILE": str(root / KEYLOG)}
+    try:
+        with running_network(root, topology_text(base), base, seed=True, env=env,
+                             before_up=lambda _layout: recorder.start()) as net:  # fmt: skip
+            net.recorder = recorder
+            wait_until_consistent(net)
+            yield net
+    finally:
+        recorder.stop()
 
 
 TOKYO_BATCH_AFFAIR = "tokyo-allowance-status"

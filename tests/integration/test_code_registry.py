@@ -11,12 +11,15 @@ Real databases: SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import pytest
+
 from jukinet.domain.codes import generate_resident_code
 from jukinet.network.messages import IdentityUpdate
 from jukinet.nodes.identity import quarantine
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national_service
+from jukinet.nodes.national import store as national_store
 from tests.integration.test_identity_nodes import (
     CHIYODA,
     CHUO,
@@ -98,3 +101,38 @@ def test_the_prefecture_has_no_registry_and_takes_a_valid_code_of_its_municipali
     code = generate_resident_code()
     assert send(prefecture, municipality(CHIYODA), update(1, code)) == 1
     assert held(prefecture, code) == (CHIYODA, "resident")
+
+
+def test_a_retired_code_is_never_reissued_in_a_pool_r6(
+    national: IdentityStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's random draw that hits a retired code drops it and draws again."""
+    old, new = issued(national, CHIYODA, 2)
+    assert deliver(national, update(1, old)) == 1
+    assert deliver(national, update(2, new, previous=old, reason="code-change")) == 2
+    draws = iter([old, new, *(generate_resident_code() for _ in range(10))])
+    monkeypatch.setattr(national_store, "generate_resident_code", lambda: next(draws))
+    [fresh] = issued(national, CHUO)
+    assert fresh not in (old, new)  # the draw offered both first; neither came back
+
+
+def test_a_retired_code_is_refused_as_a_new_code_everywhere_r6(national: IdentityStore) -> None:
+    """Neither a birth nor a second code change may bring a retired code back."""
+    old, new = issued(national, CHIYODA, 2)
+    assert deliver(national, update(1, old)) == 1
+    assert deliver(national, update(2, new, previous=old, reason="code-change")) == 2
+    back = update(3, old, previous=new, reason="code-change")
+    expect_quarantine(national, lambda: deliver(national, back), "retired")
+    [item] = quarantine.items(national)
+    quarantine.drop(national, item.id, operator="ops", note="a retired code brought back")
+    expect_quarantine(national, lambda: deliver(national, update(4, old)), "retired")
+    assert held(national, new) == (CHIYODA, "resident") and held(national, old) is None
+
+
+def test_the_prefecture_retires_the_old_code_too_r6(prefecture: IdentityStore) -> None:
+    old, new = generate_resident_code(), generate_resident_code()
+    chiyoda = municipality(CHIYODA)
+    assert send(prefecture, chiyoda, update(1, old)) == 1
+    assert send(prefecture, chiyoda, update(2, new, previous=old, reason="code-change")) == 2
+    assert held(prefecture, new) == (CHIYODA, "resident") and held(prefecture, old) is None
+    expect_quarantine(prefecture, lambda: send(prefecture, chiyoda, update(3, old)), "retired")

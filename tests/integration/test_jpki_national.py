@@ -425,3 +425,27 @@ def test_the_crl_is_the_ca_s_and_is_not_reissued_without_a_change(net: Net) -> N
     # Only members of the directory read it: an unsigned request is refused.
     status, answer = asyncio.run(_asgi(net.app, "GET", "/jpki/crl", b"", {}))
     assert status == 401, answer
+
+
+def test_the_card_s_certificate_proves_its_holder_under_the_new_code_only_r6(net: Net) -> None:
+    """A code change revokes nothing (the certificates carry no code): the binding a
+    prefecture asks for follows the person to the new code, and the retired code proves
+    nobody (R6, R14)."""
+    old = net.resident(CHIYODA, name="改番 太郎")
+    auth, _ = net.issued(CHIYODA, old, Card())
+    status, grant = net.call(CHIYODA, "POST", "/pools", {"count": 1})
+    assert status == 200, grant
+    new = grant["codes"][0]
+    held = net.identity(old)
+    assert held is not None
+    net.update(CHIYODA, new, previous_code=old, change_reason="code-change", **held)
+    serial = f"{auth.serial_number:040x}"
+
+    def bound(code: str) -> bool:
+        status, answer = net.call(PREFECTURE, "POST", "/jpki/binding",
+                                  {"serial": serial, "resident_code": code})  # fmt: skip
+        assert status == 200, answer
+        return bool(answer["bound"])
+
+    assert bound(new) and not bound(old)
+    assert serial not in {e.target for e in net.audit() if e.operation == "jpki.revoke"}

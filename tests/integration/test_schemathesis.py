@@ -76,8 +76,8 @@ port = 7510
 code = "131016"
 port = 7520
 residents = 20
-[[municipalities]]  # calls 131016 where a municipality calls another (R20)
-code = "131041"
+[[municipalities]]
+code = "131024"
 port = 7521
 residents = 1
 [[agencies]]
@@ -94,7 +94,7 @@ code = "chiyoda-city"
 name = "千代田区"
 """
 MUNICIPALITY, PREFECTURE, NATIONAL = "municipality:131016", "prefecture:130001", "national:national"
-OTHER_MUNICIPALITY = "municipality:131041"
+NEIGHBOUR = "municipality:131024"  # calls the municipality node where a municipality may
 MARKER = "signed-on-the-wire"  # the auth provider's placeholder; ``Signer`` replaces it
 DOCS = Path(__file__).parents[2] / "docs" / "openapi"
 SEED = 20261201
@@ -300,8 +300,8 @@ def _callers(network: Network, kind: str, node: str, app: FastAPI) -> dict[tuple
         else:
             role = next(iter(row.roles))
             who = {Role.MUNICIPALITY: MUNICIPALITY, Role.PREFECTURE: PREFECTURE}[role]
-            if who == node:  # a municipality called by another (R20)
-                who = OTHER_MUNICIPALITY
+            if who == node:  # municipality to municipality (R21): another one calls
+                who = NEIGHBOUR
         entry = directory.lookup(who)
         assert entry is not None and row.admits(entry, here), f"{who} may not call {row}"
         signer = Signer(network.key(who), who, authority)
@@ -378,6 +378,10 @@ def _guide(case: Case, node: Node, caller: Caller) -> None:
         )
     if isinstance(body, str) and case.operation.path == "/provision/batch" and node.held:
         case.body = f"{node.held[_coin(body) % len(node.held)]}\n{body}"
+    if isinstance(body, dict) and case.operation.path == "/moving":
+        body["origin"] = caller.signer.key_id.split(":")[1]  # the caller's own messages
+        if isinstance(body.get("seq"), int):
+            body["seq"] = 1 + _coin(body) % 3
     if isinstance(body, dict) and isinstance(body.get("updates"), list):
         body["sender"] = caller.signer.key_id
         for update in body["updates"]:

@@ -47,10 +47,12 @@ _MAX_ANSWER_LINE = 1 << 20  # an answer line is under 2 KB; a longer one is not 
 
 @dataclass
 class BatchReport:
-    """What one run wrote: rows, found, malformed; where a resumed run began."""
+    """What one run wrote: rows, found, retired, malformed; where a resumed run began."""
 
     rows: int = 0
     found: int = 0
+    retired: int = 0
+    """Rows whose code a code change retired (R6): answered with nothing of the person."""
     errors: int = 0
     resumed_after: int | None = None
     """The last row already answered when the run resumed (None: not resumed)."""
@@ -208,6 +210,7 @@ async def batch_file(
                 out.write(row.model_dump_json(exclude_none=True).encode() + b"\n")
                 report.rows += 1
                 report.found += row.found
+                report.retired += row.status == "retired"
                 report.errors += row.error is not None
     sidecar.unlink()
     return report

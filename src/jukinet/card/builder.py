@@ -39,8 +39,9 @@ class Holder:
 class CardPins:
     jpki_auth: str
     """利用者証明用暗証番号: 4 digits."""
-    jpki_sign: str
-    """署名用パスワード: 6–16 upper-case letters and digits."""
+    jpki_sign: str | None
+    """署名用パスワード: 6–16 upper-case letters and digits; None for a card without a
+    signing certificate (a holder under 15, R15)."""
     resident: str
     """住基AP: 4 digits."""
     municipal: str | None
@@ -52,7 +53,7 @@ class JpkiCertificates:
     """DER certificates the network's JPKI CA issued for the card's keys, and its own."""
 
     authentication: bytes
-    signing: bytes
+    signing: bytes | None  # None: a holder under 15 gets no signing certificate (R15)
     ca: bytes
 
 
@@ -93,26 +94,31 @@ def issue_card(
 ) -> CardContent:
     keys = keys or CardKeys.generate()
     given = authorities.jpki
+    signs = pins.jpki_sign is not None  # no signing password: no signing certificate (R15)
     if isinstance(given, JpkiTestCA):  # two test CAs, one per certificate kind
         ca = JpkiCertificates(
             given.auth.issue(keys.jpki_auth.public_key(), auth_subject(), signing=False),
-            given.sign.issue(keys.jpki_sign.public_key(), holder.name, signing=True),
+            given.sign.issue(keys.jpki_sign.public_key(), holder.name, signing=True)
+            if signs
+            else None,
             given.auth.der,
         )
         sign_ca = given.sign.der
     else:  # the network's one JPKI CA issues both
         ca, sign_ca = given, given.ca
+    if (ca.signing is not None) != signs:
+        raise ValueError("a signing certificate needs a signing password, and the reverse")
     municipality_public = certs.public_bytes(authorities.municipality)
     subject = f"card {holder.card_number}"
     jpki_app = jpki.build(
         auth_cert=ca.authentication,
         auth_ca=ca.ca,
-        sign_cert=ca.signing,
+        sign_cert=ca.signing or b"",
         sign_ca=sign_ca,
         auth_key=_pkcs8(keys.jpki_auth),
-        sign_key=_pkcs8(keys.jpki_sign),
+        sign_key=_pkcs8(keys.jpki_sign) if signs else None,
         auth_pin=pins.jpki_auth.encode(),
-        sign_pin=pins.jpki_sign.encode(),
+        sign_pin=pins.jpki_sign.encode() if pins.jpki_sign is not None else None,
         unblock_anchor=municipality_public,
     )
     resident_app = resident.build(

@@ -62,6 +62,16 @@ COMMANDS: dict[str, LazyCommand] = {
     "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19) and the card reader."),
     "copy": LazyCommand("copy_cmd", "app", "Copies of the resident record at the window."),
     "document": LazyCommand("copy_cmd", "document_app", "Check a signed copy of the record."),
+    "move-out": LazyCommand(
+        "moving_cmd",
+        "move_out_app",
+        "Moving with the card at the old municipality: the 付記転出届 (R21).",
+    ),
+    "move-in": LazyCommand(
+        "moving_cmd",
+        "move_in_app",
+        "Moving with the card at the new municipality: the move-in with the card (R21).",
+    ),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
 }
 

@@ -16,6 +16,7 @@ from jukinet.agency.batch_file import BatchReport, batch_file
 from jukinet.cli._common import console, day, err_console, handle_errors
 from jukinet.domain.checks import parse_sex
 from jukinet.errors import PeerUnreachable
+from jukinet.network.messages import LookupResponse, VerifyResponse
 
 app = typer.Typer(help="Identity confirmation for an administrative body.", no_args_is_help=True)
 
@@ -32,6 +33,20 @@ def _print(model: object) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
+RETIRED = (
+    "status: retired — resident code {code} was retired by a code change at the "
+    "resident's request (R6); nothing of the person is answered for it. Ask the person "
+    "for their current resident code."
+)
+
+
+def _print_answer(model: LookupResponse | VerifyResponse, code: str) -> None:
+    """The answer as JSON; a retired code also gets one line on stderr saying so."""
+    _print(model)
+    if model.status == "retired":
+        err_console.print(RETIRED.format(code=code.strip()))
+
+
 def _sex(value: str | None) -> Literal["male", "female"] | None:
     return parse_sex(value).value if value else None
 
@@ -41,11 +56,11 @@ def _sex(value: str | None) -> Literal["male", "female"] | None:
 def lookup(code: str, folder: Path = As, affair: str = Affair, node: str | None = Node) -> None:
     """Identity information of one resident by code (only the affair's fields)."""
 
-    async def go() -> object:
+    async def go() -> LookupResponse:
         async with AgencyClient.from_folder(folder, node) as agency:
             return await agency.lookup(affair, code)
 
-    _print(asyncio.run(go()))
+    _print_answer(asyncio.run(go()), code)
 
 
 @app.command("search")
@@ -85,11 +100,11 @@ def verify(
 ) -> None:
     """Match without disclosure: per item, does the application agree with the register?"""
 
-    async def go() -> object:
+    async def go() -> VerifyResponse:
         async with AgencyClient.from_folder(folder, node) as agency:
             return await agency.verify(affair, code, name, day(born), _sex(sex) or "male", address)
 
-    _print(asyncio.run(go()))
+    _print_answer(asyncio.run(go()), code)
 
 
 @app.command("batch")
@@ -136,7 +151,11 @@ def batch(
             "the same command with --resume sends the rest."
         )
         raise
-    counts = f"{report.rows:,} rows: {report.found:,} found, {report.errors:,} malformed → {target}"
+    retired = f", {report.retired:,} retired" if report.retired else ""
+    counts = (
+        f"{report.rows:,} rows: {report.found:,} found{retired}, {report.errors:,} malformed"
+        f" → {target}"
+    )
     if report.resumed_after is None:
         console.print(counts)
         return

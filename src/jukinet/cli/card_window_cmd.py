@@ -52,10 +52,13 @@ def _issue(code: str, out: Path, operator: str | None, reissue: bool) -> None:
 
     with register() as store:
         session = login(store, operator)
-        pin, password = _pin_pad(True), _signing_pad(True)
+        # Under 15 the card gets no signing certificate (R15), so no signing password.
+        signs = cards.signing_certificate_due(store, code, date.today())
+        pin = _pin_pad(True)
+        password = _signing_pad(True) if signs else None
         if not PinFormat.DIGITS_4.accepts(pin.encode()):
             raise InvalidInput("A card PIN is 4 digits.")
-        if not PinFormat.UPPER_ALNUM_6_16.accepts(password.encode()):
+        if password is not None and not PinFormat.UPPER_ALNUM_6_16.accepts(password.encode()):
             raise InvalidInput("The signing password is 6 to 16 upper-case letters and digits.")
         pins = CardPins(jpki_auth=pin, jpki_sign=password, resident=pin, municipal=pin)
         console.print("Making the card's keys for the card (a real chip makes its own) ...")
@@ -68,7 +71,13 @@ def _issue(code: str, out: Path, operator: str | None, reissue: bool) -> None:
         f"valid until {card.valid_until.isoformat()}.",
         markup=False,
     )
-    console.print("  JPKI certificates issued by the network's JPKI CA for the card's keys")
+    if signs:
+        console.print("  JPKI certificates issued by the network's JPKI CA for the card's keys")
+    else:
+        console.print(
+            "  JPKI user-authentication certificate issued by the network's JPKI CA; no "
+            "signing certificate (the resident is under 15)"
+        )
     if issued.replaced:
         console.print(f"  card {issued.replaced} replaced; its certificates revoked")
     console.print(f"  wrote {issued.image} and its chip key {issued.chip_key}", markup=False)
@@ -165,11 +174,42 @@ def sign(
 
     document = file.read_bytes()
     with card_window.terminal(reader) as t:
+        card_window.require_signing_certificate(t)  # before asking for a password
         signature, cert = card_window.sign(t, _signing_pad(False), document)
     cert_file = out.with_name(out.name + ".cert")
     out.write_bytes(signature)
     cert_file.write_bytes(cert)
     console.print(f"Signed {file.name}: signature {out}, signing certificate {cert_file}.")
+
+
+def sign_move_out(
+    reader: str = ReaderOption,
+    origin: str = typer.Option(..., "--from", help="Local government code moved from."),
+    holder: str = typer.Option(..., "--holder", help="Your resident code (the card's)."),
+    persons: list[str] = typer.Option(
+        [], "--with", help="Household members moving with you; repeatable."
+    ),
+    to: str = typer.Option(..., "--to", help="Local government code of the new municipality."),
+    destination: str = typer.Option(..., "--destination", help="転出先: the new address."),
+    planned: str = typer.Option(..., "--planned", help="Planned date of moving (転出予定日)."),
+    new_head: str | None = typer.Option(None, help="New head if you leave and others stay."),
+    out: Path = typer.Option(..., "--out", help="The signed notification to write (JSON)."),
+) -> None:
+    """付記転出届 online (R21): a move-out notification signed with the card's JPKI signing
+    key, for the old municipality (`jukinet move-out receive FILE` there)."""
+    from jukinet.cli._common import day
+    from jukinet.domain.moving import MoveNotification
+    from jukinet.nodes.municipality import card_window, moving_online
+
+    n = MoveNotification(
+        holder.strip(), tuple(p.strip() for p in persons), to.strip(), destination,
+        day(planned), date.today(), "online", new_head,
+    )  # fmt: skip
+    doc = moving_online.document(n, origin.strip())
+    with card_window.terminal(reader) as t:
+        signature, cert = card_window.sign(t, _signing_pad(False), moving_online.canonical(doc))
+    out.write_text(moving_online.signed_file(doc, signature, cert), encoding="utf-8")
+    console.print(f"Signed the move-out notification to municipality {origin}: {out}.")
 
 
 def unblock(
@@ -225,3 +265,4 @@ def update(reader: str = ReaderOption, operator: str | None = OperatorOption) ->
 def register_commands(app: typer.Typer) -> None:
     for fn in (issue, reissue, suspend, revoke, check, sign, unblock, update):
         app.command(fn.__name__)(handle_errors(fn))
+    app.command("sign-move-out")(handle_errors(sign_move_out))

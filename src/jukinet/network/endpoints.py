@@ -225,5 +225,9 @@ ENDPOINTS = EndpointTable((
     # other (R3); anyone else checks the PDF offline (`jukinet document verify`).
     Endpoint(_M, "POST", "/documents/verify", MUNICIPALITY, ANY, "did it issue this copy",
              MESSAGE),
+    # Moving with the card (R21, R3): the move-out certificate information, its
+    # cancellation and the move-in notice, municipality to municipality only.
+    Endpoint(_M, "POST", "/moving", MUNICIPALITY, ANY,
+             "move-out certificate information, cancellation, move-in notice (R21)", MESSAGE),
 ))
 # fmt: on

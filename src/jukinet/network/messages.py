@@ -306,9 +306,14 @@ class ProvidedRecord(Message):
     fields: dict[ProvisionField, str]
 
 
+# The code asked was retired by a code change (R6): nothing of the person is answered.
+CodeStatus = Literal["retired"]
+
+
 class LookupResponse(Message):
     found: bool
     record: ProvidedRecord | None = None
+    status: CodeStatus | None = None
 
 
 class Candidate(Message):
@@ -325,6 +330,7 @@ class VerifyResponse(Message):
 
     found: bool
     matches: dict[Literal["name", "date_of_birth", "sex", "address"], bool]
+    status: CodeStatus | None = None
 
 
 class BatchRow(Message):
@@ -334,6 +340,7 @@ class BatchRow(Message):
     resident_code: str | None = None
     found: bool = False
     record: ProvidedRecord | None = None
+    status: CodeStatus | None = None
     error: str | None = None
 
 
@@ -450,7 +457,8 @@ class DisclosureResponse(Message):
 
 class JpkiBindingRequest(Request):
     """A prefecture asks whether a user-authentication certificate is valid and was
-    issued to exactly this resident code (the national node's records, R14/R15)."""
+    issued to the person holding this resident code now (the national node's records,
+    R6/R14/R15)."""
 
     serial: Annotated[str, Field(pattern="^[0-9a-f]{40}$")]
     resident_code: ResidentCodeText

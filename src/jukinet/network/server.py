@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import ssl
 import time
@@ -156,7 +157,26 @@ def build_server(
     config.ssl.sslobject_class = _LoggedHandshake
     if crl_path is not None:
         load_crl(config.ssl, crl_path)
+    log_tls_secrets(config.ssl)
     return uvicorn.Server(config)
+
+
+def log_tls_secrets(context: ssl.SSLContext) -> None:
+    """With ``SSLKEYLOGFILE`` set, append each connection's TLS secrets to that file.
+
+    A diagnostic, read once when the server is built: the variable OpenSSL-based tools
+    and Python's own ``ssl.create_default_context`` honour (uvicorn builds a bare
+    ``SSLContext``, which does not), in the NSS key log format that Wireshark and tshark
+    decrypt a capture with (tests/e2e/r3.py records what reaches a node this way, R3).
+    Whoever holds the file reads the node's traffic: never set it on a real node.
+    """
+    path = os.environ.get("SSLKEYLOGFILE")
+    if path:
+        context.keylog_filename = path
+        security_log.warning(
+            "SSLKEYLOGFILE is set: this node writes its TLS secrets to %s (a diagnostic; "
+            "anyone with the file can read the node's traffic)", path,
+        )  # fmt: skip
 
 
 def serve(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from jukinet.card.builder import CardKeys
 from jukinet.card.chip import Chip
 from jukinet.card.image import open_image
 from jukinet.card.pcsc import wait_for_card
@@ -144,3 +145,26 @@ def test_a_wrong_pin_costs_one_try_and_the_count_survives_a_restart_of_the_card(
     insert_card(open_image(issued_card.image, issued_card.chip_key), 0)
     pins = run("pkcs15-tool", "--reader", "0", "--list-pins")
     assert re.findall(r"Tries left\s+: (\d+)", pins.stdout) == ["2", "5"]
+
+
+def test_opensc_reads_a_card_under_15_without_a_signing_certificate(
+    card_keys: CardKeys, insert_card: Callable[[Chip, int], Inserted], tmp_path: Path
+) -> None:
+    """R15: OpenSC binds the card of a resident under 15, reads its user-authentication
+    certificate and signs with its key; no signing certificate comes out of it."""
+    from .test_card_under_15 import PIN, child_card
+
+    insert_card(open_image(child_card(tmp_path, card_keys), b"k" * 32), 0)
+    auth = run("pkcs15-tool", "--reader", "0", "--read-certificate", "01")
+    assert auth.returncode == 0 and "BEGIN CERTIFICATE" in auth.stdout, auth.stderr
+    signing = run("pkcs15-tool", "--reader", "0", "--read-certificate", "02")
+    assert "BEGIN CERTIFICATE" not in signing.stdout
+    document, signature = tmp_path / "login.txt", tmp_path / "login.sig"
+    document.write_text("ログイン 2026-12-02\n")
+    signed = run(
+        "pkcs11-tool", "--module", PKCS11, "--slot-index", "0", "--login", "--pin", PIN,
+        "--sign", "--id", "01", "--mechanism", "SHA256-RSA-PKCS",
+        "--input-file", str(document), "--output-file", str(signature),
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    assert len(signature.read_bytes()) == 256

@@ -37,7 +37,9 @@ def _call(node: Node, agency: str, affair: str, function: Function, code: str) -
         )  # fmt: skip
         verified = pv.verify(store, TABLE, agency, vreq)
         assert verified.found and all(verified.matches.values())
-        assert set(type(verified).model_fields) == {"found", "matches"}  # no data (R23)
+        # No data (R23); ``status`` says only whether the code asked was retired (R6).
+        assert set(type(verified).model_fields) == {"found", "matches", "status"}
+        assert verified.status is None
         return set()
     rows = list(pv.batch(store, TABLE, agency, affair, [code]))
     assert len(rows) == 1 and rows[0].found and rows[0].record is not None

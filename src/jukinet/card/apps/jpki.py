@@ -8,6 +8,8 @@ issuing municipality) serves only to unblock a PIN at the window.
 
 from __future__ import annotations
 
+import secrets
+
 from jukinet.card.content import (
     ALWAYS,
     Access,
@@ -50,14 +52,22 @@ def build(
     sign_cert: bytes,
     sign_ca: bytes,
     auth_key: bytes,
-    sign_key: bytes,
+    sign_key: bytes | None,
     auth_pin: bytes,
-    sign_pin: bytes,
+    sign_pin: bytes | None,
     unblock_anchor: bytes,
 ) -> Application:
-    """The application with DER certificates and PKCS#8 DER RSA-2048 keys."""
-    for pin, fmt in ((auth_pin, PinFormat.DIGITS_4), (sign_pin, PinFormat.UPPER_ALNUM_6_16)):
-        if not fmt.accepts(pin):
+    """The application with DER certificates and PKCS#8 DER RSA-2048 keys.
+
+    An empty ``sign_cert`` is absent (EF 0008 says so). Without ``sign_key`` (a holder
+    under 15, to whom JPKI issues no signing certificate) the card holds no signing key;
+    without ``sign_pin`` its signing-password EF is still there, set to a random value
+    nobody is told: OpenSC's jpki driver asks every JPKI card for the tries left of both
+    PINs and refuses to bind a card without the second, and behind it there is nothing.
+    """
+    pins = ((auth_pin, PinFormat.DIGITS_4), (sign_pin, PinFormat.UPPER_ALNUM_6_16))
+    for pin, fmt in pins:
+        if pin is not None and not fmt.accepts(pin):
             raise ValueError(f"a JPKI PIN must be {fmt.value}")
     certs = {AUTH_CERT: auth_cert, AUTH_CA: auth_ca, SIGN_CERT: sign_cert, SIGN_CA: sign_ca}
     for fid, der in certs.items():
@@ -70,23 +80,19 @@ def build(
     files[TOKEN_INFO] = ElementaryFile(TOKEN_INFO, TOKEN)
     present = bytes(1 if certs[fid] else 0 for fid in CERT_ORDER)
     files[CERTS_PRESENT] = ElementaryFile(CERTS_PRESENT, present)
+    app_pins = {
+        AUTH_PIN: Pin(AUTH_PIN, auth_pin, PinFormat.DIGITS_4, AUTH_PIN_TRIES, AUTH_PIN_TRIES)
+    }
+    keys = {
+        AUTH_KEY: Key(AUTH_KEY, KeyKind.RSA_2048, auth_key, KeyUsage.SIGN, Access(pin=AUTH_PIN))
+    }
+    unknown = secrets.token_hex(8).upper().encode()  # 16 characters of the format
+    app_pins[SIGN_PIN] = Pin(
+        SIGN_PIN, sign_pin or unknown, PinFormat.UPPER_ALNUM_6_16, SIGN_PIN_TRIES, SIGN_PIN_TRIES
+    )
+    if sign_key is not None:
+        keys[SIGN_KEY] = Key(SIGN_KEY, KeyKind.RSA_2048, sign_key, KeyUsage.SIGN,
+                             Access(pin=SIGN_PIN))  # fmt: skip
     return Application(
-        aid=AID,
-        label="JPKI",
-        files=files,
-        pins={
-            AUTH_PIN: Pin(AUTH_PIN, auth_pin, PinFormat.DIGITS_4, AUTH_PIN_TRIES, AUTH_PIN_TRIES),
-            SIGN_PIN: Pin(
-                SIGN_PIN, sign_pin, PinFormat.UPPER_ALNUM_6_16, SIGN_PIN_TRIES, SIGN_PIN_TRIES
-            ),
-        },
-        keys={
-            AUTH_KEY: Key(
-                AUTH_KEY, KeyKind.RSA_2048, auth_key, KeyUsage.SIGN, Access(pin=AUTH_PIN)
-            ),
-            SIGN_KEY: Key(
-                SIGN_KEY, KeyKind.RSA_2048, sign_key, KeyUsage.SIGN, Access(pin=SIGN_PIN)
-            ),
-        },
-        terminal_ca=unblock_anchor,
+        aid=AID, label="JPKI", files=files, pins=app_pins, keys=keys, terminal_ca=unblock_anchor
     )

@@ -11,8 +11,9 @@ accepts the proof only if
    those bytes (``jukinet.jpki.verify_signature``);
 3. it is fresh: signed within ``MAX_SKEW`` of this node's clock, its nonce never seen
    here before (kept in ``card_nonces`` until it could no longer be fresh);
-4. the certificate was issued to exactly this resident code and is still valid in the
-   national node's records (the national node reads its own; a prefecture asks it).
+4. the certificate was issued to the person holding this resident code now (across a
+   code change, R6) and is still valid in the national node's records (the national
+   node reads its own; a prefecture asks it).
 
 The first check that fails is the one refusal, a ``DisclosureRefused`` or
 ``CardCertificateRefused`` sentence; none of them depends on whether the code exists.

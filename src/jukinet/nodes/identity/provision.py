@@ -13,10 +13,14 @@ provided and one audit entry. A batch is one such transaction per chunk of
 The answer holds exactly the affair's fields; an affair with a ``sector`` receives
 the sector pseudonym (``pseudonym``) and never the resident code.
 
-A code retired by a code change (R6) still leads to the person: lookup, verify and
-batch answer with the person's current record (its ``resident_code`` field, if the
-affair may receive it, is the current code). The provision row keeps the code as
-asked, and the person key ties it to the person for disclosure.
+A code retired by a code change (R6) is answered as retired and nothing more:
+lookup, verify and batch say ``found: false, status: "retired"`` and give no item of
+the person, not the new code, not even whether the person is alive (the resident
+asked for a new code so that the old one leads nowhere; an agency holding the old code
+asks the person for the current one). The node still knows whom the old code named,
+so the call writes one provision row for that person with no fields given (``fields``
+empty) and the code as asked: the resident's disclosure (R14) lists the attempt, and
+the audit entry says ``retired``.
 
 These are the use cases (one transaction each); the policy they apply is
 ``jukinet.domain.provision``, the queries ``provision_store``, the HTTP routes
@@ -115,15 +119,20 @@ class _Provider:
         # Built from this node's own data and the checked table: no validation needed.
         return ProvidedRecord.model_construct(fields=cast(dict[ProvisionField, str], values))
 
-    def log(self, conn: Connection, provided: Sequence[tuple[HeldIdentity, str]]) -> None:
-        """One provision row per person provided (``provided``: person, code as asked)."""
+    def log(
+        self, conn: Connection, provided: Sequence[tuple[HeldIdentity, str]],
+        retired: Sequence[tuple[HeldIdentity, str]] = (),
+    ) -> None:  # fmt: skip
+        """One provision row per person provided (``provided``: person, code as asked),
+        and one with no fields per person asked for by a retired code (R6, R14)."""
         fixed = (self.store.node_id, self.agency, self.recipient.code, self.affair.code,
                  str(self.function))  # fmt: skip
         at = audit.now()
-        persons = [(p.person_key, asked) for p, asked in provided]
-        q.log_provisions(conn, at, fixed, persons, self.given, self.request_id)
+        persons = [(p.person_key, asked, self.given) for p, asked in provided]
+        persons += [(p.person_key, asked, "") for p, asked in retired]
+        q.log_provisions(conn, at, fixed, persons, self.request_id)
         if persons:  # the audit entry of this call (or chunk) seals the rows (R12, R14)
-            self.sealed = seal([(*fixed, key, asked, self.given) for key, asked in persons], at)
+            self.sealed = seal([(*fixed, *person) for person in persons], at)
 
     def audit(self, conn: Connection, detail: str) -> None:
         target = f"{self.recipient.code}/{self.affair.code}"
@@ -166,10 +175,15 @@ def lookup(
     """Identity information of one person by resident code, the affair's fields only."""
     p = _authorize(store, table, agency, req.affair, Function.LOOKUP)
     with store.transaction() as conn:
-        person = q.find(conn, req.resident_code)
-        if person is None:
+        found = q.find_asked(conn, req.resident_code)
+        if found is None:
             p.audit(conn, "not found")
             return LookupResponse(found=False)
+        person, retired = found
+        if retired:
+            p.log(conn, [], [(person, req.resident_code)])
+            p.audit(conn, "retired code: nothing provided")
+            return LookupResponse(found=False, status="retired")
         record = p.record(conn, person)
         p.log(conn, [(person, req.resident_code)])
         p.audit(conn, f"provided 1 ({p.given})")
@@ -212,11 +226,17 @@ def verify(
 ) -> VerifyResponse:
     """Match or not per item (name and address after folding); no data is returned."""
     p = _authorize(store, table, agency, req.affair, Function.VERIFY)
+    nothing = dict.fromkeys(policy.VERIFY_ITEMS, False)
     with store.transaction() as conn:
-        person = q.find(conn, req.resident_code)
-        if person is None:
+        found = q.find_asked(conn, req.resident_code)
+        if found is None:
             p.audit(conn, "not found")
-            return VerifyResponse(found=False, matches=dict.fromkeys(policy.VERIFY_ITEMS, False))
+            return VerifyResponse(found=False, matches=nothing)
+        person, retired = found
+        if retired:
+            p.log(conn, [], [(person, req.resident_code)])
+            p.audit(conn, "retired code: nothing verified")
+            return VerifyResponse(found=False, matches=nothing, status="retired")
         matches = policy.verify_matches(
             person, name=req.name, date_of_birth=req.date_of_birth, sex=req.sex,
             address=req.address,
@@ -263,19 +283,24 @@ def _batch(p: _Provider, items: Iterator[BatchItem]) -> Iterator[BatchRow]:
 def _batch_chunk(p: _Provider, chunk: list[BatchItem], number: int) -> list[BatchRow]:
     codes = sorted({code for _, code, _ in chunk if code is not None})  # B-tree locality
     with p.store.transaction() as conn:
-        held = q.by_codes(conn, codes)
+        held, retired = q.by_codes(conn, codes)
         records = {code: p.record(conn, person) for code, person in held.items()}
         provided: dict[str, tuple[HeldIdentity, str]] = {}  # one row per person per chunk
         for code in codes:
             person = held.get(code)
             if person is not None and person.person_key not in provided:
                 provided[person.person_key] = (person, code)
-        p.log(conn, list(provided.values()))
+        asked_retired: dict[str, tuple[HeldIdentity, str]] = {}
+        for code_asked, person in sorted(retired.items()):
+            if person.person_key not in provided:
+                asked_retired.setdefault(person.person_key, (person, code_asked))
+        p.log(conn, list(provided.values()), list(asked_retired.values()))
         errors = sum(1 for _, code, _ in chunk if code is None)
+        gone = len(codes) - len(held) - len(retired)
         p.audit(
             conn,
             f"chunk {number}, rows {chunk[0][0]}-{chunk[-1][0]}: provided {len(provided)}, "
-            f"not found {len(codes) - len(held)}, malformed {errors} ({p.given})",
+            f"retired {len(retired)}, not found {gone}, malformed {errors} ({p.given})",
         )
     rows: list[BatchRow] = []
     for row, asked, error in chunk:
@@ -283,6 +308,11 @@ def _batch_chunk(p: _Provider, chunk: list[BatchItem], number: int) -> list[Batc
             rows.append(BatchRow.model_construct(row=row, error=error))
             continue
         record = records.get(asked)
+        if record is None and asked in retired:
+            rows.append(BatchRow.model_construct(
+                row=row, resident_code=asked, found=False, status="retired"
+            ))  # fmt: skip
+            continue
         rows.append(
             BatchRow.model_construct(
                 row=row, resident_code=asked, found=record is not None, record=record

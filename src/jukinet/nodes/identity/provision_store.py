@@ -22,6 +22,7 @@ __all__ = [
     "by_codes",
     "by_name",
     "find",
+    "find_asked",
     "log_provisions",
     "provisions_of",
     "resident_of",
@@ -58,10 +59,17 @@ _BY_RETIRED_CODE = (
 
 def find(conn: Connection, code: str) -> HeldIdentity | None:
     """The person holding ``code`` now, or who held it before a code change (R6)."""
+    found = find_asked(conn, code)
+    return found[0] if found is not None else None
+
+
+def find_asked(conn: Connection, code: str) -> tuple[HeldIdentity, bool] | None:
+    """(the person, whether ``code`` is one a code change retired), or None (R6)."""
     row = conn.execute(_BY_CODE, {"code": code}).first()
-    if row is None:
-        row = conn.execute(_BY_RETIRED_CODE, {"code": code}).first()
-    return _held(row) if row else None
+    if row is not None:
+        return _held(row), False
+    row = conn.execute(_BY_RETIRED_CODE, {"code": code}).first()
+    return (_held(row), True) if row else None
 
 
 def by_name(conn: Connection, name_folded: str, date_of_birth: date | None) -> list[HeldIdentity]:
@@ -72,8 +80,11 @@ def by_name(conn: Connection, name_folded: str, date_of_birth: date | None) -> l
     return [_held(r) for r in conn.execute(query.limit(SEARCH_SCAN))]
 
 
-def by_codes(conn: Connection, codes: Sequence[str]) -> dict[str, HeldIdentity]:
-    """The people holding ``codes`` now or before a code change, by the code asked.
+def by_codes(
+    conn: Connection, codes: Sequence[str]
+) -> tuple[dict[str, HeldIdentity], dict[str, HeldIdentity]]:
+    """The people holding ``codes`` now, and those who held them before a code change
+    (R6), each by the code asked.
 
     One set-based read over the (sorted) codes; retired codes are rare, so they take
     a second small statement for the codes not held now.
@@ -89,8 +100,8 @@ def by_codes(conn: Connection, codes: Sequence[str]) -> dict[str, HeldIdentity]:
             .join(identities, identities.c.person_key == retired_codes.c.person_key)
             .where(retired_codes.c.code.in_(missing))
         )
-        held.update((r[0], _held(r[1:])) for r in conn.execute(query))
-    return held
+        return held, {r[0]: _held(r[1:]) for r in conn.execute(query)}
+    return held, {}
 
 
 _LOG_COLUMNS = ("at", "node", "agency", "recipient", "affair", "function", "person_key",
@@ -99,12 +110,12 @@ _LOG_COLUMNS = ("at", "node", "agency", "recipient", "affair", "function", "pers
 
 def log_provisions(
     conn: Connection, at: str, fixed: tuple[str, str, str, str, str],
-    provided: Sequence[tuple[str, str]], fields: str, request_id: str,
+    provided: Sequence[tuple[str, str, str]], request_id: str,
 ) -> None:  # fmt: skip
     """One provision row per person provided.
 
     ``fixed`` is (node, agency, recipient, affair, function); ``provided`` is
-    (person key, code as asked) per person.
+    (person key, code as asked, fields given) per person.
     """
     if not provided:
         return
@@ -116,7 +127,7 @@ def log_provisions(
         f"VALUES ({', '.join([mark] * len(_LOG_COLUMNS))})"
     )
     conn.exec_driver_sql(
-        sql, [(at, *fixed, key, asked, fields, request_id) for key, asked in provided]
+        sql, [(at, *fixed, key, asked, fields, request_id) for key, asked, fields in provided]
     )
 
 

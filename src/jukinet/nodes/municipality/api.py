@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,14 +19,17 @@ from jukinet import config
 from jukinet.documents import certs
 from jukinet.documents.signing import DocumentSigner
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
+from jukinet.errors import PeerUnreachable
 from jukinet.network import outbox as ob
 from jukinet.network.copy_messages import TokenCheck, TokenVerdict
 from jukinet.network.messages import NodeStatus, node_id
+from jukinet.network.messages_moving import MovingAck, MovingMessage
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality import moving_receive, service
 from jukinet.nodes.municipality.copy_check import check_token
+from jukinet.nodes.municipality.moving_link import MovingWorker
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
@@ -38,10 +42,11 @@ def create_app(home: Path) -> FastAPI:
     store = open_register(home)
     prefecture = node_id("prefecture", prefecture_code_of(LocalGovernmentCode(cfg.code)))
     worker: ob.DeliveryWorker | None = None
+    moving: MovingWorker | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal worker
+        nonlocal worker, moving
         try:
             async with runtime.client() as client:
                 worker = ob.DeliveryWorker(
@@ -50,7 +55,20 @@ def create_app(home: Path) -> FastAPI:
                     runtime.node_id,
                     ob.make_sender(client, runtime.settings.upstream_url),
                 )
-                async with background(keep_directory_fresh(runtime, client), worker.run_forever()):
+
+                async def send_moving(receiver: str, message: MovingMessage) -> MovingAck:
+                    entry = runtime.directory.lookup(node_id("municipality", receiver))
+                    if entry is None or not entry.url:
+                        raise PeerUnreachable(f"Municipality {receiver} is not in the directory.")
+                    url = entry.url.rstrip("/") + "/moving"
+                    return MovingAck.model_validate(await client.post(url, message))
+
+                moving = MovingWorker(store.engine, send_moving)
+                async with background(
+                    keep_directory_fresh(runtime, client),
+                    worker.run_forever(),
+                    moving.run_forever(),
+                ):
                     yield
         finally:
             store.close()
@@ -63,6 +81,18 @@ def create_app(home: Path) -> FastAPI:
         rows = store.export_identities()  # read lazily, in Starlette's worker thread
         return JsonLines(json_lines(rows))
 
+    replayed = (
+        "The message is refused (move-with-card-refused): another message was taken under "
+        "its seq (replayed or altered), or it names another sender than the caller."
+    )
+
+    @app.post("/moving", responses={409: {"description": replayed}})
+    async def moving_message(message: MovingMessage, peer: Caller) -> MovingAck:
+        """A message of moving with the card from another municipality (R21)."""
+        return await asyncio.to_thread(
+            moving_receive.receive, store, peer.code, message, date.today()
+        )
+
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:
         return await asyncio.to_thread(
@@ -72,6 +102,7 @@ def create_app(home: Path) -> FastAPI:
             started_at=runtime.started_at,
             directory_version=runtime.directory.version,
             worker=worker,
+            moving=moving,
         )
 
     signer: DocumentSigner | None = None

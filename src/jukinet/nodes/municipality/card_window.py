@@ -25,7 +25,7 @@ from jukinet.card.pcsc import PcscReader
 from jukinet.card.reader import Reader
 from jukinet.card.sw import SW
 from jukinet.card.terminal import Terminal
-from jukinet.errors import CardNotGenuine, CardRefused, InvalidInput
+from jukinet.errors import CardNotGenuine, CardRefused, InvalidInput, NoSigningCertificate
 from jukinet.nodes.municipality.card_keys import WindowKeys
 
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -136,8 +136,30 @@ def write_resident_code(t: Terminal, window: WindowKeys, code: str) -> str:
     return code
 
 
+NO_SIGNING = (
+    "This card holds no JPKI signing certificate: JPKI issues none to a person under 15, so "
+    "the card cannot sign. It still proves who its holder is (user authentication); from 15 "
+    "on, a card reissued at the window (`jukinet card reissue`) carries one."
+)
+
+
+def has_signing_certificate(t: Terminal) -> bool:
+    """Whether the card's JPKI application holds a signing certificate (EF 0008, as
+    OpenSC reads it): a card issued under 15 does not (R15)."""
+    t.select_application(jpki.AID)
+    present = t.read_file(jpki.CERTS_PRESENT)
+    index = jpki.CERT_ORDER.index(jpki.SIGN_CERT)
+    return len(present) > index and present[index] == 1
+
+
+def require_signing_certificate(t: Terminal) -> None:
+    if not has_signing_certificate(t):
+        raise NoSigningCertificate(NO_SIGNING)
+
+
 def sign(t: Terminal, password: str, document: bytes) -> tuple[bytes, bytes]:
     """(PKCS#1 v1.5 SHA-256 signature, the signing certificate DER) from the JPKI app."""
+    require_signing_certificate(t)
     t.select_application(jpki.AID)
     verify_pin(t, jpki.SIGN_PIN, password)
     cert = t.read_file(jpki.SIGN_CERT)

@@ -3,7 +3,9 @@
 Issuing: the card's keys are made for the card, the national JPKI CA certifies its two
 RSA keys (``jpki.certify_card_keys``), the municipality's card-issuer key certifies the
 keys of the 住基AP and the municipal application, and the image with its chip key is
-written. Suspending (lost), revoking and reissuing revoke the card's JPKI certificates
+written. A resident under 15 gets a card with the user-authentication certificate only
+(JPKI issues no signing certificate before 15): no signing key, certificate or password
+on it. Suspending (lost), revoking and reissuing revoke the card's JPKI certificates
 at the national node first. Every step is one audited entry (``card.issue``,
 ``card.reissue``, ``card.suspend``, ``card.revoke``, ``card.check``, ``card.unblock``,
 ``card.update``, the card number or resident code as target), besides the entries of
@@ -13,6 +15,7 @@ the resident code as target); ``domain/card.py`` says which steps are legal.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from jukinet.domain.codes import parse_resident_code
 from jukinet.domain.record import ResidentRecord
 from jukinet.errors import CardStateRefused, InvalidInput, NotFound, ResidentNotFound
 from jukinet.jpki import load_ca_certificate, public_key_der
+from jukinet.jpki.validity import may_hold_signing_certificate
 from jukinet.nodes.municipality import jpki
 from jukinet.nodes.municipality.card_keys import load_window
 from jukinet.nodes.municipality.service import audited, run
@@ -98,6 +102,18 @@ def _serial(der: bytes) -> str:
     return f"{x509.load_der_x509_certificate(der).serial_number:040x}"
 
 
+def signs_on(record: ResidentRecord, today: date) -> bool:
+    """Whether a card issued ``today`` gets a JPKI signing certificate: not under 15 (R15)."""
+    return may_hold_signing_certificate(record.date_of_birth, today)
+
+
+def signing_certificate_due(store: RegisterStore, resident_code: str, today: date) -> bool:
+    """Whether the card the window is about to issue gets a signing certificate, so the
+    window asks the resident for a signing password (a plain read; the issue audits)."""
+    with store.engine.connect() as conn:
+        return signs_on(_resident(RegisterTx(conn, store), resident_code.strip()), today)
+
+
 def _set_state(tx: RegisterTx, number: str, state: CardState, today: date, reason: str) -> None:
     tx.conn.execute(
         update(cards)
@@ -142,11 +158,18 @@ async def issue(
     if reissue and old is not None and old.state is CardState.ACTIVE:
         await jpki.revoke_card_certificates(store, session, home, code, "holder-request")
     keys = keys or CardKeys.generate()  # made for the card, as a chip would make them
+    signs = signs_on(record, today)
+    if not signs:  # no signing certificate, so no key or password to protect one (R15)
+        pins = dataclasses.replace(pins, jpki_sign=None)
+    elif pins.jpki_sign is None:
+        raise InvalidInput(
+            "The resident is 15 or over: the card's JPKI signing password must be set."
+        )
+    signing_key = public_key_der(keys.jpki_sign.public_key()) if signs else None
     certified = await jpki.certify_card_keys(
-        store, session, home, code,
-        public_key_der(keys.jpki_auth.public_key()), public_key_der(keys.jpki_sign.public_key()),
-    )  # fmt: skip
-    if certified.signing is None:
+        store, session, home, code, public_key_der(keys.jpki_auth.public_key()), signing_key
+    )
+    if signs and certified.signing is None:
         raise CardStateRefused("The JPKI CA issued no signing certificate for this card.")
     ca_der = load_ca_certificate(home).public_bytes(Encoding.DER)
     number = f"{secrets.randbelow(10**12):012d}"
@@ -178,7 +201,7 @@ async def issue(
                 card_number=number, resident_code=code, state=CardState.ACTIVE.value,
                 issued_on=today, valid_until=holder.valid_until,
                 auth_serial=_serial(certified.authentication),
-                sign_serial=_serial(certified.signing or b""),
+                sign_serial=_serial(certified.signing) if certified.signing else None,
                 changed_on=today, reason="issued", replaced_by=None,
             )
         )  # fmt: skip
@@ -188,7 +211,10 @@ async def issue(
         card = Card(number, code, CardState.ACTIVE, today, holder.valid_until)
         detail = f"card {number}, valid until {holder.valid_until.isoformat()}; keys made for "
         detail += "the card, JPKI certificates " + _serial(certified.authentication)
-        detail += f", {_serial(certified.signing or b'')}"
+        if certified.signing is not None:
+            detail += f", {_serial(certified.signing)}"
+        else:
+            detail += " (user authentication only: no signing certificate under 15)"
         if replaced:
             detail += f"; replaces card {replaced}"
         return (

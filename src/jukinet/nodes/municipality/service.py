@@ -29,6 +29,8 @@ from jukinet.domain.rules import decide
 from jukinet.errors import AccessDenied, HouseholdNotFound, JukinetError, ResidentNotFound
 from jukinet.network import outbox as ob
 from jukinet.network.messages import NodeStatus, node_id
+from jukinet.nodes.municipality import moving_link
+from jukinet.nodes.municipality.moving_link import MovingWorker
 from jukinet.nodes.municipality.operator_cards import check_card
 from jukinet.nodes.municipality.operators import authenticate
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
@@ -266,15 +268,18 @@ def status(
     started_at: datetime,
     directory_version: int,
     worker: ob.DeliveryWorker | None = None,
+    moving: MovingWorker | None = None,
 ) -> NodeStatus:
-    """What the operations monitor reads of this node: its outbox towards the prefecture."""
+    """What the operations monitor reads of this node: its outbox towards the prefecture,
+    then one link per municipality that moving messages wait for (R21)."""
     with store.engine.connect() as conn:
         link = ob.link(conn, outbox, prefecture, worker)
+        waiting = moving_link.links(conn, moving)
     return NodeStatus(
         node_id=node_id("municipality", store.code),
         role="municipality",
         directory_version=directory_version,
         started_at=started_at,
-        links=[link],
+        links=[link, *waiting],
         identities=store.count_residents(),
     )

@@ -210,3 +210,60 @@ issued_copies = Table(
     Column("wide_area", Boolean, nullable=False),
     Column("home_code", String(6), nullable=False),
 )
+
+# Moving with the card (R21, docs/flows.md "Moving with the card"). At the old
+# municipality: each planned move-out (付記転出届) and what became of it. At the new
+# one: the move-out certificate information (転出証明書情報) received, pending until
+# the move-in uses it. Between the two: the messages sent to each municipality under
+# this node's own seq towards it, and the ones taken from each sender (dedupe).
+planned_moves = Table(
+    "planned_moves",
+    metadata,
+    Column("move_id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(11), nullable=False, index=True),
+    Column("persons", Text, nullable=False),  # JSON list of resident codes, holder first
+    Column("destination_code", String(6), nullable=False),
+    Column("destination", Text, nullable=False),
+    Column("new_head", String(11)),
+    Column("planned_on", Date, nullable=False),
+    Column("notified_on", Date, nullable=False),
+    Column("channel", String(8), nullable=False),  # mail or online
+    Column("signed", Text),  # the online notification as it was received, signed
+    Column("state", String(10), nullable=False),  # planned, cancelled, completed
+    Column("changed_at", String(32), nullable=False),
+    Column("moved_on", Date),
+    Column("event_id", ForeignKey("events.event_id")),
+)
+
+incoming_moves = Table(
+    "incoming_moves",
+    metadata,
+    Column("origin", String(6), primary_key=True),
+    Column("move_id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(11), nullable=False, index=True),
+    Column("certificate", Text, nullable=False),  # the MoveOutCertificate as JSON
+    Column("state", String(10), nullable=False),  # pending, cancelled, used
+    Column("received_at", String(32), nullable=False),
+    Column("changed_at", String(32), nullable=False),
+    Column("event_id", ForeignKey("events.event_id")),
+)
+
+moving_outbox = Table(
+    "moving_outbox",
+    metadata,
+    Column("receiver", String(6), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),  # the MovingMessage as JSON
+    Column("created_at", String(32), nullable=False),
+    Column("delivered_at", String(32)),
+)
+
+moving_inbox = Table(
+    "moving_inbox",
+    metadata,
+    Column("sender", String(6), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),  # SHA-256 of the message body
+    Column("outcome", Text, nullable=False),  # taken, or why it was refused
+    Column("received_at", String(32), nullable=False),
+)

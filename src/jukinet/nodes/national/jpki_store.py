@@ -180,13 +180,20 @@ def record_crl(
 
 
 def bound(conn: Connection, serial: int, resident_code: str, now: datetime) -> bool:
-    """Whether ``serial`` is a user-authentication certificate issued to exactly
-    ``resident_code``, neither revoked nor expired (R14: a card proves its holder)."""
+    """Whether ``serial`` is a user-authentication certificate issued to the person who
+    holds ``resident_code`` now, neither revoked nor expired (R14: a card proves its
+    holder).
+
+    By the person, not the code it was issued under: the certificate carries no code,
+    so a code change (R6) leaves the card's certificate valid for the new code, and a
+    retired code, which no identity holds, proves nobody.
+    """
+    holder = select(identities.c.person_key).where(identities.c.resident_code == resident_code)
     row = conn.execute(
         select(jpki_certificates.c.serial).where(
             jpki_certificates.c.serial == serial_hex(serial),
             jpki_certificates.c.kind == Kind.AUTHENTICATION.value,
-            jpki_certificates.c.resident_code == resident_code,
+            jpki_certificates.c.person_key.in_(holder.scalar_subquery()),
             jpki_certificates.c.not_after >= stamp(now),
             jpki_certificates.c.serial.not_in(select(jpki_revocations.c.serial)),
         )

@@ -1,7 +1,7 @@
 """issued copies: every signed copy of the resident record this municipality issued
 
-Revision ID: 0006_issued_copies
-Revises: 0005_operator_cards
+Revision ID: 0007_issued_copies
+Revises: 0006_moving_with_the_card
 Create Date: 2026-12-02 03:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_issued_copies"
-down_revision = "0005_operator_cards"
+revision = "0007_issued_copies"
+down_revision = "0006_moving_with_the_card"
 branch_labels = None
 depends_on = None
 

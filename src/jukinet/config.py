@@ -8,6 +8,8 @@ refused with the key named) and written with ``tomli-w``::
     code = "131016"
     name = "東京都千代田区"
     database = "sqlite:////var/jukinet/chiyoda/register.db"
+    mayor_title = "千代田区長"   # optional: printed under a copy's certification; by
+    mayor_name = "千代田 太郎"   # default the title from the name, and no name
 
     [network]                # absent for a stand-alone register
     node_id = "municipality:131016"
@@ -68,6 +70,10 @@ class NodeConfig(BaseModel):
     name: str
     database_url: str
     network: NetworkSettings | None = None
+    # Who certifies a copy of the resident record (docs/copies.md); the default title
+    # comes from the municipality's name (domain.copies.mayor_title_for).
+    mayor_title: str | None = None
+    mayor_name: str = ""
 
     @property
     def key_path(self) -> Path:
@@ -97,6 +103,8 @@ class _NodeSection(BaseModel):
     code: str
     name: str
     database: str
+    mayor_title: str | None = None
+    mayor_name: str = ""
 
 
 class _File(BaseModel):
@@ -136,6 +144,8 @@ def load(home: Path) -> NodeConfig:
         name=node.name,
         database_url=node.database,
         network=parsed.network,
+        mayor_title=node.mayor_title,
+        mayor_name=node.mayor_name,
     )
 
 
@@ -149,6 +159,10 @@ def write(config: NodeConfig) -> None:
             "database": config.database_url,
         }
     }
+    if config.mayor_title is not None:
+        document["node"]["mayor_title"] = config.mayor_title
+    if config.mayor_name:
+        document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
         document["network"] = config.network.model_dump()
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

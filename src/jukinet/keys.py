@@ -1,5 +1,6 @@
 """Ed25519 keys: the one place that reads a key file (nodes, agencies, the CA, the national
-node's public key, and the RSA key of the JPKI CA), and ``NodeKey``, a node's signing key
+node's public key, the RSA key of the JPKI CA, and the P-256 keys that sign copies of the
+resident record), and ``NodeKey``, a node's signing key
 (audit heads, directory, requests)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
@@ -37,7 +39,21 @@ def load_rsa_private_key(path: Path, what: str) -> RSAPrivateKey:
     return key
 
 
-def save_private_key(path: Path, key: Ed25519PrivateKey | RSAPrivateKey) -> None:
+def load_document_key(path: Path, what: str = "document-signing key") -> EllipticCurvePrivateKey:
+    """The ECDSA P-256 key in the PEM file ``path`` (it signs copies, docs/copies.md), or a
+    ConfigurationError. Not Ed25519: poppler's NSS cannot verify Ed25519 (documents/certs)."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot read the {what} {path}: {exc}") from None
+    if not isinstance(key, EllipticCurvePrivateKey) or not isinstance(key.curve, SECP256R1):
+        raise ConfigurationError(f"The {what} {path} is not an ECDSA P-256 key.")
+    return key
+
+
+def save_private_key(
+    path: Path, key: Ed25519PrivateKey | RSAPrivateKey | EllipticCurvePrivateKey
+) -> None:
     """Write ``key`` as PEM to a new file readable by its owner only (never overwritten)."""
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from jukinet.audit import log as audit
+from jukinet.documents.verify import stored_items
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import audit_log, persons
 from tests.e2e.conftest import (
@@ -99,26 +100,29 @@ def test_r20_wide_area_copies_for_self_and_household_and_a_refused_one(
     a_before, b_before = len(_audit(home_a)), len(_audit(home_b))
 
     with card_in_slot_1(network.layout.operator_card(A, "clerk")):
-        own = tmp_path / "own.json"
+        own = tmp_path / "own.pdf"
         issued = _issue(home_a, head, "--verified-by", "licence", "--licence", LICENCE,
                         "--with-domicile", "--with-code", "--out", str(own))  # fmt: skip
         assert issued.returncode == 0, _said(issued)
         said = _said(issued)
-        assert "Wide-area copy 131016-W" in said and "千代田区長" in said, said
+        assert "Wide-area copy 20" in said and "千代田区長" in said, said
         assert "from the register of municipality 131041: 1 person(s)" in said
         assert "本籍・筆頭者 are never printed on a wide-area copy" in said
-        printed = own.read_text(encoding="utf-8")
-        assert json.loads(printed)["広域交付"] is True
-        assert json.loads(printed)["記載事項"][0]["住民票コード"] == head
+        items = stored_items(own.read_bytes())
+        assert items["広域交付"] is True
+        assert items["記載事項"][0]["住民票コード"] == head  # type: ignore[index]
+        printed = json.dumps(items, ensure_ascii=False) + pdf_text(own.read_bytes())
         assert "本籍" not in printed and not {d for d in domiciles if d in printed}
+        verified = jukinet("--home", str(home_a), "document", "verify", str(own))
+        assert verified.returncode == 0 and "GENUINE: copy" in verified.stdout, _said(verified)
 
         refused = _issue(home_a, head, "--applicant", stranger, "--household",
                          "--verified-by", "licence", "--licence", LICENCE,
-                         "--out", str(tmp_path / "refused.json"))  # fmt: skip
+                         "--out", str(tmp_path / "refused.pdf"))  # fmt: skip
         assert refused.returncode == 1, _said(refused)
         assert f"The applicant ({stranger}) is not a member of the household" in _said(refused)
         assert "Traceback" not in _said(refused)
-        assert not (tmp_path / "refused.json").exists()
+        assert not (tmp_path / "refused.pdf").exists()
 
     a_entries, b_entries = _audit(home_a)[a_before:], _audit(home_b)[b_before:]
     assert [(e.operation, e.target, e.outcome) for e in a_entries if e.operation != "login"] == [
@@ -157,11 +161,12 @@ def test_r20_wide_area_copies_for_self_and_household_and_a_refused_one(
             assert "千代田区長" in text and "新宿区" in text and "世帯主" in text, text
             assert "この写しは、住民票の原本と相違ないことを証明する。" in text
             assert "本籍" not in text and not {d for d in domiciles if "".join(d.split()) in text}
-            assert read_qr(household.read_bytes(), tmp_path)[0].startswith("131016-W")
+            assert read_qr(household.read_bytes(), tmp_path)[0].startswith("JK1.131016.")
 
             monkeypatch.setenv("JUKINET_CARD_PIN", "0000")
             wrong = _issue(home_a, head, "--applicant", member, "--household",
-                           "--verified-by", "card", "--reader", READER)  # fmt: skip
+                           "--verified-by", "card", "--reader", READER,
+                           "--out", str(tmp_path / "wrong-pin.pdf"))  # fmt: skip
             assert wrong.returncode == 1 and "Wrong PIN" in _said(wrong), _said(wrong)
     finally:
         os.killpg(serve.pid, signal.SIGTERM)

@@ -10,12 +10,12 @@ wide-area request, no licence number, no domicile, no relationship, no previous 
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from jukinet.documents.verify import stored_items
 from jukinet.domain import events as ev
 from jukinet.domain.codes import LocalGovernmentCode, parse_resident_code
 from jukinet.domain.identity import Sex
@@ -74,7 +74,7 @@ def test_r3_a_wide_area_copy_passes_no_prefecture_and_no_national_node(
     clerk_session(net.home(A))  # the clerk's password is the test's
     monkeypatch.setenv("JUKINET_OPERATOR", "clerk")
     monkeypatch.setenv("JUKINET_PASSWORD", "clerk-password-1")
-    out = tmp_path / "copy.json"
+    out = tmp_path / "copy.pdf"
     with record_node_requests(net, NODES) as requests:
         head, wife = (str(r.resident_code) for r in _at_b(net, _family()))
         wait_for(lambda: national_identity(net, wife) is not None, timeout=60)
@@ -84,7 +84,7 @@ def test_r3_a_wide_area_copy_passes_no_prefecture_and_no_national_node(
                             "--verified-by", "licence", "--licence", LICENCE,
                             "--out", str(out))  # fmt: skip
         assert issued.returncode == 0, _said(issued)
-    printed = json.loads(out.read_text(encoding="utf-8"))
+    printed = stored_items(out.read_bytes())
     assert [p["氏名"] for p in printed["記載事項"]] == ["広域 一郎", "広域 花子"]
     assert [p["続柄"] for p in printed["記載事項"]] == [HEAD, "妻"]
 

@@ -83,8 +83,8 @@ EXPECTED = {
     ("agency:tokyo-pref", TOKYO),
     ("agency:osaka-pref", OSAKA),
     ("agency:chiyoda-city", TOKYO),
-    # Wide-area copies (R20) and moving with the card (R21), R3: every municipality to
-    # every other, directly.
+    # Wide-area copies (R20), moving with the card (R21) and asking the issuer of a copy
+    # (docs/copies.md), R3: every municipality to every other, directly.
     *((a, b) for a in MUNICIPALITIES for b in MUNICIPALITIES if a != b),
 }
 

@@ -12,11 +12,10 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from jukinet.domain.copies import printed_digest
+from jukinet.domain.copies import Issuer, mayor_title_for, printed_digest
 from jukinet.errors import InvalidLocalGovernmentCode, InvalidResidentCode, WideAreaRefused
 from jukinet.network.messages_wide_area import WideAreaAnswer, WideAreaRequest
 from jukinet.nodes.municipality.wide_area import (
-    Issuer,
     WindowAsk,
     _checked,
     build_request,
@@ -89,9 +88,9 @@ def test_a_issues_the_copy_from_b_s_answer() -> None:
          "address": "東京都新宿区東榎町955番地", "head_name": "髙橋 太郎",
          "persons": [PERSON | {"relationship": "子", "resident_code": CODE}]}
     )  # fmt: skip
-    issuer = Issuer.of("131016", "東京都千代田区", "千代田 太郎")
+    issuer = Issuer("131016", "東京都千代田区", mayor_title_for("東京都千代田区"), "千代田 太郎")
     copy = wide_area_copy(answer, issuer, "131016-W1", date(2026, 12, 2))
-    assert (issuer.mayor_title, Issuer.of("271276", "大阪府大阪市北区").mayor_title) == (
+    assert (issuer.mayor_title, mayor_title_for("大阪府大阪市北区")) == (
         "千代田区長", "大阪市北区長",
     )  # fmt: skip
     assert copy.wide_area and (copy.issuer_code, copy.home_code) == ("131016", "131041")

@@ -60,6 +60,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "quarantine_cmd", "app", "Refused identity updates held on this node."
     ),
     "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19) and the card reader."),
+    "copy": LazyCommand("copy_cmd", "app", "Copies of the resident record at the window."),
+    "document": LazyCommand("copy_cmd", "document_app", "Check a signed copy of the record."),
     "move-out": LazyCommand(
         "moving_cmd",
         "move_out_app",
@@ -71,9 +73,6 @@ COMMANDS: dict[str, LazyCommand] = {
         "Moving with the card at the new municipality: the move-in with the card (R21).",
     ),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
-    "copy": LazyCommand(
-        "copy_wide_area_cmd", "app", "Copies of the resident record (住民票の写し)."
-    ),
 }
 
 app = typer.Typer(

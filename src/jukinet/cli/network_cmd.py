@@ -241,6 +241,25 @@ def revoke(
     console.print(f"Revoked {node}; directory version {version} published.")
 
 
+@pki_app.command("revoke-document")
+@handle_errors
+def revoke_document_cmd(
+    municipality: str = typer.Argument(..., help="Municipality code, e.g. 131016."),
+    directory: Path = typer.Option(..., "--dir", help="The network's folder."),
+) -> None:
+    """Revoke a municipality's document-signing certificate (its copies stop verifying)."""
+    from jukinet.deploy.documents import revoke_document
+
+    layout = NetworkLayout(directory)
+    with Places() as places:
+        topo = _topology(layout, places)
+    revoke_document(layout, topo, municipality)
+    console.print(
+        f"Revoked the document certificate of {municipality}; {layout.ca}/document-crl.pem "
+        "and every node's copy of it list it."
+    )
+
+
 @node_app.command("run")
 @handle_errors
 def run() -> None:

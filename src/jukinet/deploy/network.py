@@ -1,7 +1,8 @@
 """``network init``: a CA, a key and certificate per node, the signed directory, every node,
 and the JPKI CA (R15): its key in the national node's home, its certificate in every home;
 the card keys (R15–R17): the card-terminal CA at the national node, and in each
-municipality's home its card-issuer key and window terminal (``card_keys``).
+municipality's home its card-issuer key and window terminal (``card_keys``); the
+document CA and each municipality's document-signing certificate (``deploy.documents``).
 
 Everything is written under one folder (see ``layout``). The national node's
 initial code pools for the municipalities are issued through the national
@@ -32,6 +33,7 @@ from jukinet import config, jpki
 from jukinet.agency.client import write_settings as write_agency_settings
 from jukinet.card.certs import public_bytes as card_public_bytes
 from jukinet.config import NetworkSettings
+from jukinet.deploy.documents import init_documents
 from jukinet.domain.codes import ResidentCode
 from jukinet.domain.legal import LegalTable
 from jukinet.domain.legal_parse import load_shipped_legal_table
@@ -236,6 +238,7 @@ def init_network(
             report(f"municipality {m.code} {m.name} (pool of {pool_size:,} codes)")
     finally:
         national_store.close()
+    init_documents(layout, topology, ca)
 
     for nid, i in issued.items():
         if nid.startswith(("agency:", "monitor:")):

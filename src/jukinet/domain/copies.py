@@ -30,10 +30,15 @@ __all__ = [
     "CERTIFICATION",
     "CopyOptions",
     "CopyPerson",
+    "Issuer",
     "Requester",
     "ResidentCopy",
+    "build_copy",
     "copy_persons",
+    "head_name",
+    "mayor_title_for",
     "printed_digest",
+    "printed_json",
 ]
 
 # The certification sentence every copy carries above the date and the mayor's name.
@@ -131,12 +136,17 @@ class ResidentCopy:
         }
 
 
-def printed_digest(copy: ResidentCopy) -> str:
-    """SHA-256 (hex) of the printed items as canonical JSON (sorted keys, UTF-8)."""
-    data = json.dumps(
+def printed_json(copy: ResidentCopy) -> str:
+    """The printed items as canonical JSON (sorted keys, no spaces): what the digest is of,
+    and what a signed copy carries for a verifier to compare (docs/copies.md)."""
+    return json.dumps(
         copy.printed_items(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
     )
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def printed_digest(copy: ResidentCopy) -> str:
+    """SHA-256 (hex) of the printed items as canonical JSON (sorted keys, UTF-8)."""
+    return hashlib.sha256(printed_json(copy).encode("utf-8")).hexdigest()
 
 
 def copy_persons(
@@ -196,3 +206,59 @@ def head_name(household: list[ResidentRecord], options: CopyOptions) -> str | No
         return None
     head = next((m for m in household if m.relationship == HEAD), None)
     return head.name.full if head else None
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """The municipality that issues and certifies a copy (交付地), and its mayor."""
+
+    code: str
+    name: str  # e.g. 東京都千代田区
+    mayor_title: str  # e.g. 千代田区長
+    mayor_name: str
+
+
+def mayor_title_for(municipality_name: str) -> str:
+    """The mayor's title from the municipality's full name: 東京都千代田区 -> 千代田区長,
+    長野県北佐久郡軽井沢町 -> 軽井沢町長 (prefecture and county are not part of it)."""
+    for prefecture in ("東京都", "北海道", "京都府", "大阪府"):
+        if municipality_name.startswith(prefecture):
+            rest = municipality_name.removeprefix(prefecture)
+            break
+    else:
+        at = municipality_name.find("県")
+        rest = municipality_name[at + 1 :] if 0 < at <= 3 else municipality_name
+    county = rest.find("郡")  # 北佐久郡軽井沢町; not 郡山市 nor 大和郡山市, which are cities
+    if county > 0 and rest.endswith(("町", "村")):
+        rest = rest[county + 1 :]
+    return f"{rest}長"
+
+
+def build_copy(
+    person: ResidentRecord,
+    household: list[ResidentRecord],
+    options: CopyOptions,
+    *,
+    issuer: Issuer,
+    serial: str,
+    issued_on: date,
+) -> ResidentCopy:
+    """The copy of ``person``'s record (or household's) as ``issuer`` issues it.
+
+    The same for a copy of the issuer's own resident and for a wide-area copy
+    (``options.wide_area``), where ``person`` and ``household`` are what the home
+    municipality answered."""
+    return ResidentCopy(
+        serial=serial,
+        issuer_code=issuer.code,
+        issuer_name=issuer.name,
+        mayor_title=issuer.mayor_title,
+        mayor_name=issuer.mayor_name,
+        issued_on=issued_on,
+        address=person.address.text,
+        head_name=head_name(household, options),
+        persons=copy_persons(person, household, options),
+        home_code=str(person.address.municipality_code),
+        home_name=person.address.municipality_name,
+        wide_area=options.wide_area,
+    )

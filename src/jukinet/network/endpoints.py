@@ -219,6 +219,12 @@ ENDPOINTS = EndpointTable((
     # A prefecture verifying a card proof asks whom a certificate was issued to (R14).
     Endpoint(_N, "POST", "/jpki/binding", PREFECTURE, ANY, "a certificate's resident code",
              MESSAGE),
+    # Copies of the resident record (docs/copies.md): a municipality, for whoever brings a
+    # paper copy to its window, asks the issuing municipality about the copy's QR token.
+    # Municipalities only: the firewall gains municipality-to-municipality links and no
+    # other (R3); anyone else checks the PDF offline (`jukinet document verify`).
+    Endpoint(_M, "POST", "/documents/verify", MUNICIPALITY, ANY, "did it issue this copy",
+             MESSAGE),
     # Moving with the card (R21, R3): the move-out certificate information, its
     # cancellation and the move-in notice, municipality to municipality only.
     Endpoint(_M, "POST", "/moving", MUNICIPALITY, ANY,

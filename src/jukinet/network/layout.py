@@ -1,10 +1,14 @@
 """Where everything of a network lives under its folder (``network init --dir DIR``).
 
 DIR/topology.toml          the topology the network was made from
-DIR/ca/                    the network CA: ca.key (0600), ca.pem, revoked.json, crl.pem
+DIR/ca/                    the network CA: ca.key (0600), ca.pem, revoked.json, crl.pem;
+                           the document CA: document-ca.key (0600), document-ca.pem,
+                           document-revoked.json, document-crl.pem (documents/certs.py)
 DIR/nodes/<id>/            one home per node: node.toml, node.key, node.pem, ca.pem,
                            national.pub, directory.json, jpki-ca.pem (the national
-                           node also jpki-ca.key), its database
+                           node also jpki-ca.key), document-ca.pem, document-crl.pem,
+                           crl.pem (a municipality also document.key, document.pem),
+                           its database
 DIR/clients/<id>/          agencies and the operations monitor: node.key, node.pem, ca.pem
 DIR/secrets/               first administrators' passwords (0600), one file per node, and
                            their operator cards (``<node>-card.img`` + ``.key``, R11)

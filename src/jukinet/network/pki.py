@@ -45,6 +45,7 @@ __all__ = [
     "revoked_fingerprints",
     "role_and_code",
     "save_ca",
+    "write_first_crl",
     "write_identity",
 ]
 
@@ -90,7 +91,9 @@ def create_ca(network_name: str) -> NetworkCA:
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + timedelta(days=CA_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        # One level below the root: the document-signing CA (jukinet.documents.certs), an
+        # ECDSA P-256 intermediate, because poppler's NSS cannot verify Ed25519 at all.
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .sign(key, None)
@@ -355,6 +358,16 @@ def _crl(
         )
         builder = builder.add_revoked_certificate(revoked)
     return builder.sign(ca.key, None)
+
+
+def write_first_crl(ca_dir: Path) -> None:
+    """Write an empty CRL (number 0) if the CA has none yet, so that a relying party that
+    requires revocation information for every certificate of a chain finds it."""
+    if (ca_dir / "crl.pem").exists():
+        return
+    (ca_dir / "crl.pem").write_bytes(
+        _crl(load_ca(ca_dir), 0, []).public_bytes(serialization.Encoding.PEM)
+    )
 
 
 def revoked_fingerprints(ca_dir: Path) -> set[str]:

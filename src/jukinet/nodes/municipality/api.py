@@ -16,9 +16,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from jukinet import config
+from jukinet.documents import certs
+from jukinet.documents.signing import DocumentSigner
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.errors import PeerUnreachable
 from jukinet.network import outbox as ob
+from jukinet.network.copy_messages import TokenCheck, TokenVerdict
 from jukinet.network.messages import NodeStatus, node_id
 from jukinet.network.messages_moving import MovingAck, MovingMessage
 from jukinet.network.messages_wide_area import WideAreaAnswer, WideAreaRequest
@@ -26,6 +29,7 @@ from jukinet.network.openapi import IDENTITY_LINES, JsonLines, Responses
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.municipality import checkpointing, moving_receive, service, wide_area_answer
+from jukinet.nodes.municipality.copy_check import check_token
 from jukinet.nodes.municipality.moving_link import MovingWorker
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.tables import outbox
@@ -124,6 +128,17 @@ def create_app(home: Path) -> FastAPI:
         check = await wide_area_answer.card_check(home, req)
         return await asyncio.to_thread(
             wide_area_answer.answer, store, req, peer.node_id, peer.code, check
+        )
+
+    signer: DocumentSigner | None = None
+
+    @app.post("/documents/verify")
+    async def verify_copy(check: TokenCheck, peer: Caller) -> TokenVerdict:
+        nonlocal signer
+        if signer is None:  # read at the first check: a register without one still runs
+            signer = DocumentSigner.load(home)
+        return await asyncio.to_thread(
+            check_token, store, signer, peer.node_id, check.token, home / certs.CRL_FILE
         )
 
     return check_endpoints(app)

@@ -195,6 +195,22 @@ audit_log, audit_head = _audit.log, _audit.head
 # the same transaction as the event that changed the identity (docs/network.md).
 outbox = outbox_table(metadata)
 
+# Copies of the resident record this municipality issued and signed (docs/copies.md):
+# one row per copy, never changed; the verification endpoint answers from it.
+issued_copies = Table(
+    "issued_copies",
+    metadata,
+    Column("serial", String(32), primary_key=True),  # unique per municipality
+    Column("issued_at", String(32), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("clerk", String(80), nullable=False),
+    Column("subject_code", String(11), nullable=False, index=True),
+    Column("digest", String(64), nullable=False),
+    Column("options", Text, nullable=False),  # JSON of the CopyOptions asked for
+    Column("wide_area", Boolean, nullable=False),
+    Column("home_code", String(6), nullable=False),
+)
+
 # Moving with the card (R21, docs/flows.md "Moving with the card"). At the old
 # municipality: each planned move-out (付記転出届) and what became of it. At the new
 # one: the move-out certificate information (転出証明書情報) received, pending until

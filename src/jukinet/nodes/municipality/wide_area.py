@@ -18,7 +18,6 @@ A refusal, here or at B, is one audited entry here and changes nothing.
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from jukinet.card.terminal import Terminal
 from jukinet.card.user_auth import sign_as_user
 from jukinet.domain.access import Permission, Session
 from jukinet.domain.codes import parse_local_government_code, parse_resident_code
-from jukinet.domain.copies import CopyPerson, ResidentCopy
+from jukinet.domain.copies import CopyPerson, Issuer, ResidentCopy, mayor_title_for
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import Name
 from jukinet.errors import CardNotGenuine, ConfigurationError, UnknownMunicipality, WideAreaRefused
@@ -63,7 +62,6 @@ __all__ = [
 
 OPERATION = "copy.wide-area"
 T = TypeVar("T")
-_PREFECTURE = re.compile(r"^(?:東京都|北海道|京都府|大阪府|.{2,3}県)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,21 +90,6 @@ class WideAreaCard:
     reader: Reader
     pin: str
     window: WindowKeys | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Issuer:
-    """Who issues and certifies the copy: this municipality (交付地) and its mayor."""
-
-    code: str
-    name: str
-    mayor_title: str
-    mayor_name: str = ""
-
-    @classmethod
-    def of(cls, code: str, name: str, mayor_name: str = "") -> Issuer:
-        """The issuer called by its name: 東京都千代田区 is certified by 千代田区長."""
-        return cls(code, name, _PREFECTURE.sub("", name) + "長", mayor_name)
 
 
 def _checked(ask: WindowAsk, own: str) -> WindowAsk:
@@ -288,7 +271,11 @@ async def issue_wide_area_then(
     issue (the document signer renders, signs and records the copy there); ``serial``
     numbers the copy in that transaction (default: from the request id)."""
     subject = (ask.subject or ask.applicant).strip()
-    own = Issuer.of(store.code, store.name) if issuer is None else issuer
+    own = (
+        Issuer(store.code, store.name, mayor_title_for(store.name), "")
+        if issuer is None
+        else issuer
+    )
     sent: list[WideAreaRequest] = []
 
     async def fetch() -> WideAreaAnswer:

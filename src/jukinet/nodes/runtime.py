@@ -24,8 +24,10 @@ from jukinet.errors import ConfigurationError, DirectoryRefused
 from jukinet.keys import load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView
+from jukinet.network.ids import load_engine
 from jukinet.network.messages import SignedDirectory
 from jukinet.network.peer import Caller, install_problem_handlers, serve_endpoints
+from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache
 
 log = logging.getLogger("jukinet.node")
@@ -84,6 +86,10 @@ def install(app: FastAPI, runtime: NodeRuntime) -> None:
     app.state.directory = runtime.directory
     app.state.replay = runtime.replay
     app.state.runtime = runtime
+    # Every security event as an ECS line in log/security.jsonl, through the IDS rules (R7).
+    app.state.security = SecurityLog.in_home(
+        runtime.config.home, runtime.node_id, load_engine(runtime.config.home)
+    )
     install_problem_handlers(app)
 
     @app.get("/health")

@@ -8,6 +8,7 @@ Needs root (CAP_NET_ADMIN), ``ip`` (iproute2) and ``nft`` (nftables).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -69,6 +70,28 @@ class Hosts:
         )
         done = subprocess.run(self.exec(host, "python3", "-c", code), timeout=30, check=False)
         return done.returncode == 0
+
+    def reachable(
+        self, host: str, targets: Sequence[tuple[str, int]], timeout: float = 1.0
+    ) -> set[tuple[str, int]]:
+        """The targets ``host`` gets a TCP connection to, all tried at once (one process)."""
+        code = (
+            "import socket,sys,json\n"
+            "from concurrent.futures import ThreadPoolExecutor\n"
+            "targets=[tuple(t) for t in json.loads(sys.argv[1])]\n"
+            "def ok(t):\n"
+            "    with socket.socket() as s:\n"
+            f"        s.settimeout({timeout})\n"
+            "        return s.connect_ex(t)==0\n"
+            "with ThreadPoolExecutor(len(targets) or 1) as pool:\n"
+            "    up=[list(t) for t, y in zip(targets, pool.map(ok, targets)) if y]\n"
+            "print(json.dumps(up))\n"
+        )
+        done = subprocess.run(
+            self.exec(host, "python3", "-c", code, json.dumps([list(t) for t in targets])),
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        return {(str(a), int(p)) for a, p in json.loads(done.stdout)}
 
 
 @contextmanager

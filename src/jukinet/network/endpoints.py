@@ -223,5 +223,8 @@ ENDPOINTS = EndpointTable((
     # cancellation and the move-in notice, municipality to municipality only.
     Endpoint(_M, "POST", "/moving", MUNICIPALITY, ANY,
              "move-out certificate information, cancellation, move-in notice (R21)", MESSAGE),
+    # --- intrusion detection (R7, docs/ids.md): every node reports its alerts to national
+    Endpoint(_N, "POST", "/ids/alerts", PREFECTURE | MUNICIPALITY, ANY,
+             "a node's IDS alerts, for the national console", 256 * 1024),
 ))
 # fmt: on

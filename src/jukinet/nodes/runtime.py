@@ -44,6 +44,7 @@ class NodeRuntime:
     directory: DirectoryView
     replay: ReplayCache
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    security: SecurityLog = field(default_factory=lambda: SecurityLog("?"))
 
     @property
     def node_id(self) -> str:
@@ -74,6 +75,8 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
         identity=NodeIdentity(cfg.network.node_id, cfg.key_path, cfg.cert_path, cfg.ca_path),
         directory=DirectoryView(signed, national_key),
         replay=ReplayCache(),
+        # Every security event as an ECS line in log/security.jsonl, through the IDS rules.
+        security=SecurityLog.in_home(cfg.home, cfg.network.node_id, load_engine(cfg.home)),
     )
 
 
@@ -87,9 +90,7 @@ def install(app: FastAPI, runtime: NodeRuntime) -> None:
     app.state.replay = runtime.replay
     app.state.runtime = runtime
     # Every security event as an ECS line in log/security.jsonl, through the IDS rules (R7).
-    app.state.security = SecurityLog.in_home(
-        runtime.config.home, runtime.node_id, load_engine(runtime.config.home)
-    )
+    app.state.security = runtime.security
     install_problem_handlers(app)
 
     @app.get("/health")

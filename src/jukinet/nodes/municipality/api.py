@@ -24,6 +24,7 @@ from jukinet.network.messages_moving import MovingAck, MovingMessage
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
+from jukinet.nodes.ids_api import reporting
 from jukinet.nodes.municipality import moving_receive, service
 from jukinet.nodes.municipality.moving_link import MovingWorker
 from jukinet.nodes.municipality.setup import open_register
@@ -62,6 +63,7 @@ def create_app(home: Path) -> FastAPI:
                 moving = MovingWorker(store.engine, send_moving)
                 async with background(
                     keep_directory_fresh(runtime, client),
+                    reporting(runtime, client),
                     worker.run_forever(),
                     moving.run_forever(),
                 ):

@@ -23,6 +23,7 @@ from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
+from jukinet.nodes.ids_api import reporting
 from jukinet.nodes.prefecture import card, service
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 
@@ -42,7 +43,11 @@ def create_app(home: Path) -> FastAPI:
                 worker = service.delivery_worker(
                     store, make_sender(client, runtime.settings.upstream_url)
                 )
-                async with background(keep_directory_fresh(runtime, client), worker.run_forever()):
+                async with background(
+                    keep_directory_fresh(runtime, client),
+                    reporting(runtime, client),
+                    worker.run_forever(),
+                ):
                     yield
         finally:
             store.close()

@@ -116,15 +116,28 @@ def test_a_source_a_rule_blocked_is_refused_before_anything_else(
     rules = DEFAULT_RULES.replace("threshold = 5", "threshold = 3", 1)
 
     async def scenario(url: str) -> None:
-        for _ in range(3):
-            assert await _status(world, "POST", f"{url}/updates", {}) == 401
         signed = _signed_headers(world, f"{url}/updates", BODY)
-        assert await _status(world, "POST", f"{url}/updates", signed) == 403
+        # A connection opened before the block: its next request is refused by the gate.
+        connector = aiohttp.TCPConnector(ssl=world.identity(CHIYODA).tls_context())
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async with session.post(f"{url}/updates", data=BODY, headers=signed) as response:
+                assert response.status == 200
+            for _ in range(3):  # no body: the connection is kept alive after each 401
+                async with session.post(f"{url}/updates") as response:
+                    assert response.status == 401
+            again = _signed_headers(world, f"{url}/updates", BODY)
+            async with session.post(f"{url}/updates", data=BODY, headers=again) as response:
+                assert response.status == 403
+        # A new connection from the blocked source gets no TLS handshake at all.
+        with pytest.raises(aiohttp.ClientError):
+            await _status(world, "POST", f"{url}/updates", signed)
 
     log = _serve(world, tmp_path, rules, scenario)
     assert log.path is not None
     actions = [r["event"]["action"] for r in _lines(log.path)]
-    assert actions == ["signature", "signature", "signature", "auth-failures", "blocked"]
-    alert = _lines(log.path)[3]
+    assert actions == [
+        "request", "signature", "signature", "signature", "auth-failures", "blocked", "blocked"
+    ]  # fmt: skip
+    alert = _lines(log.path)[4]
     assert alert["source"]["ip"] == "127.0.0.1"
     assert "blocked_until" in alert["jukinet"]

@@ -57,8 +57,12 @@ class _LoggedHandshake(ssl.SSLObject):
     in the node's security log (``security``, set by ``build_server``)."""
 
     security: SecurityLog | None = None
+    _checked = False
 
     def do_handshake(self) -> None:
+        if not self._checked:
+            self._checked = True
+            self._refuse_blocked()
         try:
             super().do_handshake()
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
@@ -67,19 +71,29 @@ class _LoggedHandshake(ssl.SSLObject):
             security_log.warning("refused a TLS handshake: %s", exc.reason or exc)
             if self.security is not None:
                 self.security.event(
-                    "tls-handshake", "failure", str(exc.reason or exc), source=_handshake_peer()
+                    "tls-handshake", "failure", str(exc.reason or exc), source=_handshake_peer(1)
                 )
             raise
 
+    def _refuse_blocked(self) -> None:
+        """A source an IDS rule blocked gets no handshake at all (R7): refused first."""
+        engine = self.security.engine if self.security is not None else None
+        if engine is None or self.security is None:
+            return
+        peer = _handshake_peer(1)
+        if peer is not None and engine.blocked("source.ip", peer[0]) is not None:
+            self.security.event("blocked", "failure", "A rule blocked this source.", source=peer)
+            raise ssl.SSLError("blocked by an IDS rule")
 
-def _handshake_peer() -> tuple[str, int] | None:
+
+def _handshake_peer(depth: int = 0) -> tuple[str, int] | None:
     """The address of the connection whose handshake is running, or None.
 
     An SSLObject does not know its socket; asyncio's SSLProtocol, which calls
     ``do_handshake`` (two frames up), does. Nothing public offers it, so it is read
     from that frame: the one place a failed handshake and its source meet.
     """
-    frame = sys._getframe(2)
+    frame = sys._getframe(2 + depth)
     for _ in range(3):
         owner = frame.f_locals.get("self")
         transport = getattr(owner, "_transport", None)

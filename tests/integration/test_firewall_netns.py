@@ -14,9 +14,11 @@ only ``active`` entries get rules).
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from jukinet.network import pki
 from jukinet.network.endpoints import Member
@@ -24,6 +26,7 @@ from jukinet.network.firewall import nftables_rules, standard_links
 from jukinet.network.messages import Directory, DirectoryEntry
 from tests.netns import Hosts, free_port, namespaces, run
 
+JUKINET = Path(sys.executable).parent / "jukinet"
 NODES = [  # (host, role, code)
     ("national", "national", "000000"),
     ("tokyo", "prefecture", "130001"),
@@ -95,7 +98,9 @@ def _reach(hosts: Hosts, addresses: dict[str, str], ports: dict[str, int]) -> se
     return reached
 
 
-def test_the_generated_rules_admit_exactly_the_directorys_links() -> None:
+@contextmanager
+def _network() -> Iterator[tuple[Hosts, dict[str, str], dict[str, int]]]:
+    """The hosts (namespaces on one LAN), each node host listening on its port."""
     names = [host for host, _, _ in NODES]
     with namespaces(["lan", *names, "outsider"]) as hosts, _lan(hosts, [*names, "outsider"]) as ip:
         ports = {host: free_port() + n for n, host in enumerate(names)}
@@ -110,22 +115,67 @@ def test_the_generated_rules_admit_exactly_the_directorys_links() -> None:
         try:
             for listener in listeners:
                 assert listener.stdout is not None and listener.stdout.readline() == "ready\n"
-            host_of = {f"{role}:{code}": host for host, role, code in NODES}
             everyone = {(a, b) for a in [*names, "outsider"] for b in names if a != b}
             assert _reach(hosts, ip, ports) == everyone  # without rules: all get through
-
-            directory = _directory(ip, ports, 1)
-            links = {(host_of[a], host_of[b]) for a, b in standard_links(directory, _no_agency)}
-            assert ("chiyoda", "tokyo") in links and ("kita", "tokyo") not in links
-            _load(hosts, names, nftables_rules(directory, standard_links(directory, _no_agency)))
-            assert _reach(hosts, ip, ports) == links
-
-            revoked = _directory(ip, ports, 2, frozenset({"municipality:131016"}))
-            _load(hosts, names, nftables_rules(revoked, standard_links(revoked, _no_agency)))
-            assert _reach(hosts, ip, ports) == {(a, b) for a, b in links if "chiyoda" not in (a, b)}
+            yield hosts, ip, ports
         finally:
             for listener in listeners:
                 listener.kill()
                 listener.wait()
                 if listener.stdout is not None:
                     listener.stdout.close()
+
+
+def test_the_generated_rules_admit_exactly_the_directorys_links() -> None:
+    names = [host for host, _, _ in NODES]
+    host_of = {f"{role}:{code}": host for host, role, code in NODES}
+    with _network() as (hosts, ip, ports):
+        directory = _directory(ip, ports, 1)
+        links = {(host_of[a], host_of[b]) for a, b in standard_links(directory, _no_agency)}
+        assert ("chiyoda", "tokyo") in links and ("kita", "tokyo") not in links
+        _load(hosts, names, nftables_rules(directory, standard_links(directory, _no_agency)))
+        assert _reach(hosts, ip, ports) == links
+
+        revoked = _directory(ip, ports, 2, frozenset({"municipality:131016"}))
+        _load(hosts, names, nftables_rules(revoked, standard_links(revoked, _no_agency)))
+        assert _reach(hosts, ip, ports) == {(a, b) for a, b in links if "chiyoda" not in (a, b)}
+
+
+# What the endpoint table links in this network (no agencies): every node to national
+# (the directory, pools, updates), each municipality to its own prefecture (updates),
+# and the municipalities to each other (moving, R21). Nothing else.
+LINKS = {
+    ("tokyo", "national"), ("osaka", "national"), ("chiyoda", "national"),
+    ("kita", "national"), ("chiyoda", "tokyo"), ("kita", "osaka"),
+    ("chiyoda", "kita"), ("kita", "chiyoda"),
+}  # fmt: skip
+
+
+def _jukinet(*args: str) -> str:
+    done = subprocess.run([str(JUKINET), *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+def test_jukinet_network_firewall_output_loaded_in_namespaces(tmp_path: Path) -> None:
+    """The command itself, on a network made by ``jukinet network init`` (R7)."""
+    names = [host for host, _, _ in NODES]
+    with _network() as (hosts, ip, ports):
+        lines = ["[network]", 'name = "fw"']
+        for host, role, code in NODES:
+            table = {"prefecture": "[[prefectures]]", "municipality": "[[municipalities]]"}
+            lines += [table.get(role, "[national]")]
+            lines += [f'code = "{code}"'] if role != "national" else []
+            lines += [f'host = "{ip[host]}"', f"port = {ports[host]}"]
+            lines += ["residents = 0"] if role == "municipality" else []
+        (tmp_path / "fw.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        net = tmp_path / "net"
+        _jukinet("network", "init", "--topology", str(tmp_path / "fw.toml"), "--dir", str(net))
+        ruleset = _jukinet("network", "firewall", str(net))
+        assert "table inet jukinet {" in ruleset
+        _load(hosts, names, ruleset)
+        assert _reach(hosts, ip, ports) == LINKS
+
+        _jukinet("pki", "revoke", "municipality:131016", "--dir", str(net))
+        _load(hosts, names, _jukinet("network", "firewall", str(net)))
+        assert _reach(hosts, ip, ports) == {(a, b) for a, b in LINKS if "chiyoda" not in (a, b)}

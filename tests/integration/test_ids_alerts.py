@@ -77,3 +77,31 @@ def test_ids_alerts_on_a_node_that_is_not_national_is_one_clear_error(tmp_path: 
     result = CliRunner().invoke(cli, ["--home", str(tmp_path), "ids", "alerts"])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
+
+
+def test_ids_alerts_prints_every_reported_alert_on_the_national_console(tmp_path: Path) -> None:
+    topology = tmp_path / "t.toml"
+    topology.write_text(
+        '[network]\nname = "ids"\n[national]\nport = 7400\n'
+        '[[prefectures]]\ncode = "130001"\nport = 7410\n'
+        '[[municipalities]]\ncode = "131016"\nport = 7420\nresidents = 0\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    made = runner.invoke(cli, ["network", "init", "--topology", str(topology),
+                               "--dir", str(tmp_path / "net")])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    home = tmp_path / "net" / "nodes" / "national-national"
+    (home / ids_api.ALERTS_LOG).parent.mkdir(parents=True, exist_ok=True)
+    (home / ids_api.ALERTS_LOG).write_text(
+        '{"node":"municipality:131016","at":"2026-12-02T03:00:00Z","rule":"auth-failures",'
+        '"key":"source.ip","value":"10.0.0.9","count":5.0,"reason":"a burst",'
+        '"source_ip":"10.0.0.9","blocked_until":"2026-12-02T03:10:00Z"}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(cli, ["--home", str(home), "ids", "alerts"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "municipality:131016" in result.output and "auth-failures" in result.output
+    assert "10.0.0.9" in result.output and "1 alert(s)." in result.output
+    none = runner.invoke(cli, ["--home", str(home), "ids", "alerts", "--rule", "path-scan"])
+    assert "0 alert(s)." in none.output

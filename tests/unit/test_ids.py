@@ -132,3 +132,15 @@ def test_a_node_without_ids_toml_takes_the_default_rules(tmp_path: Path) -> None
 def test_a_bad_rules_file_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         parse_rules(text)
+
+
+def test_an_address_of_a_directory_member_is_alerted_on_never_blocked(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    assert log.engine is not None
+    log.engine.protected = lambda value: value == "127.0.0.1"  # every node on one machine
+    for _ in range(5):
+        log.event("signature", "failure", source=("127.0.0.1", 1), at=START)
+    [alert] = _alerts(log)
+    assert alert["jukinet"]["not_blocked"] == "an address of a directory member"
+    assert log.engine.blocked("source.ip", "127.0.0.1", now=START.timestamp()) is None
+    assert log.engine.blocks(now=START.timestamp()) == []

@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 import tomllib
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as clock_time
@@ -204,6 +205,10 @@ class Engine:
     _windows: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     _blocks: dict[tuple[str, str], Block] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # Values never blocked, only alerted on: the addresses of the directory's own members
+    # (a member that fails checks is revoked, not cut off by address; on one machine all
+    # members share 127.0.0.1). The node sets it from its directory (``load_runtime``).
+    protected: Callable[[str], bool] = field(default=lambda value: False)
 
     def observe(
         self, record: dict[str, Any], touched: tuple[str, ...] = ()
@@ -286,7 +291,9 @@ class Engine:
                 alert[part] = record[part]
         alert["rule"] = {"name": rule.name, "ruleset": "jukinet"}
         own: dict[str, Any] = {"key": rule.key, "value": value, "count": count}
-        if rule.action == "block" and rule.block > 0:
+        if rule.action == "block" and rule.block > 0 and self.protected(value):
+            own["not_blocked"] = "an address of a directory member"
+        elif rule.action == "block" and rule.block > 0:
             block = Block(rule.key, value, now + rule.block, rule.name, now)
             self._blocks[(rule.key, value)] = block
             own["blocked_until"] = datetime.fromtimestamp(block.until, UTC).isoformat()

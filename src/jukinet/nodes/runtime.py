@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
@@ -69,7 +70,7 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
         )
     national_key = load_public_key(cfg.national_key_path, "national node's public key")
     signed = SignedDirectory.model_validate_json(cfg.directory_path.read_bytes())
-    return NodeRuntime(
+    runtime = NodeRuntime(
         config=cfg,
         settings=cfg.network,
         identity=NodeIdentity(cfg.network.node_id, cfg.key_path, cfg.cert_path, cfg.ca_path),
@@ -78,6 +79,18 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
         # Every security event as an ECS line in log/security.jsonl, through the IDS rules.
         security=SecurityLog.in_home(cfg.home, cfg.network.node_id, load_engine(cfg.home)),
     )
+    if runtime.security.engine is not None:
+        runtime.security.engine.protected = lambda value: value in member_hosts(runtime.directory)
+    return runtime
+
+
+def member_hosts(directory: DirectoryView) -> set[str]:
+    """The hosts of the directory's active members: never blocked by address (R7)."""
+    return {
+        host
+        for entry in directory.entries()
+        if entry.url and entry.status == "active" and (host := urlsplit(entry.url).hostname)
+    }
 
 
 def install(app: FastAPI, runtime: NodeRuntime) -> None:

@@ -237,5 +237,8 @@ ENDPOINTS = EndpointTable((
     # each checkpoint of its audit log; a fork is refused.
     Endpoint(_P, "POST", "/audit/cosign", MUNICIPALITY, OWN_PREFECTURE,
              "cosign an audit checkpoint", MESSAGE),
+    # --- intrusion detection (R7, docs/ids.md): every node reports its alerts to national
+    Endpoint(_N, "POST", "/ids/alerts", PREFECTURE | MUNICIPALITY, ANY,
+             "a node's IDS alerts, for the national console", 256 * 1024),
 ))
 # fmt: on

@@ -15,7 +15,9 @@ to an endpoint of the table (``network/endpoints.py``) it checks, in this order:
 
 Only then is the request passed on (the body given to the app as it was read),
 with the verified ``Peer`` in its scope for the ``caller`` dependency. Every refusal
-is one line on the ``jukinet.security`` logger and a problem+json answer that
+is one line on the ``jukinet.security`` logger, one ECS line in the node's security
+log (``app.state.security``, ``network/seclog.py``; so are unknown paths and admitted
+requests, and a source a rule blocked is refused first of all), and a problem+json answer that
 closes the connection when body bytes are left unread (they are never read). A path that is no
 endpoint goes on to the app, unread, for its 404 or 405.
 """
@@ -41,6 +43,7 @@ from jukinet.network.directory import DirectoryView
 from jukinet.network.endpoints import Endpoint, EndpointTable
 from jukinet.network.endpoints import Scope as Callers
 from jukinet.network.messages import Problem
+from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache, _claimed_keyid, verify_request
 
 __all__ = ["BODY_TIMEOUT", "PEER_KEY", "PROBLEM_MEDIA_TYPE", "Peer", "PeerGate", "problem"]
@@ -105,8 +108,15 @@ class PeerGate:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        security: SecurityLog | None = getattr(scope["app"].state, "security", None)
+        seen = _Seen(request, security)
+        if seen.blocked():
+            # A source a rule blocked is refused before anything else is looked at (R7).
+            await _answer(scope, receive, send, Refusal(403, "blocked", "This source is blocked."))
+            return
         row = _row_for(request)
         if row is None:
+            seen.event("unknown-path", "failure", "No endpoint has this path.")
             await self.app(scope, receive, send)
             return
         arrived = time.time()
@@ -122,16 +132,77 @@ class PeerGate:
             scope[PEER_KEY] = _verify(request, row, body, arrived)
         except Refusal as refusal:
             log_refusal(request.method, request.url.path, refusal)
-            answer = problem(refusal.status, refusal.code, refusal.reason)
-            response = JSONResponse(
-                answer.model_dump(),
-                status_code=refusal.status,
-                media_type=PROBLEM_MEDIA_TYPE,
-                headers={"Connection": "close"} if unread else None,
-            )
-            await response(scope, receive, send)
+            seen.refused(refusal)
+            await _answer(scope, receive, send, refusal, unread)
             return
+        seen.event("request", "success", caller=scope[PEER_KEY].node_id)
         await self.app(scope, _replay(body, receive), send)
+
+
+async def _answer(
+    scope: Scope, receive: Receive, send: Send, refusal: Refusal, unread: bool = True
+) -> None:
+    answer = problem(refusal.status, refusal.code, refusal.reason)
+    response = JSONResponse(
+        answer.model_dump(),
+        status_code=refusal.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"Connection": "close"} if unread else None,
+    )
+    await response(scope, receive, send)
+
+
+def _action(refusal: Refusal) -> str:
+    """The security-log action of a refusal (docs/ids.md)."""
+    if refusal.code == "signature-refused":
+        if "replay" in refusal.reason:
+            return "replay"
+        if "not an active member" in refusal.reason:
+            return "peer-refused"
+        return "signature"
+    return {"role-not-allowed": "peer-refused", "outside-scope": "outside-scope"}.get(
+        refusal.code, "request-refused"
+    )
+
+
+class _Seen:
+    """One request as the security log sees it (source, certificate subject, path)."""
+
+    def __init__(self, request: Request, security: SecurityLog | None) -> None:
+        self.request, self.security = request, security
+        client = request.scope.get("client")
+        self.source = (str(client[0]), int(client[1])) if client else None
+        tls = request.scope.get("extensions", {}).get("tls", {})
+        self.subject: str | None = tls.get("client_subject")
+
+    def blocked(self) -> bool:
+        if self.security is None or self.security.engine is None or self.source is None:
+            return False
+        if self.security.engine.blocked("source.ip", self.source[0]) is None:
+            return False
+        self.event("blocked", "failure", "A rule blocked this source.")
+        return True
+
+    def refused(self, refusal: Refusal) -> None:
+        self.event(
+            _action(refusal), "failure", refusal.reason, caller=refusal.keyid, code=refusal.code
+        )
+
+    def event(self, action: str, outcome: str, reason: str = "", **more: str | None) -> None:
+        if self.security is None:
+            return
+        request = self.request
+        self.security.event(
+            action,
+            outcome,
+            reason,
+            source=self.source,
+            subject=self.subject,
+            request_id=request.headers.get("x-request-id"),
+            method=request.method,
+            path=request.url.path,
+            **more,  # type: ignore[arg-type]
+        )
 
 
 def _row_for(request: Request) -> Endpoint | None:

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from jukinet.network.seclog import SecurityLog, subject_text
 from jukinet.network.tls import load_crl
 
 __all__ = ["TransportLimits", "build_server", "serve", "serve_async"]
@@ -51,16 +53,58 @@ class TransportLimits:
 
 class _LoggedHandshake(ssl.SSLObject):
     """An SSLObject that logs a failed server handshake on ``jukinet.security``
-    (asyncio logs it only in debug mode; uvicorn never sees it)."""
+    (asyncio logs it only in debug mode; uvicorn never sees it), and as an ECS line
+    in the node's security log (``security``, set by ``build_server``)."""
+
+    security: SecurityLog | None = None
+    _checked = False
 
     def do_handshake(self) -> None:
+        if not self._checked:
+            self._checked = True
+            self._refuse_blocked()
         try:
             super().do_handshake()
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
             raise
         except ssl.SSLError as exc:
             security_log.warning("refused a TLS handshake: %s", exc.reason or exc)
+            if self.security is not None:
+                self.security.event(
+                    "tls-handshake", "failure", str(exc.reason or exc), source=_handshake_peer(1)
+                )
             raise
+
+    def _refuse_blocked(self) -> None:
+        """A source an IDS rule blocked gets no handshake at all (R7): refused first."""
+        engine = self.security.engine if self.security is not None else None
+        if engine is None or self.security is None:
+            return
+        peer = _handshake_peer(1)
+        if peer is not None and engine.blocked("source.ip", peer[0]) is not None:
+            self.security.event("blocked", "failure", "A rule blocked this source.", source=peer)
+            raise ssl.SSLError("blocked by an IDS rule")
+
+
+def _handshake_peer(depth: int = 0) -> tuple[str, int] | None:
+    """The address of the connection whose handshake is running, or None.
+
+    An SSLObject does not know its socket; asyncio's SSLProtocol, which calls
+    ``do_handshake`` (two frames up), does. Nothing public offers it, so it is read
+    from that frame: the one place a failed handshake and its source meet.
+    """
+    frame = sys._getframe(2 + depth)
+    for _ in range(3):
+        owner = frame.f_locals.get("self")
+        transport = getattr(owner, "_transport", None)
+        if transport is not None:
+            peer = transport.get_extra_info("peername")
+            if isinstance(peer, tuple) and len(peer) >= 2:
+                return str(peer[0]), int(peer[1])
+        if frame.f_back is None:
+            break
+        frame = frame.f_back
+    return None
 
 
 def _guarded_protocol(limits: TransportLimits) -> type[H11Protocol]:
@@ -93,8 +137,13 @@ def _guarded_protocol(limits: TransportLimits) -> type[H11Protocol]:
         def handle_events(self) -> None:
             before = self.cycle
             super().handle_events()
-            if self.cycle is not before:
+            if self.cycle is not before and self.cycle is not None:
                 self._requests += 1
+                # The peer certificate's subject, for the security log (tls.client.subject).
+                ssl_object = self.transport.get_extra_info("ssl_object")
+                subject = subject_text(ssl_object.getpeercert()) if ssl_object else None
+                extensions = self.cycle.scope.setdefault("extensions", {})
+                extensions["tls"] = {"client_subject": subject}
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -154,7 +203,9 @@ def build_server(
     config.load()
     assert config.ssl is not None  # the certificate file makes it an HTTPS config
     config.ssl.minimum_version = ssl.TLSVersion.TLSv1_3
-    config.ssl.sslobject_class = _LoggedHandshake
+    config.ssl.sslobject_class = type(
+        "LoggedHandshake", (_LoggedHandshake,), {"security": getattr(app.state, "security", None)}
+    )
     if crl_path is not None:
         load_crl(config.ssl, crl_path)
     log_tls_secrets(config.ssl)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from sqlalchemy import Connection
@@ -25,8 +26,10 @@ from jukinet.errors import ConfigurationError, DirectoryRefused
 from jukinet.keys import NodeKey, load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView
+from jukinet.network.ids import load_engine
 from jukinet.network.messages import SignedDirectory
 from jukinet.network.peer import Caller, install_problem_handlers, serve_endpoints
+from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache
 
 log = logging.getLogger("jukinet.node")
@@ -43,6 +46,7 @@ class NodeRuntime:
     directory: DirectoryView
     replay: ReplayCache
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    security: SecurityLog = field(default_factory=lambda: SecurityLog("?"))
 
     @property
     def node_id(self) -> str:
@@ -67,13 +71,27 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
         )
     national_key = load_public_key(cfg.national_key_path, "national node's public key")
     signed = SignedDirectory.model_validate_json(cfg.directory_path.read_bytes())
-    return NodeRuntime(
+    runtime = NodeRuntime(
         config=cfg,
         settings=cfg.network,
         identity=NodeIdentity(cfg.network.node_id, cfg.key_path, cfg.cert_path, cfg.ca_path),
         directory=DirectoryView(signed, national_key),
         replay=ReplayCache(),
+        # Every security event as an ECS line in log/security.jsonl, through the IDS rules.
+        security=SecurityLog.in_home(cfg.home, cfg.network.node_id, load_engine(cfg.home)),
     )
+    if runtime.security.engine is not None:
+        runtime.security.engine.protected = lambda value: value in member_hosts(runtime.directory)
+    return runtime
+
+
+def member_hosts(directory: DirectoryView) -> set[str]:
+    """The hosts of the directory's active members: never blocked by address (R7)."""
+    return {
+        host
+        for entry in directory.entries()
+        if entry.url and entry.status == "active" and (host := urlsplit(entry.url).hostname)
+    }
 
 
 def install(app: FastAPI, runtime: NodeRuntime) -> None:
@@ -85,6 +103,8 @@ def install(app: FastAPI, runtime: NodeRuntime) -> None:
     app.state.directory = runtime.directory
     app.state.replay = runtime.replay
     app.state.runtime = runtime
+    # Every security event as an ECS line in log/security.jsonl, through the IDS rules (R7).
+    app.state.security = runtime.security
     install_problem_handlers(app)
 
     @app.get("/health")

@@ -49,6 +49,7 @@ from jukinet.domain.legal import (
 from jukinet.domain.legal_parse import load_legal_table, load_shipped_legal_table
 from jukinet.domain.provision import BatchItem, HeldIdentity
 from jukinet.errors import DisclosureRefused, JukinetError
+from jukinet.network import seclog
 from jukinet.network.messages import (
     MAX_CANDIDATES,
     BatchRow,
@@ -131,6 +132,13 @@ class _Provider:
         persons = [(p.person_key, asked, self.given) for p, asked in provided]
         persons += [(p.person_key, asked, "") for p, asked in retired]
         q.log_provisions(conn, at, fixed, persons, self.request_id)
+        security = seclog.for_node(self.store.node_id)
+        if security is not None:  # how many residents this call touched (R7)
+            security.event(
+                "provision", "success", f"provision.{self.function}", caller=self.agency,
+                request_id=self.request_id, residents=len(persons), affair=self.affair.code,
+                touched=[person for person, _, _ in persons],
+            )  # fmt: skip
         if persons:  # the audit entry of this call (or chunk) seals the rows (R12, R14)
             self.sealed = seal([(*fixed, *person) for person in persons], at)
 
@@ -150,6 +158,10 @@ def _refused(
         extra={"peer": actor, "affair": affair, "function": str(function), "reason": exc.code},
     )  # fmt: skip
     store.refused(actor, f"provision.{function}", affair, exc)
+    security = seclog.for_node(store.node_id)
+    if security is not None:
+        security.event("provision-refused", "failure", exc.message, caller=actor,
+                       code=exc.code, affair=affair)  # fmt: skip
 
 
 def _authorize(

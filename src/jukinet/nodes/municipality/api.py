@@ -28,6 +28,7 @@ from jukinet.network.messages_wide_area import WideAreaAnswer, WideAreaRequest
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines, Responses
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity.reads import json_lines
+from jukinet.nodes.ids_api import reporting
 from jukinet.nodes.municipality import checkpointing, moving_receive, service, wide_area_answer
 from jukinet.nodes.municipality.copy_check import check_token
 from jukinet.nodes.municipality.moving_link import MovingWorker
@@ -82,6 +83,7 @@ def create_app(home: Path) -> FastAPI:
                 )
                 async with background(
                     keep_directory_fresh(runtime, client),
+                    reporting(runtime, client),
                     worker.run_forever(),
                     moving.run_forever(),
                     cosigning,

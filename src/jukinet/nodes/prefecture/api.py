@@ -24,6 +24,7 @@ from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
+from jukinet.nodes.ids_api import reporting
 from jukinet.nodes.prefecture import card, service, witness
 from jukinet.nodes.runtime import (
     background,
@@ -51,6 +52,7 @@ def create_app(home: Path) -> FastAPI:
                 )
                 async with background(
                     keep_directory_fresh(runtime, client),
+                    reporting(runtime, client),
                     worker.run_forever(),
                     keep_checkpoints(runtime, store),
                 ):

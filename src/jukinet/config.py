@@ -53,6 +53,9 @@ class NetworkSettings(BaseModel):
     national_url: str
     upstream_url: str  # where identity updates go: the prefecture, or the national node
     directory_refresh: float = Field(default=2.0, gt=0)
+    # Seconds a directory the national node signs stays valid (R9, docs/emergency.md);
+    # read by the national node only, which signs a fresh one when half of it is left.
+    directory_lifetime: float = Field(default=600.0, gt=0)
 
 
 class NodeConfig(BaseModel):

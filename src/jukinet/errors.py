@@ -46,6 +46,9 @@ without depending on any adapter.
      └── ConfigurationError           the node's files or database are not usable
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
+               └── DirectoryRolledBack  a directory older than the one the node holds (R9)
+     NetworkStopped                   (a PeerUnreachable) traffic held: directory expired,
+                                      network halted or node isolated (R9)
 """
 
 from __future__ import annotations
@@ -309,3 +312,23 @@ class MoveWithCardRefused(EventRefused):
     move, a message out of order (第24条の2, R21)."""
 
     code = "move-with-card-refused"
+
+
+# The directory as heartbeat and the emergency stop (R9).
+
+
+class DirectoryRolledBack(DirectoryRefused):
+    """A correctly signed directory older than the one the node holds: a replay (R9)."""
+
+    code = "directory-rolled-back"
+
+    def __init__(self, message: str, *, version: int) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+class NetworkStopped(PeerUnreachable):
+    """Network traffic is held: this node's directory has expired, the network is halted
+    or a node of the exchange is isolated (R9). Nothing is dropped: outboxes wait."""
+
+    code = "network-stopped"

@@ -21,7 +21,7 @@ import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -38,7 +38,7 @@ from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
 from jukinet.network import pki
-from jukinet.network.directory import sign_directory
+from jukinet.network.directory import DIRECTORY_LIFETIME, sign_directory
 from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import MAX_POOL, Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.topology import NodeSpec, Topology
@@ -80,7 +80,12 @@ class PoolFromNational:
         return self.make(count)
 
 
-def directory_for(topology: Topology, issued: dict[str, Issued], version: int = 1) -> Directory:
+def directory_for(
+    topology: Topology,
+    issued: dict[str, Issued],
+    version: int = 1,
+    lifetime: float = DIRECTORY_LIFETIME,
+) -> Directory:
     entries = [
         _entry(spec.node_id, spec.role, spec.code, spec.name, spec.url, issued[spec.node_id])
         for spec in topology.nodes()
@@ -90,8 +95,13 @@ def directory_for(topology: Topology, issued: dict[str, Issued], version: int = 
         for a in topology.agencies
     ]
     entries.append(_entry(MONITOR_ID, "monitor", "operations", "運用監視", "", issued[MONITOR_ID]))
+    at = datetime.now(UTC)
     return Directory(
-        network=topology.name, version=version, issued_at=datetime.now(UTC), entries=entries
+        network=topology.name,
+        version=version,
+        issued_at=at,
+        expires_at=at + timedelta(seconds=lifetime),
+        entries=entries,
     )
 
 
@@ -141,8 +151,12 @@ def init_network(
     today: date | None = None,
     report: Callable[[str], None] = lambda _line: None,
     legal_table: LegalTable | None = None,
+    directory_lifetime: float = DIRECTORY_LIFETIME,
 ) -> NetworkLayout:
     """Create the whole network of ``topology`` under ``root`` (which must not hold one).
+
+    ``directory_lifetime`` (seconds, R9) is how long each directory the national node
+    signs stays valid; past it a node stops its traffic until a fresh one arrives.
 
     ``legal_table`` (default: the shipped one, which every new node uses) decides which
     node each agency calls.
@@ -173,7 +187,9 @@ def init_network(
     issued[MONITOR_ID] = Issued(key, cert)
 
     national_key = issued[topology.national.node_id].key
-    signed = sign_directory(directory_for(topology, issued), national_key)
+    signed = sign_directory(
+        directory_for(topology, issued, lifetime=directory_lifetime), national_key
+    )
     national_pub = national_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -185,6 +201,7 @@ def init_network(
             port=spec.port,
             national_url=topology.national.url,
             upstream_url=upstream,
+            directory_lifetime=directory_lifetime,
         )
 
     def finish(home: Path, spec: NodeSpec, cfg: config.NodeConfig, upstream: str) -> None:
@@ -289,8 +306,14 @@ def revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
     entries = [
         e.model_copy(update={"status": "revoked"}) if e is entry else e for e in current.entries
     ]
+    at = datetime.now(UTC)
     newer = current.model_copy(
-        update={"version": current.version + 1, "issued_at": datetime.now(UTC), "entries": entries}
+        update={
+            "version": current.version + 1,
+            "issued_at": at,
+            "expires_at": at + (current.expires_at - current.issued_at),  # the same lifetime
+            "entries": entries,
+        }
     )
     national_key = NodeKey.load(national_home / config.KEY_FILE)
     publish_directory(

@@ -212,6 +212,9 @@ class Directory(Message):
     network: str
     version: int = Field(ge=1)
     issued_at: datetime
+    # The directory is the network's heartbeat (R9): past this moment a node holding it
+    # stops all network traffic until a fresher one arrives (docs/emergency.md).
+    expires_at: datetime
     entries: list[DirectoryEntry]
 
 
@@ -234,6 +237,7 @@ class NodeStatus(Message):
     node_id: str
     role: Role
     directory_version: int
+    directory_expires_at: datetime | None = None  # R9: past it the node stops its traffic
     started_at: datetime
     links: list[PeerLink]
     identities: int  # identity records held (prefecture, national) or residents (municipality)

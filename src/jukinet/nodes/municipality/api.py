@@ -71,6 +71,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title=f"jukinet municipality {cfg.code}", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
+    runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
 
     @app.get("/identities", response_class=JsonLines, responses=IDENTITY_LINES)
     async def identities(peer: Caller) -> JsonLines:
@@ -91,14 +92,16 @@ def create_app(home: Path) -> FastAPI:
 
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:
-        return await asyncio.to_thread(
-            service.status,
-            store,
-            prefecture,
-            started_at=runtime.started_at,
-            directory_version=runtime.directory.version,
-            worker=worker,
-            moving=moving,
+        return runtime.heartbeat(
+            await asyncio.to_thread(
+                service.status,
+                store,
+                prefecture,
+                started_at=runtime.started_at,
+                directory_version=runtime.directory.version,
+                worker=worker,
+                moving=moving,
+            )
         )
 
     return check_endpoints(app)

@@ -45,6 +45,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title="jukinet national node", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
+    runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
     cards = jpki_card.card_source(store, ca)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
@@ -68,11 +69,13 @@ def create_app(home: Path) -> FastAPI:
 
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:
-        return await asyncio.to_thread(
-            service.status,
-            store,
-            started_at=runtime.started_at,
-            directory_version=runtime.directory.version,
+        return runtime.heartbeat(
+            await asyncio.to_thread(
+                service.status,
+                store,
+                started_at=runtime.started_at,
+                directory_version=runtime.directory.version,
+            )
         )
 
     return check_endpoints(app)

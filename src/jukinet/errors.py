@@ -47,6 +47,7 @@ without depending on any adapter.
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
                └── DirectoryRolledBack  a directory older than the one the node holds (R9)
+     EmergencyOrderRefused            (an InvalidInput) an order not valid or not signed enough (R9)
      NetworkStopped                   (a PeerUnreachable) traffic held: directory expired,
                                       network halted or node isolated (R9)
 """
@@ -332,3 +333,10 @@ class NetworkStopped(PeerUnreachable):
     or a node of the exchange is isolated (R9). Nothing is dropped: outboxes wait."""
 
     code = "network-stopped"
+
+
+class EmergencyOrderRefused(InvalidInput):
+    """An emergency order that is not valid now, not signed by enough different known
+    operators, or that does not fit the network's state (R9)."""
+
+    code = "emergency-order-refused"

@@ -79,7 +79,7 @@ def test_canonical_json_has_sorted_keys_no_spaces_and_utf8() -> None:
         )
     ) == (
         b'{"entries":[],"expires_at":"2026-01-02T00:10:00Z","issued_at":"2026-01-02T00:00:00Z",'
-        b'"network":"n","version":1}'
+        b'"network":"n","orders":[],"version":1}'
     )
 
 

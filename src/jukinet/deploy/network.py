@@ -39,6 +39,7 @@ from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
 from jukinet.network import pki
 from jukinet.network.directory import DIRECTORY_LIFETIME, sign_directory
+from jukinet.network.emergency import OPERATORS_FILE, write_operators
 from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import MAX_POOL, Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.topology import NodeSpec, Topology
@@ -51,6 +52,7 @@ from jukinet.nodes.prefecture import service as prefecture
 from jukinet.seed.places import Places
 
 INITIAL_POOL = 5_000
+OPERATORS = ("operator-1", "operator-2")  # the national node's operators (R9), made at init
 ADMIN = "admin"
 
 
@@ -194,6 +196,14 @@ def init_network(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
+    # The national node's operators (R9): two Ed25519 keys, readable by the owner only, in
+    # the network folder; every node gets their public keys, to check emergency orders.
+    operators = {name: Ed25519PrivateKey.generate() for name in OPERATORS}
+    layout.operators.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name, op_key in operators.items():
+        NodeKey(op_key).save(layout.operators / f"{name}.key")
+    operator_keys = {name: k.public_key() for name, k in operators.items()}
+
     def settings(spec: NodeSpec, upstream: str) -> NetworkSettings:
         return NetworkSettings(
             node_id=spec.node_id,
@@ -210,6 +220,7 @@ def init_network(
         (home / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
         (home / config.JPKI_CA_FILE).write_bytes(jpki_ca_pem)
         (home / config.DIRECTORY_FILE).write_text(signed.model_dump_json(indent=1))
+        write_operators(home / OPERATORS_FILE, operator_keys)
         config.write(cfg.model_copy(update={"network": settings(spec, upstream)}))
 
     n = topology.national

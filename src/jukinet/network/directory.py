@@ -26,7 +26,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel
 
-from jukinet.errors import DirectoryRefused, DirectoryRolledBack
+from jukinet.errors import DirectoryRefused, DirectoryRolledBack, EmergencyOrderRefused
+from jukinet.network.emergency import Operators, State, state_of
 from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.pki import fingerprint
 
@@ -109,9 +110,16 @@ class DirectoryView:
     lookup never sees half an update.
     """
 
-    def __init__(self, signed: SignedDirectory, national_key: Ed25519PublicKey) -> None:
+    def __init__(
+        self,
+        signed: SignedDirectory,
+        national_key: Ed25519PublicKey,
+        operators: Operators | None = None,
+    ) -> None:
         self._national_key = national_key
+        self._operators: Operators = operators or {}
         self._directory = verify_directory(signed, national_key)
+        self._state = self._orders_of(self._directory)
         self._signed = signed
         self._index = _index(self._directory)
         self._keys: dict[tuple[str, str], Ed25519PublicKey | None] = {}
@@ -123,6 +131,21 @@ class DirectoryView:
     @property
     def directory(self) -> Directory:
         return self._directory
+
+    @property
+    def state(self) -> State:
+        """The emergency orders in force (R9): halted by which order, who is isolated."""
+        return self._state
+
+    def _orders_of(self, directory: Directory) -> State:
+        try:
+            return state_of(directory.orders, self._operators)
+        except EmergencyOrderRefused as exc:
+            # Fail closed: a directory whose orders do not verify is not taken at all.
+            raise DirectoryRefused(
+                f"The directory version {directory.version} carries an emergency order "
+                f"that does not verify: {exc.message}"
+            ) from None
 
     @property
     def expires_at(self) -> datetime:
@@ -145,6 +168,17 @@ class DirectoryView:
                 f"{self._directory.expires_at.isoformat(timespec='seconds')}; network traffic "
                 "is stopped until a fresh directory arrives (R9)."
             )
+        if self._state.halted is not None:
+            return (
+                f"The network is halted by emergency order {self._state.halted}; network "
+                "traffic is stopped until two operators resume it (R9)."
+            )
+        for node in (node_id, peer):
+            if node is not None and node in self._state.isolated:
+                return (
+                    f"{node} is isolated by emergency order {self._state.isolated[node]}; its "
+                    "network traffic is stopped until two operators resume it (R9)."
+                )
         return None
 
     @property
@@ -174,6 +208,7 @@ class DirectoryView:
             )
         if directory.version == self._directory.version:
             return False
+        self._state = self._orders_of(directory)
         self._directory = directory
         self._signed = signed
         self._index = _index(directory)

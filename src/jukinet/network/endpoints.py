@@ -223,5 +223,9 @@ ENDPOINTS = EndpointTable((
     # cancellation and the move-in notice, municipality to municipality only.
     Endpoint(_M, "POST", "/moving", MUNICIPALITY, ANY,
              "move-out certificate information, cancellation, move-in notice (R21)", MESSAGE),
+    # The emergency stop (R9, docs/emergency.md): the operations console posts an order
+    # its operators signed; it goes into the next signed directory.
+    Endpoint(_N, "POST", "/emergency", MONITOR, ANY, "an emergency order: halt, isolate, resume",
+             MESSAGE),
 ))
 # fmt: on

@@ -15,8 +15,9 @@ to an endpoint of the table (``network/endpoints.py``) it checks, in this order:
 
 While the network is stopped for this node (R9: its directory has expired, the
 network is halted, this node or the caller is isolated) every request is refused
-with 503 ``network-stopped``, except ``GET /directory`` and ``GET /health``: a node
-must always be able to fetch the fresh directory that restarts it.
+with 503 ``network-stopped``, except ``GET /directory`` and ``GET /health`` (a node
+must always be able to fetch the fresh directory that restarts it) and the national
+node's ``POST /emergency`` (operators must be able to resume).
 
 Only then is the request passed on (the body given to the app as it was read),
 with the verified ``Peer`` in its scope for the ``caller`` dependency. Every refusal
@@ -210,7 +211,8 @@ def _check_head(request: Request, row: Endpoint) -> str:
 
 
 # What a node answers while its traffic is stopped (R9): the way back to a fresh directory.
-ALWAYS_OPEN = frozenset({("GET", "/directory"), ("GET", "/health")})
+# POST /emergency too: operators must be able to resume a halted network.
+ALWAYS_OPEN = frozenset({("GET", "/directory"), ("GET", "/health"), ("POST", "/emergency")})
 
 
 def _admit(request: Request, row: Endpoint, keyid: str) -> Peer:

@@ -35,6 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from jukinet.domain.codes import parse_local_government_code, parse_resident_code
 from jukinet.errors import InvalidInput
+from jukinet.network.messages_emergency import CarriedOrder
 
 Role = Literal["national", "prefecture", "municipality", "agency", "monitor"]
 Status = Literal["resident", "removed"]
@@ -216,6 +217,8 @@ class Directory(Message):
     # stops all network traffic until a fresher one arrives (docs/emergency.md).
     expires_at: datetime
     entries: list[DirectoryEntry]
+    # The emergency orders the national node accepted, in force until resumed (R9).
+    orders: list[CarriedOrder] = []
 
 
 class SignedDirectory(Message):

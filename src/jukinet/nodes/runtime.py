@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +27,9 @@ from jukinet.errors import ConfigurationError, DirectoryRefused, DirectoryRolled
 from jukinet.keys import load_private_key, load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView, due_for_renewal, renew
+from jukinet.network.emergency import OPERATORS_FILE, load_operators
 from jukinet.network.messages import NodeStatus, SignedDirectory
+from jukinet.network.messages_emergency import CarriedOrder
 from jukinet.network.peer import Caller, install_problem_handlers, serve_endpoints
 from jukinet.network.signatures import ReplayCache
 
@@ -51,6 +54,9 @@ class NodeRuntime:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Each kind's create_app points this at its own audit log (R9: rollbacks, orders).
     audit: Audit = _no_audit
+    # The national node writes its directory file from two places (renewal, emergency
+    # orders): one at a time.
+    directory_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def node_id(self) -> str:
@@ -98,7 +104,7 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
         config=cfg,
         settings=cfg.network,
         identity=NodeIdentity(cfg.network.node_id, cfg.key_path, cfg.cert_path, cfg.ca_path),
-        directory=DirectoryView(signed, national_key),
+        directory=DirectoryView(signed, national_key, load_operators(cfg.home / OPERATORS_FILE)),
         replay=ReplayCache(),
     )
 
@@ -139,6 +145,10 @@ def directory_source(runtime: NodeRuntime, client: NodeClient) -> Fetch:
         lifetime = runtime.settings.directory_lifetime
 
         def read_or_renew() -> SignedDirectory:
+            with runtime.directory_lock:
+                return _read_or_renew()
+
+        def _read_or_renew() -> SignedDirectory:
             signed = SignedDirectory.model_validate_json(path.read_bytes())
             held = runtime.directory.signed
             # An older file (a restored backup, a tampered copy) is a rollback: the loop
@@ -181,8 +191,12 @@ async def refresh_directory(
     while True:
         await asyncio.sleep(every)
         try:
+            known = {c.order.id for c in view.directory.orders}
             if view.update(await fetch()):
                 log.info("directory updated to version %d", view.version)
+                for carried in view.directory.orders:
+                    if carried.order.id not in known:
+                        await _obeyed(audit, carried, view.version)
         except asyncio.CancelledError:
             raise
         except DirectoryRolledBack as exc:
@@ -205,6 +219,19 @@ def keep_directory_fresh(runtime: NodeRuntime, client: NodeClient) -> Coroutine[
     return refresh_directory(
         runtime.directory, fetch, runtime.settings.directory_refresh, runtime.audit
     )
+
+
+async def _obeyed(audit: Audit, carried: CarriedOrder, version: int) -> None:
+    """An emergency order this node now obeys: an alert and an audit entry (R9)."""
+    order = carried.order
+    signers = ",".join(s.operator for s in carried.signatures)
+    detail = (f"order {order.id}: {order.action} {order.scope}, signed by {signers}, "
+              f"accepted {carried.accepted_at.isoformat(timespec='seconds')}, "
+              f"directory version {version}")  # fmt: skip
+    security_log.warning("emergency order obeyed: %s", detail,
+                         extra={"reason": f"emergency.{order.action}"})  # fmt: skip
+    await _audited(audit, Draft(f"operator:{signers}", f"emergency.{order.action}",
+                                order.scope, Outcome.OK, detail))  # fmt: skip
 
 
 async def _audited(audit: Audit, draft: Draft) -> None:

@@ -21,7 +21,7 @@ from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.national import jpki, jpki_api, jpki_card, pools, service
+from jukinet.nodes.national import emergency_api, jpki, jpki_api, jpki_card, pools, service
 from jukinet.nodes.runtime import background, install, keep_directory_fresh, load_runtime
 
 
@@ -49,6 +49,7 @@ def create_app(home: Path) -> FastAPI:
     cards = jpki_card.card_source(store, ca)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
+    app.include_router(emergency_api.router(runtime, store))  # the emergency stop (R9)
 
     refused = "A batch names another sender, or an update is not this prefecture's to send (R1)."
 

@@ -38,7 +38,7 @@ from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
 from jukinet.network import pki
-from jukinet.network.directory import DIRECTORY_LIFETIME, sign_directory
+from jukinet.network.directory import DIRECTORY_LIFETIME, file_lock, sign_directory
 from jukinet.network.emergency import OPERATORS_FILE, write_operators
 from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import MAX_POOL, Directory, DirectoryEntry, Role, SignedDirectory
@@ -302,7 +302,12 @@ def write_secret(path: Path, text: str) -> None:
 def revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
     """Revoke ``node``'s certificate at the CA and mark it revoked in a newly signed
     directory; returns the directory's new version. Nodes refuse it after their next
-    refresh (docs/network.md)."""
+    refresh (docs/network.md). The running national node's renewals wait meanwhile."""
+    with file_lock(layout.node(topology.national.node_id) / config.DIRECTORY_FILE):
+        return _revoke_node(layout, topology, node)
+
+
+def _revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
     national_home = layout.node(topology.national.node_id)
     signed = SignedDirectory.model_validate_json(
         (national_home / config.DIRECTORY_FILE).read_bytes()

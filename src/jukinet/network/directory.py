@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import fcntl
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -38,6 +42,7 @@ __all__ = [
     "DirectoryView",
     "canonical",
     "due_for_renewal",
+    "file_lock",
     "renew",
     "sign_directory",
     "verify_directory",
@@ -61,6 +66,19 @@ def renew(
         }
     )
     return sign_directory(fresh, key)
+
+
+@contextlib.contextmanager
+def file_lock(directory_file: Path) -> Iterator[None]:
+    """Hold the national node's directory file for one read-modify-write: its renewal,
+    an emergency order and ``pki revoke`` (another process) never sign the same version
+    twice. An advisory lock (flock) on a file beside it, released when the block ends."""
+    with directory_file.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def due_for_renewal(directory: Directory, lifetime: float, now: datetime | None = None) -> bool:

@@ -26,7 +26,7 @@ from jukinet.config import NetworkSettings, NodeConfig
 from jukinet.errors import ConfigurationError, DirectoryRefused, DirectoryRolledBack
 from jukinet.keys import load_private_key, load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
-from jukinet.network.directory import DirectoryView, due_for_renewal, renew
+from jukinet.network.directory import DirectoryView, due_for_renewal, file_lock, renew
 from jukinet.network.emergency import OPERATORS_FILE, load_operators
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.messages_emergency import CarriedOrder
@@ -145,7 +145,7 @@ def directory_source(runtime: NodeRuntime, client: NodeClient) -> Fetch:
         lifetime = runtime.settings.directory_lifetime
 
         def read_or_renew() -> SignedDirectory:
-            with runtime.directory_lock:
+            with runtime.directory_lock, file_lock(path):
                 return _read_or_renew()
 
         def _read_or_renew() -> SignedDirectory:

@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from jukinet.audit.log import Draft, Outcome
 from jukinet.errors import EmergencyOrderRefused
 from jukinet.keys import load_private_key
-from jukinet.network.directory import renew
+from jukinet.network.directory import file_lock, renew
 from jukinet.network.emergency import NETWORK, OPERATORS_FILE, check_order, load_operators, state_of
 from jukinet.network.messages import SignedDirectory
 from jukinet.network.messages_emergency import CarriedOrder, EmergencyAck, SignedOrder
@@ -35,8 +35,8 @@ def accept(runtime: NodeRuntime, signed: SignedOrder, now: datetime) -> Emergenc
     operators = load_operators(runtime.config.home / OPERATORS_FILE)
     order = signed.order
     signers = check_order(order, signed.signatures, operators, now)
-    with runtime.directory_lock:
-        path = runtime.config.directory_path
+    path = runtime.config.directory_path
+    with runtime.directory_lock, file_lock(path):
         current = SignedDirectory.model_validate_json(path.read_bytes()).directory
         if current.version < runtime.directory.version:
             current = runtime.directory.directory

@@ -177,7 +177,11 @@ def directory_source(runtime: NodeRuntime, client: NodeClient) -> Fetch:
 
 
 async def refresh_directory(
-    view: DirectoryView, fetch: Fetch, every: float, audit: Audit = _no_audit
+    view: DirectoryView,
+    fetch: Fetch,
+    every: float,
+    audit: Audit = _no_audit,
+    keep: Callable[[SignedDirectory], None] | None = None,
 ) -> None:
     """Every ``every`` seconds, take the directory ``fetch`` returns if it is newer.
 
@@ -194,6 +198,8 @@ async def refresh_directory(
             known = {c.order.id for c in view.directory.orders}
             if view.update(await fetch()):
                 log.info("directory updated to version %d", view.version)
+                if keep is not None:  # a restarted node starts from it, orders and all
+                    await asyncio.to_thread(keep, view.signed)
                 for carried in view.directory.orders:
                     if carried.order.id not in known:
                         await _obeyed(audit, carried, view.version)
@@ -216,8 +222,20 @@ async def refresh_directory(
 def keep_directory_fresh(runtime: NodeRuntime, client: NodeClient) -> Coroutine[Any, Any, None]:
     """The node's directory refresh, as its lifespan runs it (``background``)."""
     fetch = directory_source(runtime, client)
+    path = runtime.config.directory_path
+
+    def keep(signed: SignedDirectory) -> None:
+        tmp = path.with_suffix(".new")
+        tmp.write_text(signed.model_dump_json(indent=1))
+        os.replace(tmp, path)
+
+    national = runtime.config.kind == "national"  # its file is the source already
     return refresh_directory(
-        runtime.directory, fetch, runtime.settings.directory_refresh, runtime.audit
+        runtime.directory,
+        fetch,
+        runtime.settings.directory_refresh,
+        runtime.audit,
+        None if national else keep,
     )
 
 

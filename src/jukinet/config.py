@@ -57,6 +57,9 @@ class NetworkSettings(BaseModel):
     directory_refresh: float = Field(default=2.0, gt=0)
     # How often the running node signs a checkpoint of its audit log (R25, docs/audit.md).
     audit_checkpoint_every: float = Field(default=300.0, gt=0)
+    # Seconds a directory the national node signs stays valid (R9, docs/emergency.md);
+    # read by the national node only, which signs a fresh one when half of it is left.
+    directory_lifetime: float = Field(default=600.0, gt=0)
 
 
 class NodeConfig(BaseModel):

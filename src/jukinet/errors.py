@@ -50,6 +50,10 @@ without depending on any adapter.
      └── ConfigurationError           the node's files or database are not usable
           ├── LegalTableInvalid       the legal table file is wrong and is not loaded (R2, R4)
           └── DirectoryRefused        a directory not signed by this network's national node
+               └── DirectoryRolledBack  a directory older than the one the node holds (R9)
+     EmergencyOrderRefused            (an InvalidInput) an order not valid or not signed enough (R9)
+     NetworkStopped                   (a PeerUnreachable) traffic held: directory expired,
+                                      network halted or node isolated (R9)
 """
 
 from __future__ import annotations
@@ -334,3 +338,30 @@ class CheckpointRefused(AccessDenied):
     the municipality, or it does not extend the one it cosigned before (a fork)."""
 
     code = "checkpoint-refused"
+
+
+# The directory as heartbeat and the emergency stop (R9).
+
+
+class DirectoryRolledBack(DirectoryRefused):
+    """A correctly signed directory older than the one the node holds: a replay (R9)."""
+
+    code = "directory-rolled-back"
+
+    def __init__(self, message: str, *, version: int) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+class NetworkStopped(PeerUnreachable):
+    """Network traffic is held: this node's directory has expired, the network is halted
+    or a node of the exchange is isolated (R9). Nothing is dropped: outboxes wait."""
+
+    code = "network-stopped"
+
+
+class EmergencyOrderRefused(InvalidInput):
+    """An emergency order that is not valid now, not signed by enough different known
+    operators, or that does not fit the network's state (R9)."""
+
+    code = "emergency-order-refused"

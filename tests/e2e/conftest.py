@@ -153,13 +153,15 @@ def running_network(
     seed: bool,
     before_up: Callable[[NetworkLayout], None] = lambda _layout: None,
     env: dict[str, str] | None = None,
+    init_args: tuple[str, ...] = (),
 ) -> Iterator[Network]:
     """``network init`` of ``topology`` in ``root``, seeded if asked, ``before_up`` (e.g. a
     node's own files), then ``network up`` (with ``env`` added to its environment, which
-    the node processes inherit) until the block ends; every node is stopped afterwards."""
+    the node processes inherit) until the block ends; every node is stopped afterwards.
+    ``init_args`` are more options of ``network init`` (e.g. ``--directory-lifetime``)."""
     topo = root.parent / f"{root.name}.toml"
     topo.write_text(topology)
-    made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root))
+    made = jukinet("network", "init", "--topology", str(topo), "--dir", str(root), *init_args)
     assert made.returncode == 0, made.stderr
     if seed:
         from jukinet.deploy.seeding import seed_all

@@ -27,7 +27,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
-from jukinet.errors import ConfigurationError, InvalidInput, PeerRefused, PeerUnreachable
+from jukinet.errors import (
+    ConfigurationError,
+    InvalidInput,
+    NetworkStopped,
+    PeerRefused,
+    PeerUnreachable,
+)
 from jukinet.network import pki
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView, sign_directory
@@ -59,13 +65,20 @@ class World:
         """The identity in folder ``name`` (node id defaults to the folder's name)."""
         return NodeIdentity.in_folder(node or name, self.folder / name.replace(":", "_"))
 
-    def signed(self, version: int, revoked: frozenset[str] = frozenset()) -> SignedDirectory:
+    def signed(
+        self, version: int, revoked: frozenset[str] = frozenset(), lifetime: float = 600.0
+    ) -> SignedDirectory:
         entries = [
             e.model_copy(update={"status": "revoked"}) if e.node_id in revoked else e
             for e in self.entries
         ]
+        at = datetime.now(UTC)
         directory = Directory(
-            network="demo", version=version, issued_at=datetime.now(UTC), entries=entries
+            network="demo",
+            version=version,
+            issued_at=at,
+            expires_at=at + timedelta(seconds=lifetime),
+            entries=entries,
         )
         return sign_directory(directory, self.national)
 
@@ -429,6 +442,32 @@ def test_a_revoked_node_is_forbidden_once_the_directory_says_so(world: World) ->
                 await client.post(f"{url}/updates", PoolRequest(count=1))
         assert refused.value.status == 403
         assert "not an active member" in refused.value.detail
+
+    _run(world, scenario)
+
+
+def test_an_expired_directory_stops_traffic_both_ways_until_a_fresh_one(world: World) -> None:
+    """R9: the directory is the heartbeat; past its expiry a node refuses every peer with
+    503 network-stopped, and its own client sends nothing; a fresh directory restarts both."""
+
+    async def scenario(app: FastAPI, url: str) -> None:
+        view: DirectoryView = app.state.directory
+        assert view.update(world.signed(2, lifetime=-1.0))  # newer, but already expired
+        async with NodeClient(world.identity(CHIYODA)) as client:
+            with pytest.raises(PeerRefused) as refused:
+                await client.post(f"{url}/updates", PoolRequest(count=1))
+            assert refused.value.status == 503
+            assert "expired" in refused.value.detail and "(R9)" in refused.value.detail
+
+        held = NodeClient(
+            world.identity(CHIYODA), hold=lambda _m, _u: view.stop_reason(CHIYODA, SERVER)
+        )
+        async with held as client:
+            with pytest.raises(NetworkStopped, match="expired"):
+                await client.post(f"{url}/updates", PoolRequest(count=2))
+            assert view.update(world.signed(3))  # the national node's next heartbeat
+            answer = await client.post(f"{url}/updates", PoolRequest(count=3))
+        assert answer["count"] == 3
 
     _run(world, scenario)
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jukinet.domain.legal_parse import load_shipped_legal_table
-from jukinet.errors import DirectoryRefused, InvalidInput
+from jukinet.errors import DirectoryRefused, DirectoryRolledBack, InvalidInput
 from jukinet.network import pki
 from jukinet.network.directory import DirectoryView, canonical, sign_directory, verify_directory
 from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
@@ -39,6 +39,7 @@ def _entry(role: str, code: str, url: str = "", status: str = "active") -> Direc
     )
 
 
+FAR = datetime(2100, 1, 1, tzinfo=UTC)  # these tests are not about expiry (test_heartbeat)
 CHIYODA = _entry("municipality", "131016", "https://127.0.0.1:7420")
 TOKYO = _entry("prefecture", "130001", "https://127.0.0.1:7410")
 PASSPORT = _entry("agency", "mofa-passport")
@@ -49,6 +50,7 @@ def _signed(version: int, *entries: DirectoryEntry, network: str = "demo") -> Si
         network=network,
         version=version,
         issued_at=datetime(2026, 4, 1, 9, 30, tzinfo=UTC),
+        expires_at=FAR,
         entries=list(entries),
     )
     return sign_directory(directory, NATIONAL)
@@ -68,8 +70,17 @@ def test_canonical_json_has_sorted_keys_no_spaces_and_utf8() -> None:
     assert text.startswith('{"cert_pem":"","code":"x","fingerprint":"","name":"外務省 旅券課"')
     assert ", " not in text and '": ' not in text
     assert canonical(
-        Directory(network="n", version=1, issued_at=datetime(2026, 1, 2, tzinfo=UTC), entries=[])
-    ) == (b'{"entries":[],"issued_at":"2026-01-02T00:00:00Z","network":"n","version":1}')
+        Directory(
+            network="n",
+            version=1,
+            issued_at=datetime(2026, 1, 2, tzinfo=UTC),
+            expires_at=datetime(2026, 1, 2, 0, 10, tzinfo=UTC),
+            entries=[],
+        )
+    ) == (
+        b'{"entries":[],"expires_at":"2026-01-02T00:10:00Z","issued_at":"2026-01-02T00:00:00Z",'
+        b'"network":"n","orders":[],"version":1}'
+    )
 
 
 names = st.text(min_size=1, max_size=20)
@@ -86,7 +97,13 @@ def test_a_directory_verifies_after_any_trip_over_the_wire(
 ) -> None:
     entries = [CHIYODA.model_copy(update={"name": name}) for name in entry_names]
     signed = sign_directory(
-        Directory(network=network, version=version, issued_at=issued_at, entries=entries),
+        Directory(
+            network=network,
+            version=version,
+            issued_at=issued_at,
+            expires_at=issued_at,
+            entries=entries,
+        ),
         NATIONAL,
     )
     received = SignedDirectory.model_validate_json(signed.model_dump_json())
@@ -151,7 +168,8 @@ def test_an_entry_whose_certificate_does_not_match_has_no_key() -> None:
 def test_only_a_strictly_newer_directory_is_taken() -> None:
     view = DirectoryView(_signed(2, CHIYODA), NATIONAL.public_key())
 
-    assert view.update(_signed(1, CHIYODA, TOKYO)) is False  # older: a revoked node could return
+    with pytest.raises(DirectoryRolledBack, match="older than version 2"):  # R9
+        view.update(_signed(1, CHIYODA, TOKYO))  # older: a revoked node could return
     assert view.update(_signed(2, CHIYODA, TOKYO)) is False
     assert view.lookup("prefecture:130001") is None
     assert view.update(_signed(3, TOKYO, CHIYODA.model_copy(update={"status": "revoked"})))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,14 @@ def demo() -> Directory:
     entries += [_entry("agency", a.code) for a in topology.agencies]
     entries += [_entry("agency", code) for code in PREFECTURAL_AGENCIES]
     entries.append(_entry("monitor", "operations"))
-    return Directory(network="demo", version=1, issued_at=datetime.now(UTC), entries=entries)
+    at = datetime.now(UTC)
+    return Directory(
+        network="demo",
+        version=1,
+        issued_at=at,
+        expires_at=at + timedelta(minutes=10),
+        entries=entries,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "network": LazyCommand("network_cmd", "app", "A whole network: init, up, status, reconcile."),
     "agency": LazyCommand("agency_cmd", "app", "Identity confirmation for an administrative body."),
     "pki": LazyCommand("network_cmd", "pki_app", "The network's certificates."),
+    "emergency": LazyCommand(
+        "emergency_cmd", "app", "The emergency stop: isolate, halt, resume (R9)."
+    ),
     "jpki": LazyCommand(
         "jpki_cmd", "app", "The JPKI CA's CRL; verify a document signed with a card."
     ),

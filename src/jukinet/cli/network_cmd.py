@@ -6,6 +6,7 @@ import asyncio
 import logging
 import shutil
 import sys
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from jukinet.errors import ConfigurationError
 from jukinet.network import monitor
 from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
 from jukinet.network.layout import NetworkLayout, folder_name
-from jukinet.network.messages import SignedDirectory
+from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.server import serve
 from jukinet.network.supervisor import Supervisor
 from jukinet.network.topology import Topology, generate_topology, load_topology
@@ -51,6 +52,11 @@ def init(
     pg: str | None = typer.Option(
         None, help="PostgreSQL URL for the national and prefecture nodes (default: SQLite)."
     ),
+    directory_lifetime: float = typer.Option(
+        600.0,
+        min=1.0,
+        help="Seconds each signed directory stays valid; past it a node stops its traffic (R9).",
+    ),
 ) -> None:
     """Create the CA, every node's key, certificate, configuration and database."""
     with Places() as places:
@@ -61,6 +67,7 @@ def init(
             directory,
             database_url_for=_pg_schemas(pg, topo.name) if pg else lambda _n: None,
             report=lambda line: console.print(f"  {line}"),
+            directory_lifetime=directory_lifetime,
         )
     write_topology(layout, topology)
     console.print(f"Network {topo.name!r} created in {directory}: {len(topo.nodes())} nodes.")
@@ -109,6 +116,16 @@ def _up(layout: NetworkLayout) -> None:
     )
 
 
+def _directory_cell(s: NodeStatus) -> str:
+    """The directory version a node holds and the time left before it expires (R9)."""
+    if s.directory_expires_at is None:
+        return str(s.directory_version)
+    left = int((s.directory_expires_at - datetime.now(UTC)).total_seconds())
+    if left <= 0:
+        return f"{s.directory_version} [red]expired[/]"
+    return f"{s.directory_version} ({left // 60}m{left % 60:02d}s)"
+
+
 @app.command("status")
 @handle_errors
 def status(directory: Path = typer.Argument(..., help="The network's folder.")) -> None:
@@ -125,6 +142,11 @@ def status(directory: Path = typer.Argument(..., help="The network's folder.")) 
         t.add_column(col)
     down, alerts = 0, []
     for r in readings:
+        if r.status is None and r.error and "stopped" in r.error and "(R9)" in r.error:
+            # Up, but its traffic is stopped (R9): an expired directory, a halt or isolation.
+            t.add_row(r.spec.node_id, "[yellow]stopped[/]", "", "", "", "", "", "", r.error)
+            alerts.append(f"{r.spec.node_id}: {r.error}")
+            continue
         if r.status is None:
             down += 1
             t.add_row(r.spec.node_id, "[red]down[/]", "", "", "", "", "", r.error or "")
@@ -145,7 +167,7 @@ def status(directory: Path = typer.Argument(..., help="The network's folder.")) 
                    f"update(s) waiting: {link.last_error}" for link in links
                    if link.last_error]  # fmt: skip
         t.add_row(
-            s.node_id, "[green]up[/]", str(s.directory_version), f"{s.identities:,}",
+            s.node_id, "[green]up[/]", _directory_cell(s), f"{s.identities:,}",
             first.node_id if first else "—", str(first.outbox_backlog) if first else "—",
             (f"[red]{s.quarantined}/{first.quarantined if first else 0}[/]" if held
              else f"0/{0 if first else '—'}"),

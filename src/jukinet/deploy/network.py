@@ -22,7 +22,7 @@ import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -40,7 +40,8 @@ from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
 from jukinet.network import pki
-from jukinet.network.directory import sign_directory
+from jukinet.network.directory import DIRECTORY_LIFETIME, file_lock, sign_directory
+from jukinet.network.emergency import OPERATORS_FILE, write_operators
 from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import MAX_POOL, Directory, DirectoryEntry, Role, SignedDirectory
 from jukinet.network.topology import NodeSpec, Topology
@@ -53,6 +54,7 @@ from jukinet.nodes.prefecture import service as prefecture
 from jukinet.seed.places import Places
 
 INITIAL_POOL = 5_000
+OPERATORS = ("operator-1", "operator-2")  # the national node's operators (R9), made at init
 ADMIN = "admin"
 
 
@@ -82,7 +84,12 @@ class PoolFromNational:
         return self.make(count)
 
 
-def directory_for(topology: Topology, issued: dict[str, Issued], version: int = 1) -> Directory:
+def directory_for(
+    topology: Topology,
+    issued: dict[str, Issued],
+    version: int = 1,
+    lifetime: float = DIRECTORY_LIFETIME,
+) -> Directory:
     entries = [
         _entry(spec.node_id, spec.role, spec.code, spec.name, spec.url, issued[spec.node_id])
         for spec in topology.nodes()
@@ -92,8 +99,13 @@ def directory_for(topology: Topology, issued: dict[str, Issued], version: int = 
         for a in topology.agencies
     ]
     entries.append(_entry(MONITOR_ID, "monitor", "operations", "運用監視", "", issued[MONITOR_ID]))
+    at = datetime.now(UTC)
     return Directory(
-        network=topology.name, version=version, issued_at=datetime.now(UTC), entries=entries
+        network=topology.name,
+        version=version,
+        issued_at=at,
+        expires_at=at + timedelta(seconds=lifetime),
+        entries=entries,
     )
 
 
@@ -143,8 +155,12 @@ def init_network(
     today: date | None = None,
     report: Callable[[str], None] = lambda _line: None,
     legal_table: LegalTable | None = None,
+    directory_lifetime: float = DIRECTORY_LIFETIME,
 ) -> NetworkLayout:
     """Create the whole network of ``topology`` under ``root`` (which must not hold one).
+
+    ``directory_lifetime`` (seconds, R9) is how long each directory the national node
+    signs stays valid; past it a node stops its traffic until a fresh one arrives.
 
     ``legal_table`` (default: the shipped one, which every new node uses) decides which
     node each agency calls.
@@ -175,10 +191,20 @@ def init_network(
     issued[MONITOR_ID] = Issued(key, cert)
 
     national_key = issued[topology.national.node_id].key
-    signed = sign_directory(directory_for(topology, issued), national_key)
+    signed = sign_directory(
+        directory_for(topology, issued, lifetime=directory_lifetime), national_key
+    )
     national_pub = national_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+    # The national node's operators (R9): two Ed25519 keys, readable by the owner only, in
+    # the network folder; every node gets their public keys, to check emergency orders.
+    operators = {name: Ed25519PrivateKey.generate() for name in OPERATORS}
+    layout.operators.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name, op_key in operators.items():
+        NodeKey(op_key).save(layout.operators / f"{name}.key")
+    operator_keys = {name: k.public_key() for name, k in operators.items()}
 
     def settings(spec: NodeSpec, upstream: str) -> NetworkSettings:
         return NetworkSettings(
@@ -187,6 +213,7 @@ def init_network(
             port=spec.port,
             national_url=topology.national.url,
             upstream_url=upstream,
+            directory_lifetime=directory_lifetime,
         )
 
     def finish(home: Path, spec: NodeSpec, cfg: config.NodeConfig, upstream: str) -> None:
@@ -195,6 +222,7 @@ def init_network(
         (home / config.NATIONAL_KEY_FILE).write_bytes(national_pub)
         (home / config.JPKI_CA_FILE).write_bytes(jpki_ca_pem)
         (home / config.DIRECTORY_FILE).write_text(signed.model_dump_json(indent=1))
+        write_operators(home / OPERATORS_FILE, operator_keys)
         config.write(cfg.model_copy(update={"network": settings(spec, upstream)}))
 
     n = topology.national
@@ -277,7 +305,12 @@ def write_secret(path: Path, text: str) -> None:
 def revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
     """Revoke ``node``'s certificate at the CA and mark it revoked in a newly signed
     directory; returns the directory's new version. Nodes refuse it after their next
-    refresh (docs/network.md)."""
+    refresh (docs/network.md). The running national node's renewals wait meanwhile."""
+    with file_lock(layout.node(topology.national.node_id) / config.DIRECTORY_FILE):
+        return _revoke_node(layout, topology, node)
+
+
+def _revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
     national_home = layout.node(topology.national.node_id)
     signed = SignedDirectory.model_validate_json(
         (national_home / config.DIRECTORY_FILE).read_bytes()
@@ -292,8 +325,14 @@ def revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
     entries = [
         e.model_copy(update={"status": "revoked"}) if e is entry else e for e in current.entries
     ]
+    at = datetime.now(UTC)
     newer = current.model_copy(
-        update={"version": current.version + 1, "issued_at": datetime.now(UTC), "entries": entries}
+        update={
+            "version": current.version + 1,
+            "issued_at": at,
+            "expires_at": at + (current.expires_at - current.issued_at),  # the same lifetime
+            "entries": entries,
+        }
     )
     national_key = NodeKey.load(national_home / config.KEY_FILE)
     publish_directory(

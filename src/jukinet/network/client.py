@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 from yarl import URL
 
-from jukinet.errors import InvalidInput, PeerRefused, PeerUnreachable
+from jukinet.errors import InvalidInput, NetworkStopped, PeerRefused, PeerUnreachable
 from jukinet.keys import load_private_key
 from jukinet.network.signatures import sign_request
 from jukinet.network.tls import client_context, pinned_client_context
@@ -99,10 +99,14 @@ class NodeClient:
         read_timeout: float | None = None,
         connections: int = 16,
         pins: Callable[[str], str | None] | None = None,
+        hold: Callable[[str, str], str | None] | None = None,
     ) -> None:
         """``pins`` maps an origin (``https://host:port``) to the only server certificate
         (PEM) to accept there — a node passes its directory's; without it the network
-        CA and the host name are checked. Timeouts are in seconds (module docstring)."""
+        CA and the host name are checked. ``hold`` (method, URL) says why a request may
+        not leave now (R9: an expired directory, a halt, an isolation): it raises
+        NetworkStopped and nothing is sent. Timeouts are in seconds (module docstring)."""
+        self._hold = hold
         self.identity = identity
         self._pins = pins
         self._pinned: dict[str, ssl.SSLContext] = {}
@@ -143,6 +147,9 @@ class NodeClient:
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         if self._session is None or self._key is None:
             raise RuntimeError("Use NodeClient as 'async with NodeClient(...) as client'.")
+        held = self._hold(method, url) if self._hold is not None else None
+        if held is not None:
+            raise NetworkStopped(held)
         target = URL(url)
         if target.scheme != "https" or not target.host:
             raise InvalidInput(f"Nodes talk HTTPS only; {url!r} is not an https:// URL.")

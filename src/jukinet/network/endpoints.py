@@ -240,5 +240,9 @@ ENDPOINTS = EndpointTable((
     # --- intrusion detection (R7, docs/ids.md): every node reports its alerts to national
     Endpoint(_N, "POST", "/ids/alerts", PREFECTURE | MUNICIPALITY, ANY,
              "a node's IDS alerts, for the national console", 256 * 1024),
+    # The emergency stop (R9, docs/emergency.md): the operations console posts an order
+    # its operators signed; it goes into the next signed directory.
+    Endpoint(_N, "POST", "/emergency", MONITOR, ANY, "an emergency order: halt, isolate, resume",
+             MESSAGE),
 ))
 # fmt: on

@@ -13,6 +13,12 @@ to an endpoint of the table (``network/endpoints.py``) it checks, in this order:
    sender gets 408);
 3. the signature over the headers and the body's Content-Digest.
 
+While the network is stopped for this node (R9: its directory has expired, the
+network is halted, this node or the caller is isolated) every request is refused
+with 503 ``network-stopped``, except ``GET /directory`` and ``GET /health`` (a node
+must always be able to fetch the fresh directory that restarts it) and the national
+node's ``POST /emergency`` (operators must be able to resume).
+
 Only then is the request passed on (the body given to the app as it was read),
 with the verified ``Peer`` in its scope for the ``caller`` dependency. Every refusal
 is one line on the ``jukinet.security`` logger, one ECS line in the node's security
@@ -275,6 +281,11 @@ def _check_head(request: Request, row: Endpoint) -> str:
     return keyid
 
 
+# What a node answers while its traffic is stopped (R9): the way back to a fresh directory.
+# POST /emergency too: operators must be able to resume a halted network.
+ALWAYS_OPEN = frozenset({("GET", "/directory"), ("GET", "/health"), ("POST", "/emergency")})
+
+
 def _admit(request: Request, row: Endpoint, keyid: str) -> Peer:
     """The caller ``keyid`` as the row admits it here (role and scope), or a Refusal."""
     directory: DirectoryView = request.app.state.directory
@@ -282,6 +293,10 @@ def _admit(request: Request, row: Endpoint, keyid: str) -> Peer:
     if entry is None:
         reason = f"{keyid} is not an active member of the network directory."
         raise Refusal(403, "signature-refused", reason, keyid)
+    if (row.method, row.path) not in ALWAYS_OPEN:
+        stopped = directory.stop_reason(request.app.state.node_id, entry.node_id)
+        if stopped is not None:
+            raise Refusal(503, "network-stopped", stopped, keyid)
     path = request.url.path
     if entry.role not in row.roles:
         reason = f"role {entry.role} may not call {request.method} {path}"

@@ -10,6 +10,8 @@ DIR/nodes/<id>/            one home per node: node.toml, node.key, node.pem, ca.
                            crl.pem (a municipality also document.key, document.pem),
                            its database
 DIR/clients/<id>/          agencies and the operations monitor: node.key, node.pem, ca.pem
+DIR/operators/             the national node's operators' emergency keys (0600, R9) and
+                           pending/<order>.json, resumes waiting for a second operator
 DIR/secrets/               first administrators' passwords (0600), one file per node, and
                            their operator cards (``<node>-card.img`` + ``.key``, R11)
 DIR/logs/<id>.log          each node's log while ``network up`` runs
@@ -40,6 +42,11 @@ class NetworkLayout:
     @property
     def ca(self) -> Path:
         return self.root / "ca"
+
+    @property
+    def operators(self) -> Path:
+        """The national node's operators' emergency keys (R9), 0600 each, in a 0700 folder."""
+        return self.root / "operators"
 
     @property
     def secrets(self) -> Path:

@@ -35,6 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from jukinet.domain.codes import parse_local_government_code, parse_resident_code
 from jukinet.errors import InvalidInput
+from jukinet.network.messages_emergency import CarriedOrder
 
 Role = Literal["national", "prefecture", "municipality", "agency", "monitor"]
 Status = Literal["resident", "removed"]
@@ -212,7 +213,12 @@ class Directory(Message):
     network: str
     version: int = Field(ge=1)
     issued_at: datetime
+    # The directory is the network's heartbeat (R9): past this moment a node holding it
+    # stops all network traffic until a fresher one arrives (docs/emergency.md).
+    expires_at: datetime
     entries: list[DirectoryEntry]
+    # The emergency orders the national node accepted, in force until resumed (R9).
+    orders: list[CarriedOrder] = []
 
 
 class SignedDirectory(Message):
@@ -234,6 +240,7 @@ class NodeStatus(Message):
     node_id: str
     role: Role
     directory_version: int
+    directory_expires_at: datetime | None = None  # R9: past it the node stops its traffic
     started_at: datetime
     links: list[PeerLink]
     identities: int  # identity records held (prefecture, national) or residents (municipality)

@@ -32,7 +32,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from jukinet.network.endpoints import Endpoint, EndpointTable, Role
-from jukinet.network.gate import PROBLEM_MEDIA_TYPE, problem
+from jukinet.network.gate import ALWAYS_OPEN, PROBLEM_MEDIA_TYPE, problem
 from jukinet.network.messages import BatchRow, IdentityLine, Problem
 
 __all__ = [
@@ -220,7 +220,10 @@ def _gate_refusals(row: Endpoint) -> list[tuple[str, str]]:
                 f"(allowed: {row.callers})."),
         ("408", "The body did not arrive within the node's body timeout."),
         ("413", f"The body is too large ({body})."),
-        ("503", "Too many signed requests within the replay window; try again shortly."),
+        ("503", "Too many signed requests within the replay window; try again shortly."
+                + ("" if (row.method, row.path) in ALWAYS_OPEN else
+                   " Or the network is stopped for this node or the caller (network-stopped, "
+                   "R9): its directory expired, the network is halted or a node isolated.")),
     ]  # fmt: skip
 
 

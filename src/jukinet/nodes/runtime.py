@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,13 +23,16 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 from sqlalchemy import Connection
 
+from jukinet.audit.log import Draft, Outcome
 from jukinet.config import NetworkSettings, NodeConfig
-from jukinet.errors import ConfigurationError, DirectoryRefused
-from jukinet.keys import NodeKey, load_public_key
+from jukinet.errors import ConfigurationError, DirectoryRefused, DirectoryRolledBack
+from jukinet.keys import NodeKey, load_private_key, load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
-from jukinet.network.directory import DirectoryView
+from jukinet.network.directory import DirectoryView, due_for_renewal, file_lock, renew
+from jukinet.network.emergency import OPERATORS_FILE, load_operators
 from jukinet.network.ids import load_engine
-from jukinet.network.messages import SignedDirectory
+from jukinet.network.messages import NodeStatus, SignedDirectory
+from jukinet.network.messages_emergency import CarriedOrder
 from jukinet.network.peer import Caller, install_problem_handlers, serve_endpoints
 from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache
@@ -36,6 +41,11 @@ log = logging.getLogger("jukinet.node")
 security_log = logging.getLogger("jukinet.security")
 
 Fetch = Callable[[], Awaitable[SignedDirectory]]
+Audit = Callable[[Draft], None]  # one entry in the node's own audit log (its kind sets it)
+
+
+def _no_audit(draft: Draft) -> None:
+    log.warning("not audited (no audit log set): %s %s", draft.operation, draft.detail)
 
 
 @dataclass
@@ -47,6 +57,11 @@ class NodeRuntime:
     replay: ReplayCache
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     security: SecurityLog = field(default_factory=lambda: SecurityLog("?"))
+    # Each kind's create_app points this at its own audit log (R9: rollbacks, orders).
+    audit: Audit = _no_audit
+    # The national node writes its directory file from two places (renewal, emergency
+    # orders): one at a time.
+    directory_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def node_id(self) -> str:
@@ -59,9 +74,28 @@ class NodeRuntime:
                 return entry.cert_pem
         return None
 
+    def heartbeat(self, status: NodeStatus) -> NodeStatus:
+        """``status`` with the expiry of the directory this node holds (R9)."""
+        return status.model_copy(update={"directory_expires_at": self.directory.expires_at})
+
+    def hold(self, method: str, url: str) -> str | None:
+        """Why a request to ``url`` must wait now (R9), or None: the directory has expired,
+        the network is halted, or this node or the receiver is isolated. Fetching the
+        directory from the national node always goes, or nothing could ever restart."""
+        if method == "GET" and url == f"{self.settings.national_url.rstrip('/')}/directory":
+            return None
+        return self.directory.stop_reason(self.node_id, self._receiver(url))
+
+    def _receiver(self, url: str) -> str | None:
+        for entry in self.directory.entries(include_revoked=True):
+            if entry.url and url.startswith(entry.url.rstrip("/") + "/"):
+                return entry.node_id
+        return None
+
     def client(self) -> NodeClient:
-        """A client that talks only to directory members, each pinned to its certificate."""
-        return NodeClient(self.identity, pins=self.pin)
+        """A client that talks only to directory members, each pinned to its certificate,
+        and holds every request while the network is stopped for this node (R9)."""
+        return NodeClient(self.identity, pins=self.pin, hold=self.hold)
 
 
 def load_runtime(cfg: NodeConfig) -> NodeRuntime:
@@ -75,7 +109,7 @@ def load_runtime(cfg: NodeConfig) -> NodeRuntime:
         config=cfg,
         settings=cfg.network,
         identity=NodeIdentity(cfg.network.node_id, cfg.key_path, cfg.cert_path, cfg.ca_path),
-        directory=DirectoryView(signed, national_key),
+        directory=DirectoryView(signed, national_key, load_operators(cfg.home / OPERATORS_FILE)),
         replay=ReplayCache(),
         # Every security event as an ECS line in log/security.jsonl, through the IDS rules.
         security=SecurityLog.in_home(cfg.home, cfg.network.node_id, load_engine(cfg.home)),
@@ -109,7 +143,13 @@ def install(app: FastAPI, runtime: NodeRuntime) -> None:
 
     @app.get("/health")
     async def health(peer: Caller) -> dict[str, Any]:
-        return {"node": runtime.node_id, "status": "ok", "directory": runtime.directory.version}
+        return {
+            "node": runtime.node_id,
+            "status": "ok",
+            "directory": runtime.directory.version,
+            "directory_expires_at": runtime.directory.expires_at.isoformat(),
+            "stopped": runtime.directory.stop_reason(runtime.node_id),
+        }
 
     @app.get("/directory")
     async def directory(peer: Caller) -> SignedDirectory:
@@ -122,10 +162,31 @@ def directory_source(runtime: NodeRuntime, client: NodeClient) -> Fetch:
     the national node itself, the file ``network init`` and ``pki revoke`` write."""
     if runtime.config.kind == "national":
         path = runtime.config.directory_path
+        key = load_private_key(runtime.config.key_path)
+        lifetime = runtime.settings.directory_lifetime
+
+        def read_or_renew() -> SignedDirectory:
+            with runtime.directory_lock, file_lock(path):
+                return _read_or_renew()
+
+        def _read_or_renew() -> SignedDirectory:
+            signed = SignedDirectory.model_validate_json(path.read_bytes())
+            held = runtime.directory.signed
+            # An older file (a restored backup, a tampered copy) is a rollback: the loop
+            # refuses and audits it; a renewal starts from the newest version known.
+            newest = signed if signed.directory.version >= held.directory.version else held
+            if due_for_renewal(newest.directory, lifetime):
+                # The heartbeat (R9): the next version, valid for another lifetime.
+                newest = renew(newest.directory, key, lifetime)
+                tmp = path.with_suffix(".renew")
+                tmp.write_text(newest.model_dump_json(indent=1))
+                os.replace(tmp, path)
+                log.info("directory renewed: version %d", newest.directory.version)
+                return newest
+            return signed
 
         async def from_file() -> SignedDirectory:
-            text = await asyncio.to_thread(path.read_bytes)
-            return SignedDirectory.model_validate_json(text)
+            return await asyncio.to_thread(read_or_renew)
 
         return from_file
     url = f"{runtime.settings.national_url}/directory"
@@ -136,20 +197,43 @@ def directory_source(runtime: NodeRuntime, client: NodeClient) -> Fetch:
     return from_national
 
 
-async def refresh_directory(view: DirectoryView, fetch: Fetch, every: float) -> None:
+async def refresh_directory(
+    view: DirectoryView,
+    fetch: Fetch,
+    every: float,
+    audit: Audit = _no_audit,
+    keep: Callable[[SignedDirectory], None] | None = None,
+) -> None:
     """Every ``every`` seconds, take the directory ``fetch`` returns if it is newer.
 
-    A failure is logged and the next round tried: an unreachable national node must not
-    stop a node working with the directory it already has; a directory that does not
-    verify is refused (and logged on ``jukinet.security``). Only cancellation ends it.
+    A failure is logged and the next round tried: an unreachable national node does not
+    stop a node at once, but once the directory it holds expires the node's traffic stops
+    (R9, ``DirectoryView.stop_reason``). A directory that does not verify is refused and
+    logged on ``jukinet.security``; an older one (a rollback) is also audited. Only
+    cancellation ends it.
     """
+    refused: set[int] = set()  # rolled-back versions already audited (one entry each)
     while True:
         await asyncio.sleep(every)
         try:
+            known = {c.order.id for c in view.directory.orders}
             if view.update(await fetch()):
                 log.info("directory updated to version %d", view.version)
+                if keep is not None:  # a restarted node starts from it, orders and all
+                    await asyncio.to_thread(keep, view.signed)
+                for carried in view.directory.orders:
+                    if carried.order.id not in known:
+                        await _obeyed(audit, carried, view.version)
         except asyncio.CancelledError:
             raise
+        except DirectoryRolledBack as exc:
+            security_log.warning("directory refused: %s", exc, extra={"reason": exc.code})
+            if exc.version in refused:
+                continue
+            refused.add(exc.version)
+            draft = Draft("national", "directory.rollback", f"directory:{view.version}",
+                          Outcome.REFUSED, f"{exc.code}: {exc.message}")  # fmt: skip
+            await _audited(audit, draft)
         except DirectoryRefused as exc:
             security_log.warning("directory refused: %s", exc)
         except Exception as exc:  # keep serving on the directory we have
@@ -159,7 +243,41 @@ async def refresh_directory(view: DirectoryView, fetch: Fetch, every: float) -> 
 def keep_directory_fresh(runtime: NodeRuntime, client: NodeClient) -> Coroutine[Any, Any, None]:
     """The node's directory refresh, as its lifespan runs it (``background``)."""
     fetch = directory_source(runtime, client)
-    return refresh_directory(runtime.directory, fetch, runtime.settings.directory_refresh)
+    path = runtime.config.directory_path
+
+    def keep(signed: SignedDirectory) -> None:
+        tmp = path.with_suffix(".new")
+        tmp.write_text(signed.model_dump_json(indent=1))
+        os.replace(tmp, path)
+
+    national = runtime.config.kind == "national"  # its file is the source already
+    return refresh_directory(
+        runtime.directory,
+        fetch,
+        runtime.settings.directory_refresh,
+        runtime.audit,
+        None if national else keep,
+    )
+
+
+async def _obeyed(audit: Audit, carried: CarriedOrder, version: int) -> None:
+    """An emergency order this node now obeys: an alert and an audit entry (R9)."""
+    order = carried.order
+    signers = ",".join(s.operator for s in carried.signatures)
+    detail = (f"order {order.id}: {order.action} {order.scope}, signed by {signers}, "
+              f"accepted {carried.accepted_at.isoformat(timespec='seconds')}, "
+              f"directory version {version}")  # fmt: skip
+    security_log.warning("emergency order obeyed: %s", detail,
+                         extra={"reason": f"emergency.{order.action}"})  # fmt: skip
+    await _audited(audit, Draft(f"operator:{signers}", f"emergency.{order.action}",
+                                order.scope, Outcome.OK, detail))  # fmt: skip
+
+
+async def _audited(audit: Audit, draft: Draft) -> None:
+    try:
+        await asyncio.to_thread(audit, draft)
+    except Exception as exc:  # the refusal stands; its audit entry is what failed
+        log.warning("audit of %s failed: %s: %s", draft.operation, type(exc).__name__, exc)
 
 
 class _Audited(Protocol):

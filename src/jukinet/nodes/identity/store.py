@@ -78,6 +78,11 @@ class IdentityStore(IdentityReads):
             audit.lock_head(conn)
             yield conn
 
+    def audit_alone(self, draft: audit.Draft) -> None:
+        """One entry in a transaction of its own (R9: a rollback, an emergency order)."""
+        with self.transaction() as conn:
+            self.audit(conn, draft)
+
     def audit(self, conn: Connection, *drafts: audit.Draft) -> int:
         return audit.append(conn, self.key, self.code, drafts)
 

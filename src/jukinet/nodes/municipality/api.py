@@ -94,6 +94,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title=f"jukinet municipality {cfg.code}", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
+    runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
 
     @app.get("/identities", response_class=JsonLines, responses=IDENTITY_LINES)
     async def identities(peer: Caller) -> JsonLines:
@@ -114,14 +115,16 @@ def create_app(home: Path) -> FastAPI:
 
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:
-        return await asyncio.to_thread(
-            service.status,
-            store,
-            prefecture,
-            started_at=runtime.started_at,
-            directory_version=runtime.directory.version,
-            worker=worker,
-            moving=moving,
+        return runtime.heartbeat(
+            await asyncio.to_thread(
+                service.status,
+                store,
+                prefecture,
+                started_at=runtime.started_at,
+                directory_version=runtime.directory.version,
+                worker=worker,
+                moving=moving,
+            )
         )
 
     @app.post("/wide-area/records", responses=WIDE_AREA_REFUSED)

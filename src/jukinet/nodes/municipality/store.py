@@ -312,6 +312,11 @@ class RegisterStore:
             audit.lock_head(conn)
             yield RegisterTx(conn, self)
 
+    def audit_alone(self, draft: audit.Draft) -> None:
+        """One entry in a transaction of its own (R9: a rollback, an emergency order)."""
+        with self.transaction() as tx:
+            tx.audit(draft)
+
     def export_identities(self, chunk: int = 1000) -> Iterator[dict[str, str]]:
         """Every record's identity information as the prefecture should hold it (reconcile)."""
         after = ""

@@ -22,7 +22,7 @@ from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes import ids_api
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.national import jpki, jpki_api, jpki_card, pools, service
+from jukinet.nodes.national import emergency_api, jpki, jpki_api, jpki_card, pools, service
 from jukinet.nodes.runtime import (
     background,
     install,
@@ -52,10 +52,12 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title="jukinet national node", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
+    runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
     cards = jpki_card.card_source(store, ca)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
     app.include_router(ids_api.router(home))  # every node's IDS alerts (R7)
+    app.include_router(emergency_api.router(runtime, store))  # the emergency stop (R9)
 
     refused = "A batch names another sender, or an update is not this prefecture's to send (R1)."
 
@@ -76,11 +78,13 @@ def create_app(home: Path) -> FastAPI:
 
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:
-        return await asyncio.to_thread(
-            service.status,
-            store,
-            started_at=runtime.started_at,
-            directory_version=runtime.directory.version,
+        return runtime.heartbeat(
+            await asyncio.to_thread(
+                service.status,
+                store,
+                started_at=runtime.started_at,
+                directory_version=runtime.directory.version,
+            )
         )
 
     return check_endpoints(app)

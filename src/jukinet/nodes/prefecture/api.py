@@ -62,6 +62,7 @@ def create_app(home: Path) -> FastAPI:
 
     app = FastAPI(title=f"jukinet prefecture {store.code}", lifespan=lifespan, openapi_url=None)
     install(app, runtime)
+    runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
     cards = card.card_source(home)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
 
@@ -88,12 +89,14 @@ def create_app(home: Path) -> FastAPI:
 
     @app.get("/status")
     async def status(peer: Caller) -> NodeStatus:
-        return await asyncio.to_thread(
-            service.status,
-            store,
-            started_at=runtime.started_at,
-            directory_version=runtime.directory.version,
-            worker=worker,
+        return runtime.heartbeat(
+            await asyncio.to_thread(
+                service.status,
+                store,
+                started_at=runtime.started_at,
+                directory_version=runtime.directory.version,
+                worker=worker,
+            )
         )
 
     return check_endpoints(app)

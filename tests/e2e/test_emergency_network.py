@@ -1,0 +1,190 @@
+"""The emergency stop over real node processes (R9, docs/emergency.md).
+
+A network of its own (national, Tokyo, Chiyoda, Shinjuku). An operator isolates Chiyoda:
+its peers refuse it, its window goes on and its updates are held while Shinjuku's flow.
+Another halts the network: nothing moves. A resume signed by the same operator twice
+is refused; two different operators resume the network, then Chiyoda: every outbox
+drains, nothing lost or applied twice, and the copies reconcile. Every node audits
+every order it obeyed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from jukinet.errors import PeerRefused
+from jukinet.keys import NodeKey
+from jukinet.network.client import NodeClient
+from jukinet.network.monitor import monitor_identity
+from jukinet.network.topology import free_port_block
+from tests.e2e.conftest import Network, jukinet, running_network, wait_until_consistent
+from tests.e2e.faults import Window, backlog, delivery_figures, outbox_seq, wait_for
+from tests.helpers import person
+
+NATIONAL, PREFECTURE = "national:national", "prefecture:130001"
+CHIYODA, SHINJUKU = "municipality:131016", "municipality:131041"
+OFFSET = {NATIONAL: 0, PREFECTURE: 1, CHIYODA: 2, SHINJUKU: 3}
+
+
+def topology(base: int) -> str:
+    return f"""
+[network]
+name = "e2e-emergency"
+[national]
+port = {base}
+[[prefectures]]
+code = "130001"
+port = {base + 1}
+[[municipalities]]
+code = "131016"
+port = {base + 2}
+residents = 5
+[[municipalities]]
+code = "131041"
+port = {base + 3}
+residents = 5
+[[agencies]]
+code = "tokyo-pref"
+name = "東京都 福祉局"
+"""
+
+
+@pytest.fixture(scope="module")
+def emergency_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    root = tmp_path_factory.mktemp("emergency") / "e2e-emergency"
+    base = free_port_block(4)
+    with running_network(root, topology(base), base, seed=True) as net:
+        yield net
+
+
+def health(net: Network, node: str) -> dict[str, Any]:
+    async def ask() -> dict[str, Any]:
+        async with NodeClient(monitor_identity(net.layout), timeout=5.0) as client:
+            answer: dict[str, Any] = await client.get(f"{net.url(OFFSET[node])}/health")
+            return answer
+
+    return asyncio.run(ask())
+
+
+def stopped(net: Network, node: str) -> str:
+    return str(health(net, node)["stopped"] or "")
+
+
+def emergency(net: Network, *args: str, key: str | None = None) -> tuple[int, str]:
+    keys = ("--key", str(net.layout.operators / f"{key}.key")) if key else ()
+    r = jukinet("emergency", *args, "--dir", str(net.root), *keys)
+    return r.returncode, r.stdout + r.stderr
+
+
+def audited(net: Network, node: str) -> list[str]:
+    name = "register.db" if node.startswith("municipality:") else "identities.db"
+    with closing(sqlite3.connect(net.home(node) / name, timeout=30)) as conn:
+        sql = "SELECT operation, target FROM audit_log WHERE operation LIKE 'emergency.%' "
+        sql += "ORDER BY seq"
+        return [f"{op} {target}" for op, target in conn.execute(sql).fetchall()]
+
+
+def refused_by_prefecture(net: Network, node: str) -> PeerRefused:
+    # A GET: a refused POST closes the connection, its body unread (network/gate.py).
+    async def get() -> None:
+        async with NodeClient(net.identity(node)) as client:
+            await client.get(f"{net.url(1)}/identities?municipality=131016")
+
+    with pytest.raises(PeerRefused) as refused:
+        asyncio.run(get())
+    return refused.value
+
+
+def test_isolate_halt_and_resume_with_two_operators(
+    emergency_network: Network, tmp_path: Path
+) -> None:
+    net = emergency_network
+    operators = net.layout.operators
+    assert sorted(p.name for p in operators.glob("*.key")) == ["operator-1.key", "operator-2.key"]
+    assert all(p.stat().st_mode & 0o077 == 0 for p in operators.glob("*.key"))
+    first = {m: outbox_seq(net, m) for m in (CHIYODA, SHINJUKU)}
+
+    # An unknown key is refused, with one line, and changes nothing.
+    stranger = tmp_path / "stranger.key"
+    NodeKey(Ed25519PrivateKey.generate()).save(stranger)
+    r = jukinet("emergency", "halt", "--dir", str(net.root), "--key", str(stranger))
+    assert r.returncode != 0 and "unknown key" in r.stderr and "Traceback" not in r.stderr
+
+    # Isolate Chiyoda (one operator): its peers refuse it, its window goes on, held.
+    code, said = emergency(net, "isolate", CHIYODA, key="operator-1")
+    assert code == 0 and "accepted" in said and f"{CHIYODA} is isolated" in said, said
+    wait_for(lambda: "isolated" in stopped(net, CHIYODA), "Chiyoda never saw its isolation")
+    wait_for(lambda: health(net, PREFECTURE)["directory"] >= health(net, CHIYODA)["directory"],
+             "Tokyo never took the isolation")  # fmt: skip
+    refusal = refused_by_prefecture(net, CHIYODA)
+    assert refusal.status == 503 and f"{CHIYODA} is isolated" in refusal.detail
+    with Window(net, CHIYODA) as window:
+        [window.arrive(person()) for _ in range(3)]
+    with Window(net, SHINJUKU) as window:
+        [window.arrive(person()) for _ in range(2)]
+    wait_for(lambda: backlog(net, SHINJUKU) == 0, "Shinjuku's updates did not flow")
+    assert backlog(net, CHIYODA) == 3
+
+    # Halt (one other operator): nothing moves anywhere.
+    code, said = emergency(net, "halt", key="operator-2")
+    assert code == 0 and "the network is halted" in said, said
+    for node in (SHINJUKU, PREFECTURE, CHIYODA):  # each takes the directory on its own
+        wait_for(lambda node=node: "halted" in stopped(net, node),  # type: ignore[misc]
+                 f"{node} never saw the halt")  # fmt: skip
+    with Window(net, SHINJUKU) as window:
+        [window.arrive(person()) for _ in range(2)]
+    time.sleep(3)
+    assert backlog(net, SHINJUKU) == 2 and backlog(net, CHIYODA) == 3
+    shown = jukinet("network", "status", str(net.root), timeout=60).stdout
+    assert "halted by emergency order" in shown, shown
+
+    # A resume needs two different operators: the same one twice is refused.
+    code, said = emergency(net, "resume", "network", key="operator-1")
+    assert code == 0, said
+    match = re.search(r"order ([0-9a-f]{16})", said)
+    assert match, said
+    order = match.group(1)
+    code, said = emergency(net, "approve", order, key="operator-1")
+    assert code != 0 and "signed twice by operator-1" in said and "Traceback" not in said
+    with closing(sqlite3.connect(net.home(NATIONAL) / "identities.db", timeout=30)) as conn:
+        sql = "SELECT outcome, detail FROM audit_log WHERE operation = 'emergency'"
+        refusals = conn.execute(sql).fetchall()
+    assert [o for o, _ in refusals] == ["refused", "refused"]  # the stranger, then this one
+    assert "signed twice by operator-1" in refusals[-1][1]
+    assert "halted" in stopped(net, SHINJUKU)
+    code, said = emergency(net, "approve", order, key="operator-2")
+    assert code == 0 and "accepted" in said, said
+    wait_for(lambda: backlog(net, SHINJUKU) == 0, "Shinjuku did not drain after the resume")
+    wait_for(lambda: "isolated" in stopped(net, CHIYODA), "Chiyoda's isolation was lifted")
+    assert backlog(net, CHIYODA) == 3
+
+    code, said = emergency(net, "resume", CHIYODA, key="operator-2")
+    order = re.search(r"order ([0-9a-f]{16})", said).group(1)  # type: ignore[union-attr]
+    code, said = emergency(net, "approve", order, key="operator-1")
+    assert code == 0, said
+    for m, n in ((CHIYODA, 3), (SHINJUKU, 4)):
+        figures = delivery_figures(net, m, first[m], first[m] + n)
+        assert figures == {"updates": n, "at prefecture": n, "at national": n, "lost": 0,
+                           "duplicated": 0, "out of order": 0}, (m, figures)  # fmt: skip
+    wait_until_consistent(net)
+    kept = (net.home(CHIYODA) / "directory.json").read_text()  # a restart starts from it
+    assert '"action": "resume"' in kept and CHIYODA in kept
+    code, said = emergency(net, "status")
+    assert code == 0 and "No emergency order in force" in said, said
+
+    # Every node audited every order it obeyed, in order.
+    expected = [f"emergency.isolate {CHIYODA}", "emergency.halt network",
+                "emergency.resume network", f"emergency.resume {CHIYODA}"]  # fmt: skip
+    for node in OFFSET:
+        wait_for(lambda node=node: audited(net, node) == expected,  # type: ignore[misc]
+                 f"{node} did not audit the orders: {audited(net, node)}")  # fmt: skip

@@ -204,7 +204,9 @@ def build_server(
     assert config.ssl is not None  # the certificate file makes it an HTTPS config
     config.ssl.minimum_version = ssl.TLSVersion.TLSv1_3
     config.ssl.sslobject_class = type(
-        "LoggedHandshake", (_LoggedHandshake,), {"security": getattr(app.state, "security", None)}
+        "LoggedHandshake",
+        (_LoggedHandshake,),
+        {"security": getattr(getattr(app, "state", None), "security", None)},
     )
     if crl_path is not None:
         load_crl(config.ssl, crl_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,18 @@ def test_an_address_of_a_directory_member_is_alerted_on_never_blocked(tmp_path: 
     assert alert["jukinet"]["not_blocked"] == "an address of a directory member"
     assert log.engine.blocked("source.ip", "127.0.0.1", now=START.timestamp()) is None
     assert log.engine.blocks(now=START.timestamp()) == []
+
+
+def test_a_security_log_that_cannot_be_written_does_not_stop_the_node(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk (here: the log's path is a folder, so every append fails) must not turn
+    each request into a 500: the failure is said once, the node goes on (R7, faults)."""
+    (tmp_path / "log" / "security.jsonl").mkdir(parents=True)
+    log = SecurityLog.in_home(tmp_path, "municipality:131016")
+    with caplog.at_level(logging.ERROR, logger="jukinet.security"):
+        for _ in range(3):
+            record = log.event("signature", "failure", "bad signature", source=("10.0.0.9", 1))
+            assert record["event"]["action"] == "signature"
+    said = [r.getMessage() for r in caplog.records if "cannot be written" in r.getMessage()]
+    assert len(said) == 1 and "security.jsonl" in said[0]

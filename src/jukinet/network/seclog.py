@@ -28,6 +28,7 @@ Each line is also handed to the node's rules engine (``network/ids.py``).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,6 +57,9 @@ _SHAPE: dict[str, tuple[list[str], list[str]]] = {
     "provision": (["database"], ["access"]),
     "provision-refused": (["database"], ["denied"]),
 }
+
+
+_fallback = logging.getLogger("jukinet.security")
 
 
 def ecs_line(record: dict[str, Any]) -> str:
@@ -87,6 +91,7 @@ class SecurityLog:
     path: Path | None = None
     engine: Engine | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _failing: bool = field(default=False, repr=False)
 
     @classmethod
     def in_home(cls, home: Path, node_id: str, engine: Engine | None = None) -> SecurityLog:
@@ -165,11 +170,23 @@ class SecurityLog:
         return record
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append one line. A log that cannot be written (a full disk) does not stop the
+        node: the failure is said once on the ``jukinet.security`` logger (stderr when
+        its file cannot be written either), as Python's logging handlers do, and the
+        node goes on answering (a write then gets its own clear refusal: 507)."""
         if self.path is None:
             return
         line = ecs_line(record) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as out:
-            out.write(line)
+        with self._lock:
+            try:
+                with self.path.open("a", encoding="utf-8") as out:
+                    out.write(line)
+            except OSError as exc:
+                if not self._failing:
+                    _fallback.error("security log %s cannot be written: %s", self.path, exc)
+                self._failing = True
+            else:
+                self._failing = False
 
 
 _NODES: dict[str, SecurityLog] = {}

@@ -126,7 +126,8 @@ def test_r20_wide_area_copies_for_self_and_household_and_a_refused_one(
 
     a_entries, b_entries = _audit(home_a)[a_before:], _audit(home_b)[b_before:]
     assert [(e.operation, e.target, e.outcome) for e in a_entries if e.operation != "login"] == [
-        ("copy.wide-area", head, "ok"), ("copy.wide-area", head, "refused"),
+        ("copy.wide-area", head, "ok"), ("copy.verify.file", "own.pdf", "ok"),
+        ("copy.wide-area", head, "refused"),
     ]  # fmt: skip
     assert [(e.operation, e.target, e.outcome, e.actor) for e in b_entries] == [
         ("wide-area.answer", head, "ok", A), ("wide-area.answer", head, "refused", A),

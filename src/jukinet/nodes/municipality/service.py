@@ -10,6 +10,7 @@ clerk's writes go on meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -141,11 +142,20 @@ async def run_after(
     with audited(store, session.actor, operation, target):
         session.require(permission)
         fetched = await fetch()
-        with store.transaction() as tx:
-            result, final_target, detail = work(tx, fetched)
-            session.require_card()
-            tx.audit(audit.Draft(session.actor, operation, final_target, audit.Outcome.OK, detail))
-            return result
+
+        def transact() -> T:
+            with store.transaction() as tx:
+                result, final_target, detail = work(tx, fetched)
+                session.require_card()
+                draft = audit.Draft(
+                    session.actor, operation, final_target, audit.Outcome.OK, detail
+                )
+                tx.audit(draft)
+                return result
+
+        # In a worker thread: the database is kept off the event loop, and ``work`` may
+        # use libraries that run an event loop of their own (pyHanko signs a copy so).
+        return await asyncio.to_thread(transact)
 
 
 def record_event(store: RegisterStore, session: Session, event: Event, today: date) -> Receipt:

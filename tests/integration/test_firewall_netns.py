@@ -17,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jukinet.network import pki
@@ -79,7 +79,9 @@ def _directory(addresses: dict[str, str], ports: dict[str, int], version: int,
                 status="revoked" if f"{role}:{code}" in revoked else "active",
             )
         )  # fmt: skip
-    return Directory(network="demo", version=version, issued_at=datetime.now(UTC), entries=entries)
+    issued = datetime.now(UTC)
+    return Directory(network="demo", version=version, issued_at=issued,
+                     expires_at=issued + timedelta(minutes=10), entries=entries)  # fmt: skip
 
 
 def _load(hosts: Hosts, names: list[str], ruleset: str) -> None:

@@ -86,8 +86,11 @@ def test_orders_stay_in_force_until_resumed_in_the_order_accepted() -> None:
 
 
 def _view(*orders: CarriedOrder) -> DirectoryView:
-    directory = Directory(network="demo", version=2, issued_at=NOW,
-                          expires_at=NOW + timedelta(minutes=10), entries=[],
+    # Issued now, not at import: a suite that reaches this test late must not find the
+    # directory expired (it would stop all traffic for that reason instead).
+    issued = datetime.now(UTC)
+    directory = Directory(network="demo", version=2, issued_at=issued,
+                          expires_at=issued + timedelta(minutes=10), entries=[],
                           orders=list(orders))  # fmt: skip
     return DirectoryView(sign_directory(directory, NATIONAL), NATIONAL.public_key(), OPERATORS)
 

@@ -35,6 +35,39 @@ TITLE = "住民基本台帳ネットワークシステム　安全確保の状�
 SUBTITLE = "Safety report for the advisory committee and external auditors (R25)"
 REASON = "この報告書の内容を全国センターとして証明します。"
 NONE = "該当なし（0件）"
+# The CSV files keep the codes programs read; the page says them in words, the code
+# beside them so that a reader can find the row in the CSV file.
+WORDS = {
+    "issued": "発令（issued）",
+    "obeyed": "実行（obeyed）",
+    "halt": "全体の停止（halt）",
+    "isolate": "切り離し（isolate）",
+    "resume": "再開（resume）",
+    "lookup": "個人照会（lookup）",
+    "search": "検索（search）",
+    "verify": "確認（verify）",
+    "batch": "一括照会（batch）",
+    "yes": "はい",
+    "no": "いいえ",
+    "no training recorded": "研修の記録なし",
+    "training older than 365 days": "研修から365日を超えた",
+    "trained after the month": "研修が月末より後",
+}
+
+
+def _summary(f: SafetyFigures) -> list[list[str]]:
+    blocks = sum(1 for a in f.alerts if a.blocked_until)
+    orders = {o.order_id for o in f.orders if o.role == "issued"}
+    return [
+        ["本人確認情報の提供（照会件数）", str(sum(p.calls for p in f.provisions))],
+        ["提供した人数（延べ）", str(sum(p.persons for p in f.provisions))],
+        ["拒否した操作", str(sum(r.count for r in f.refusals))],
+        ["不正アクセスの警報", str(len(f.alerts))],
+        ["そのうち自動遮断", str(blocks)],
+        ["緊急時の命令（発令）", str(len(orders))],
+        ["監査ログの連署の欠け", str(len(f.gaps))],
+        ["有効な研修記録のない操作者", str(len(f.untrained))],
+    ]
 
 
 def _data(
@@ -64,10 +97,12 @@ def _data(
                 "heading": t.heading,
                 "note": t.note,
                 "labels": list(t.labels),
-                "rows": [list(r) for r in t.rows],
+                "rows": [[WORDS.get(v, v) for v in r] for r in t.rows],
             }
             for t in sections
         ],
+        "summary_heading": "概要（対象の月の合計）",
+        "summary": _summary(f),
         "none_text": NONE,
         "files_heading": "9. CSVファイルのSHA-256",
         "files_note": "この報告書に署名したので、次のハッシュ値も署名で守られています。"

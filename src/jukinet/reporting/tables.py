@@ -115,7 +115,7 @@ def tables(f: SafetyFigures) -> list[Table]:
         Table(
             "cosignature_gaps.csv",
             "6. 連署の欠けた期間",
-            "連署のない区切りが続いた期間です。「後で連署」がnoの行は、"
+            "連署のない区切りが続いた期間です。「後で連署」が「いいえ」（CSVではno）の行は、"
             "バンドルの作成時点でまだ連署されていない期間です。",
             (
                 "municipality",

@@ -19,7 +19,8 @@ from jukinet.audit.tables import audit_tables
 from jukinet.errors import BundleRefused, InvalidInput
 from jukinet.keys import NodeKey
 from jukinet.reporting import bundles
-from jukinet.reporting.figures import (
+from jukinet.reporting.figures import compute
+from jukinet.reporting.model import (
     Alert,
     CosignGap,
     CosignSummary,
@@ -28,7 +29,6 @@ from jukinet.reporting.figures import (
     Provision,
     Refusal,
     Untrained,
-    compute,
 )
 from jukinet.reporting.tables import csv_bytes, tables
 

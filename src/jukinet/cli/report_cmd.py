@@ -43,7 +43,7 @@ def safety(
     from jukinet.audit import bundle, checkpoints
     from jukinet.audit import log as audit
     from jukinet.reporting import pdf
-    from jukinet.reporting.figures import Month
+    from jukinet.reporting.model import Month
     from jukinet.reporting.safety import write_report
 
     wanted = Month.parse(month)

@@ -26,7 +26,7 @@ from pyhanko.sign import fields, signers
 from jukinet.documents.fonts import FONT_FAMILY, check_coverage, font_path, font_tables
 from jukinet.documents.signing import DocumentSigner
 from jukinet.errors import ConfigurationError, RenderFailed
-from jukinet.reporting.figures import SafetyFigures
+from jukinet.reporting.model import SafetyFigures
 from jukinet.reporting.tables import Table
 
 __all__ = ["TITLE", "render", "sign"]

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from jukinet.documents.signing import DocumentSigner
 from jukinet.reporting import bundles, pdf
-from jukinet.reporting.figures import Month, SafetyFigures, compute
+from jukinet.reporting.figures import compute
+from jukinet.reporting.model import Month, SafetyFigures
 from jukinet.reporting.tables import csv_bytes, sha256, tables
 
 __all__ = ["Written", "write_report"]

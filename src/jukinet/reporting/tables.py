@@ -13,7 +13,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from jukinet.reporting.figures import SafetyFigures
+from jukinet.reporting.model import SafetyFigures
 
 __all__ = ["Table", "csv_bytes", "sha256", "tables"]
 

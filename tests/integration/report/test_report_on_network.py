@@ -14,7 +14,7 @@ from jukinet.audit import log as audit
 from jukinet.documents import certs
 from jukinet.network import pki
 from jukinet.nodes.national import service as national_service
-from jukinet.reporting.figures import JST
+from jukinet.reporting.model import JST
 from tests import asgi
 from tests.documents_kit import nss_database, pdfsig
 

@@ -45,7 +45,7 @@ from jukinet.nodes.national import service as national_service
 from jukinet.nodes.prefecture import service as prefecture_service
 from jukinet.nodes.prefecture import witness
 from jukinet.nodes.runtime import _obeyed
-from jukinet.reporting.figures import JST
+from jukinet.reporting.model import JST
 from tests.conftest import PASSWORD, TODAY, UrlFactory
 from tests.documents_kit import nss_database, pdfsig
 from tests.helpers import arrival, person

@@ -10,11 +10,13 @@ makes the same figures and files from the bundles alone, the PDF unsigned.
 from __future__ import annotations
 
 import getpass
+import shutil
 from pathlib import Path
 
 import typer
 
 from jukinet.cli._common import console, fail, handle_errors, state
+from jukinet.errors import JukinetError
 
 app = typer.Typer(no_args_is_help=True, help="Reports for the advisory committee (R25).")
 
@@ -66,7 +68,11 @@ def safety(
                                               "audit log", detail=f"bundle of {made.size} "
                                               f"entries to {own}"))  # fmt: skip
             paths.insert(0, own)
-            written = write_report(paths, wanted, out, signer)
+            try:
+                written = write_report(paths, wanted, out, signer)
+            except JukinetError:
+                shutil.rmtree(out / "bundles")  # the folder is as empty as it was
+                raise
             detail = f"month {wanted}: {len(paths)} bundles, written to {out}"
             store.audit_alone(audit.Draft(f"cli:{getpass.getuser()}", "report.safety",
                                           str(wanted), detail=detail))  # fmt: skip

@@ -66,3 +66,10 @@ def test_network_init_gives_national_a_report_key_and_the_report_is_signed_and_a
     assert (last.operation, last.target) == ("report.safety", month)
     again = jukinet(national, "report", "safety", "--month", month, "--out", str(out))
     assert again.returncode != 0 and "is not empty" in again.stderr + again.stdout
+    # The national bundle given again beside its own export: refused, the folder left empty
+    twice = tmp_path / "twice"
+    refused = jukinet(national, "report", "safety", "--month", month, "--bundles",
+                      str(out / "bundles" / "national_national"), "--out", str(twice))  # fmt: skip
+    assert refused.returncode != 0 and "are both bundles of national:national" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not any(twice.iterdir())

@@ -200,7 +200,7 @@ def _untrained(bundles: Sequence[NodeBundle], month: Month) -> tuple[list[Untrai
 def compute(bundles: Sequence[NodeBundle], month: Month) -> SafetyFigures:
     """Every figure of the report for ``month``, from ``bundles`` (``bundles.load_all``)."""
     national = next(b for b in bundles if b.kind == "national")
-    sources = sorted(Source(b.node_id, b.size, b.root, len(_in(b, month))) for b in bundles)
+    sources = [Source(b.node_id, b.size, b.root, len(_in(b, month))) for b in bundles]
     cosign, gaps = _cosignatures(bundles, month)
     untrained, known = _untrained(bundles, month)
     return SafetyFigures(

@@ -64,6 +64,18 @@ def test_network_init_gives_national_a_report_key_and_the_report_is_signed_and_a
     finally:
         store.close()
     assert (last.operation, last.target) == ("report.safety", month)
+    # An auditor, in another process, without the key: the signed PDF begins with the
+    # very bytes of the unsigned one, and the CSV files are the same.
+    bundles = ["--bundles", str(out / "bundles" / "national_national"), "--bundles",
+               str(tmp_path / "tokyo")]  # fmt: skip
+    auditor = jukinet(tmp_path / "no-home", "report", "safety", "--month", month, *bundles,
+                      "--out", str(tmp_path / "auditor"))  # fmt: skip
+    assert auditor.returncode == 0, auditor.stderr
+    unsigned = (tmp_path / "auditor" / "report.pdf").read_bytes()
+    assert (out / "report.pdf").read_bytes().startswith(unsigned)
+    for name in ("provisions.csv", "refusals.csv", "sources.csv", "SHA256SUMS"):
+        same = (tmp_path / "auditor" / name).read_bytes() == (out / name).read_bytes()
+        assert same == (name != "SHA256SUMS"), name  # SHA256SUMS names the signed PDF
     again = jukinet(national, "report", "safety", "--month", month, "--out", str(out))
     assert again.returncode != 0 and "is not empty" in again.stderr + again.stdout
     # The national bundle given again beside its own export: refused, the folder left empty

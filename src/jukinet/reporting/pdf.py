@@ -23,7 +23,14 @@ import typst
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
-from jukinet.documents.fonts import FONT_FAMILY, check_coverage, font_path, font_tables
+from jukinet.documents.fonts import (
+    FONT_FAMILY,
+    FontTables,
+    check_coverage,
+    font_path,
+    font_tables,
+    is_selector,
+)
 from jukinet.documents.signing import DocumentSigner
 from jukinet.errors import ConfigurationError, RenderFailed
 from jukinet.reporting.model import SafetyFigures
@@ -35,6 +42,8 @@ TITLE = "住民基本台帳ネットワークシステム　安全確保の状�
 SUBTITLE = "Safety report for the advisory committee and external auditors (R25)"
 REASON = "この報告書の内容を全国センターとして証明します。"
 NONE = "該当なし（0件）"
+MISSING = "〓"
+MISSING_NOTE = "表の中の〓は、この書体にない文字です（CSVファイルには元の文字があります）。"
 # The CSV files keep the codes programs read; the page says them in words, the code
 # beside them so that a reader can find the row in the CSV file.
 WORDS = {
@@ -71,7 +80,7 @@ def _summary(f: SafetyFigures) -> list[list[str]]:
 
 
 def _data(
-    f: SafetyFigures, sections: list[Table], files: list[tuple[str, str]]
+    f: SafetyFigures, sections: list[Table], files: list[tuple[str, str]], font: FontTables
 ) -> dict[str, object]:
     m = f.month
     last = m.last_day
@@ -91,13 +100,13 @@ def _data(
         "intro": "この報告書の数字は、各ノードの監査ログ（署名付きの監査バンドル）だけから"
         "数えたものです。バンドルはどれも、署名と記録のつながりを確かめてから使いました。"
         "同じバンドルがあれば、だれでも `jukinet report safety` で同じ数字と同じCSVを"
-        "作り直せます。各表の数字はCSVファイルにも入っています。",
+        "作り直せます。各表の数字はCSVファイルにも入っています。" + MISSING_NOTE,
         "sections": [
             {
                 "heading": t.heading,
                 "note": t.note,
                 "labels": list(t.labels),
-                "rows": [[WORDS.get(v, v) for v in r] for r in t.rows],
+                "rows": [[printable(WORDS.get(v, v), font) for v in r] for r in t.rows],
             }
             for t in sections
         ],
@@ -110,6 +119,23 @@ def _data(
         "files": [list(x) for x in files],
         "footer": f"{TITLE}（{m}）",
     }
+
+
+def printable(value: str, font: FontTables) -> str:
+    """``value`` with each character the font lacks as 〓 (the CSV keeps it as it is).
+
+    A value comes from a log (a detail, an alert's value): a character no font of the
+    report holds must not stop the report, and must not print as some other glyph.
+    """
+    out: list[str] = []
+    for char in value:
+        point = ord(char)
+        if is_selector(point):
+            if out and (ord(out[-1]), point) in font.sequences:
+                out.append(char)
+            continue  # an unregistered selector: the base character stays as written
+        out.append(char if point in font.cmap else MISSING)
+    return "".join(out)
 
 
 def _texts(data: dict[str, object]) -> list[str]:
@@ -134,7 +160,7 @@ def render(f: SafetyFigures, sections: list[Table], files: list[tuple[str, str]]
     """The unsigned PDF of the report: the same arguments give the same bytes."""
     path = font_path()
     tables = font_tables(path)
-    data = _data(f, sections, files)
+    data = _data(f, sections, files, tables)
     for text in _texts(data):
         check_coverage("the safety report", text, tables)
     fonts = typst.Fonts(

@@ -365,3 +365,13 @@ class EmergencyOrderRefused(InvalidInput):
     operators, or that does not fit the network's state (R9)."""
 
     code = "emergency-order-refused"
+
+
+# The safety report (R25; docs/report.md).
+
+
+class BundleRefused(InvalidInput):
+    """An audit bundle given to the safety report does not verify, is not a node's, or
+    the set of bundles lacks one the report needs: no figure is computed from it."""
+
+    code = "bundle-refused"

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+from jukinet.audit.log import Draft
 from jukinet.cli import app as cli
 from jukinet.network.client import NodeClient
 from jukinet.network.directory import DirectoryView
@@ -32,13 +34,13 @@ __all__ = ["world"]
 TABLE = EndpointTable(tuple(r for r in ENDPOINTS if r.path == "/ids/alerts"))
 
 
-def _national(world: World, home: Path) -> FastAPI:
+def _national(world: World, home: Path, audited: list[Draft] | None = None) -> FastAPI:
     app = FastAPI(openapi_url=None)
     install_problem_handlers(app)
     serve_endpoints(app, Role.NATIONAL, SERVER, TABLE)
     app.state.directory = DirectoryView(world.signed(1), world.national.public_key())
     app.state.replay = ReplayCache()
-    app.include_router(ids_api.router(home))
+    app.include_router(ids_api.router(home, None if audited is None else audited.append))
     return check_endpoints(app)
 
 
@@ -47,10 +49,11 @@ def test_a_municipalitys_alert_reaches_the_national_console(world: World, tmp_pa
     chiyoda = SecurityLog(CHIYODA, tmp_path / "chiyoda.jsonl", Engine(rules, hours))
     at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     chiyoda.event("outside-scope", "failure", "not its own", caller=KITA, at=at)
+    audited: list[Draft] = []
 
     async def main() -> None:
         async with (
-            _running(_national(world, tmp_path), world.identity(SERVER)) as url,
+            _running(_national(world, tmp_path, audited), world.identity(SERVER)) as url,
             NodeClient(world.identity(CHIYODA)) as client,
         ):
             job = asyncio.create_task(
@@ -70,6 +73,32 @@ def test_a_municipalitys_alert_reaches_the_national_console(world: World, tmp_pa
     assert row["node"] == CHIYODA  # the verified caller
     assert (row["rule"], row["key"], row["value"]) == ("not-own", "jukinet.caller", KITA)
     assert row["at"].startswith("2026-12-01T03:00:00")
+    # ... and one audit entry of the national node's, which the safety report counts (R25)
+    [entry] = audited
+    assert (entry.actor, entry.operation, entry.target) == (CHIYODA, "ids.alert", "not-own")
+    assert json.loads(entry.detail)["value"] == KITA
+
+
+def test_the_national_nodes_own_alerts_are_audited_once(tmp_path: Path) -> None:
+    rules, hours = parse_rules(DEFAULT_RULES)
+    national = SecurityLog("national:national", tmp_path / "n.jsonl", Engine(rules, hours))
+    for _ in range(10):  # path-scan blocks the source at the 10th unknown path
+        national.event("unknown-path", "failure", "no such path", source=("10.0.0.7", 1))
+    audited: list[Draft] = []
+
+    async def main() -> None:
+        job = asyncio.create_task(
+            ids_api.audit_own_alerts(national, audited.append, "national:national", every=0.05)
+        )
+        await asyncio.sleep(0.3)  # several rounds: each alert is audited once
+        job.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
+
+    asyncio.run(main())
+    [entry] = audited
+    assert (entry.operation, entry.target) == ("ids.block", "path-scan")
+    assert json.loads(entry.detail)["value"] == "10.0.0.7"
 
 
 def test_ids_alerts_on_a_node_that_is_not_national_is_one_clear_error(tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
     "ids": LazyCommand("ids_cmd", "app", "Intrusion detection: alerts of every node (R7)."),
+    "report": LazyCommand("report_cmd", "app", "Reports for the advisory committee (R25)."),
 }
 
 app = typer.Typer(

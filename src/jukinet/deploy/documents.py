@@ -1,6 +1,7 @@
 """Document-signing certificates at ``network init`` and when one is revoked
 (``jukinet pki revoke-document``): the document CA in the network's CA folder,
-one certificate per municipality in its home, and in every home the document CA's
+one certificate per municipality in its home (and one for the national node, which
+signs the safety report), and in every home the document CA's
 certificate and the current CRLs, where a node (and a verifier given ``--home``)
 finds them (docs/flows.md, "Where a verifier finds the certificates")."""
 
@@ -24,6 +25,11 @@ def init_documents(layout: NetworkLayout, topology: Topology, ca: pki.NetworkCA)
     for m in topology.municipalities:
         key, cert = certs.issue_document_certificate(document_ca, topology.name, m.code, m.name)
         certs.write_document_identity(layout.node(m.node_id), key, cert, document_ca)
+    national = topology.national  # signs the safety report (R25, docs/report.md)
+    key, cert = certs.issue_document_certificate(
+        document_ca, topology.name, national.code, national.name, unit=certs.OU_REPORT
+    )
+    certs.write_document_identity(layout.node(national.node_id), key, cert, document_ca)
     publish(layout, topology)
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "CRL_FILE",
     "DOCUMENT_SIGNING",
     "KEY_FILE",
+    "OU_REPORT",
     "DocumentCA",
     "create_document_ca",
     "issue_document_certificate",
@@ -60,6 +61,7 @@ __all__ = [
 
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # RFC 9336 id-kp-documentSigning
 OU_DOCUMENT = "municipality document signing"
+OU_REPORT = "national report signing"  # the safety report (docs/report.md); signs no copy
 CA_KEY_FILE, CA_CERT_FILE = "document-ca.key", "document-ca.pem"
 REVOKED_FILE, CRL_FILE = "document-revoked.json", "document-crl.pem"
 KEY_FILE, CERT_FILE = "document.key", "document.pem"
@@ -154,9 +156,13 @@ def issue_document_certificate(
     *,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    unit: str = OU_DOCUMENT,
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A P-256 key and its certificate for municipality ``code`` (``name``, e.g.
-    東京都千代田区, is the certificate's common name: ``pdfsig`` shows it as the signer)."""
+    東京都千代田区, is the certificate's common name: ``pdfsig`` shows it as the signer).
+
+    With ``unit=OU_REPORT`` it is the national node's report-signing certificate, which
+    ``municipality_of`` never takes for a municipality's."""
     key = ec.generate_private_key(ec.SECP256R1())
     public = key.public_key()
     start = not_before or _now() - _BACKDATE
@@ -165,7 +171,7 @@ def issue_document_certificate(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, name),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"jukinet {network_name}"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, OU_DOCUMENT),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
             x509.NameAttribute(NameOID.SERIAL_NUMBER, code),
         ]
     )

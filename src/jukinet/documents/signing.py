@@ -71,6 +71,10 @@ class DocumentSigner:
             raise ConfigurationError(f"The document key and certificate in {home} differ.")
         return signer
 
+    def pyhanko(self) -> signers.SimpleSigner:
+        """This key and its chain as pyHanko's signer (the safety report signs with it)."""
+        return self._pyhanko()
+
     def _pyhanko(self) -> signers.SimpleSigner:
         der = self.key.private_bytes(
             serialization.Encoding.DER,

@@ -6,6 +6,12 @@ again when national cannot be reached). The national node's ``router`` appends e
 reported alert to ``log/alerts.jsonl`` in its home, with the verified caller as the
 reporting node; ``read_alerts`` is what ``jukinet ids alerts`` shows: those and the
 national node's own alerts (in its security log), oldest first.
+
+Every alert the national node learns of, reported or its own, is also one entry in
+its audit log (``ids.alert``, or ``ids.block`` when the rule blocked a source; the
+detail is the alert as canonical JSON): the safety report (R25, docs/report.md)
+counts them from the audit bundle, whose entries are signed, and not from the plain
+``alerts.jsonl``, which anyone with the home could edit.
 """
 
 from __future__ import annotations
@@ -21,13 +27,23 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from jukinet.audit.log import Draft
 from jukinet.network.client import NodeClient
 from jukinet.network.messages_ids import AlertReport, AlertsStored, IdsAlert
 from jukinet.network.peer import Caller
 from jukinet.network.seclog import SECURITY_LOG, SecurityLog, ecs_line
 from jukinet.nodes.runtime import NodeRuntime
 
-__all__ = ["ALERTS_LOG", "alert_message", "read_alerts", "report_alerts", "reporting", "router"]
+__all__ = [
+    "ALERTS_LOG",
+    "alert_draft",
+    "alert_message",
+    "audit_own_alerts",
+    "read_alerts",
+    "report_alerts",
+    "reporting",
+    "router",
+]
 
 ALERTS_LOG = Path("log") / "alerts.jsonl"  # in the national node's home
 log = logging.getLogger("jukinet.network")
@@ -47,6 +63,18 @@ def alert_message(record: dict[str, Any]) -> IdsAlert:
         source_ip=record.get("source", {}).get("ip"),
         blocked_until=datetime.fromisoformat(until) if until else None,
     )
+
+
+def alert_draft(node: str, alert: IdsAlert) -> Draft:
+    """The national node's audit entry of ``alert``, raised by ``node`` (R7, R12, R25)."""
+    body = json.dumps(
+        alert.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    operation = "ids.block" if alert.blocked_until is not None else "ids.alert"
+    return Draft(node, operation, alert.rule, detail=body)
+
+
+Audit = Callable[[Draft], None]
 
 
 def reporting(runtime: NodeRuntime, client: NodeClient) -> Coroutine[Any, Any, None]:
@@ -88,8 +116,28 @@ async def report_alerts(
         sent += len(batch)
 
 
-def router(home: Path) -> APIRouter:
-    """The national node's ``POST /ids/alerts``: reported alerts kept in ``log/alerts.jsonl``."""
+async def audit_own_alerts(
+    security: SecurityLog, audit: Audit, node: str, every: float = 10.0
+) -> None:
+    """The national node's own alerts into its audit log every ``every`` s, until cancelled."""
+    done = 0
+    while True:
+        await asyncio.sleep(every)
+        engine = security.engine
+        if engine is None or len(engine.alerts) <= done:
+            continue
+        batch = engine.alerts[done:]
+        try:
+            for record in batch:
+                await asyncio.to_thread(audit, alert_draft(node, alert_message(record)))
+                done += 1
+        except Exception as exc:  # tried again with the next round
+            log.warning("could not audit %d IDS alert(s): %s", len(batch), exc)
+
+
+def router(home: Path, audit: Audit | None = None) -> APIRouter:
+    """The national node's ``POST /ids/alerts``: reported alerts kept in ``log/alerts.jsonl``
+    and, with ``audit``, one audit entry each."""
     routes = APIRouter()
     path = home / ALERTS_LOG
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +150,9 @@ def router(home: Path) -> APIRouter:
         ]
         with lock, path.open("a", encoding="utf-8") as out:
             out.writelines(lines)
+        if audit is not None:
+            for alert in report.alerts:
+                audit(alert_draft(node, alert))
         return len(lines)
 
     @routes.post("/ids/alerts")

@@ -87,7 +87,9 @@ def init_register(
                 trained_on=admin.trained_on,
                 pledge_signed_on=admin.pledge_signed_on,
             )
-            drafts = [audit.Draft("system", "operator.add", admin.username, detail="administrator")]
+            dates = f"trained_on={admin.trained_on}, pledge_signed_on={admin.pledge_signed_on}"
+            detail = f"role {Role.ADMINISTRATOR}; administrator; {dates}"  # read by the report
+            drafts = [audit.Draft("system", "operator.add", admin.username, detail=detail)]
             if admin_card is not None:
                 card = operator_cards.bind(tx.conn, key, first)
                 drafts.append(audit.Draft("system", "operator.card.issue", admin.username))

@@ -36,7 +36,11 @@ def add(
             trained_on=trained_on,
             pledge_signed_on=pledge_signed_on,
         )
-        return op, username, f"role {role}; {'active' if op.active else 'inactive'}"
+        # The dates are in the entry so that the safety report (R13, R25) reads them
+        # from the audit bundle alone.
+        state = "active" if op.active else "inactive"
+        dates = f"trained_on={trained_on}, pledge_signed_on={pledge_signed_on}"
+        return op, username, f"role {role}; {state}; {dates}"
 
     return run(store, session, Permission.MANAGE_OPERATORS, "operator.add", username, work)
 

@@ -44,7 +44,11 @@ def create_app(home: Path) -> FastAPI:
         try:
             async with (
                 runtime.client() as client,
-                background(keep_directory_fresh(runtime, client), keep_checkpoints(runtime, store)),
+                background(
+                    keep_directory_fresh(runtime, client),
+                    keep_checkpoints(runtime, store),
+                    ids_api.audit_own_alerts(runtime.security, store.audit_alone, runtime.node_id),
+                ),
             ):
                 yield
         finally:
@@ -56,7 +60,7 @@ def create_app(home: Path) -> FastAPI:
     cards = jpki_card.card_source(store, ca)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
-    app.include_router(ids_api.router(home))  # every node's IDS alerts (R7)
+    app.include_router(ids_api.router(home, store.audit_alone))  # every node's IDS alerts (R7)
     app.include_router(emergency_api.router(runtime, store))  # the emergency stop (R9)
 
     refused = "A batch names another sender, or an update is not this prefecture's to send (R1)."

@@ -60,6 +60,13 @@ class NetworkSettings(BaseModel):
     # Seconds a directory the national node signs stays valid (R9, docs/emergency.md);
     # read by the national node only, which signs a fresh one when half of it is left.
     directory_lifetime: float = Field(default=600.0, gt=0)
+    # The host's firewall (R7, R9, docs/network.md): on each new directory (and when a
+    # block of its hotlist ends) the node writes the network's nftables ruleset to this
+    # file (relative to its home) and, if ``firewall_apply`` is set, runs that command
+    # with the file as its last argument (e.g. ["nft", "-f"]).
+    firewall_file: str | None = None
+    firewall_apply: list[str] = []
+    firewall_sources: dict[str, str] = {}  # node id -> address, for clients without a URL
 
 
 class NodeConfig(BaseModel):

@@ -365,3 +365,13 @@ class EmergencyOrderRefused(InvalidInput):
     operators, or that does not fit the network's state (R9)."""
 
     code = "emergency-order-refused"
+
+
+# The hotlist: blocks the national node's operators confirm (R7, docs/ids.md).
+
+
+class BlockRefused(InvalidInput):
+    """A block or lift that is not valid now, not signed by a known operator, names no
+    alert, address or node it can block, or does not fit the hotlist (R7)."""
+
+    code = "block-refused"

@@ -18,7 +18,7 @@ from jukinet.cli._common import console, fail, handle_errors, state
 from jukinet.deploy.network import init_network, revoke_node, write_topology
 from jukinet.errors import ConfigurationError
 from jukinet.network import monitor
-from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
+from jukinet.network.firewall import legal_table_serves, network_ruleset
 from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.server import serve
@@ -213,19 +213,13 @@ def firewall(
         (layout.node(topo.national.node_id) / config.DIRECTORY_FILE).read_bytes()
     )
     sources = dict(item.split("=", 1) for item in source if "=" in item)
-    served = {e.node_id for e in signed.directory.entries if e.url}
     from jukinet.nodes.identity.provision import load_table
 
     serves = legal_table_serves(load_table(layout.node(topo.national.node_id)))
-    links, unplaced = [], set()
-    for caller, callee in standard_links(signed.directory, serves):
-        if caller in served or caller in sources:
-            links.append((caller, callee))
-        else:
-            unplaced.add(caller)
-    for node in sorted(unplaced):
+    ruleset, unplaced = network_ruleset(signed.directory, serves, sources)
+    for node in unplaced:
         sys.stdout.write(f"# {node} has no known address: add --source {node}=ADDRESS\n")
-    sys.stdout.write(nftables_rules(signed.directory, links, sources))
+    sys.stdout.write(ruleset)
 
 
 @app.command("topology")

@@ -174,5 +174,5 @@ def write(config: NodeConfig) -> None:
     if config.mayor_name:
         document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
-        document["network"] = config.network.model_dump()
+        document["network"] = config.network.model_dump(exclude_none=True)
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

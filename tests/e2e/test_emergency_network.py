@@ -22,9 +22,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from jukinet import config
 from jukinet.errors import PeerRefused
 from jukinet.keys import NodeKey
 from jukinet.network.client import NodeClient
+from jukinet.network.layout import NetworkLayout
 from jukinet.network.monitor import monitor_identity
 from jukinet.network.topology import free_port_block
 from tests.e2e.conftest import Network, jukinet, running_network, wait_until_consistent
@@ -63,8 +65,18 @@ name = "東京都 福祉局"
 def emergency_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     root = tmp_path_factory.mktemp("emergency") / "e2e-emergency"
     base = free_port_block(4)
-    with running_network(root, topology(base), base, seed=True) as net:
+    with running_network(root, topology(base), base, seed=True, before_up=_firewalls) as net:
         yield net
+
+
+def _firewalls(layout: NetworkLayout) -> None:
+    """Tokyo's and Chiyoda's processes keep a firewall file (R7, R9), each ruleset checked
+    by the real ``nft -c`` (nothing loaded on this machine)."""
+    for node in (PREFECTURE, CHIYODA):
+        cfg = config.load(layout.node(node))
+        assert cfg.network is not None
+        fw = {"firewall_file": "firewall.nft", "firewall_apply": ["nft", "-c", "-f"]}
+        config.write(cfg.model_copy(update={"network": cfg.network.model_copy(update=fw)}))
 
 
 def health(net: Network, node: str) -> dict[str, Any]:
@@ -86,12 +98,17 @@ def emergency(net: Network, *args: str, key: str | None = None) -> tuple[int, st
     return r.returncode, r.stdout + r.stderr
 
 
-def audited(net: Network, node: str) -> list[str]:
+def audited(net: Network, node: str, like: str = "emergency.%") -> list[str]:
     name = "register.db" if node.startswith("municipality:") else "identities.db"
     with closing(sqlite3.connect(net.home(node) / name, timeout=30)) as conn:
-        sql = "SELECT operation, target FROM audit_log WHERE operation LIKE 'emergency.%' "
+        sql = "SELECT operation, target FROM audit_log WHERE operation LIKE ? AND outcome = 'ok' "
         sql += "ORDER BY seq"
-        return [f"{op} {target}" for op, target in conn.execute(sql).fetchall()]
+        return [f"{op} {target}" for op, target in conn.execute(sql, (like,)).fetchall()]
+
+
+def firewall(net: Network, node: str) -> str:
+    path = net.home(node) / "firewall.nft"
+    return path.read_text() if path.exists() else ""
 
 
 def refused_by_prefecture(net: Network, node: str) -> PeerRefused:
@@ -128,6 +145,12 @@ def test_isolate_halt_and_resume_with_two_operators(
              "Tokyo never took the isolation")  # fmt: skip
     refusal = refused_by_prefecture(net, CHIYODA)
     assert refusal.status == 503 and f"{CHIYODA} is isolated" in refusal.detail
+    # The running nodes rewrote their firewall: Chiyoda's links are closed (R9).
+    for node in (PREFECTURE, CHIYODA):
+        wait_for(lambda node=node: f"# {CHIYODA}: links closed" in firewall(net, node),  # type: ignore[misc]
+                 f"{node} did not close Chiyoda's firewall links")  # fmt: skip
+    assert f'"{CHIYODA} -> ' not in firewall(net, PREFECTURE)
+    assert f'"{SHINJUKU} -> {PREFECTURE}"' in firewall(net, PREFECTURE)
     with Window(net, CHIYODA) as window:
         [window.arrive(person()) for _ in range(3)]
     with Window(net, SHINJUKU) as window:
@@ -182,9 +205,73 @@ def test_isolate_halt_and_resume_with_two_operators(
     code, said = emergency(net, "status")
     assert code == 0 and "No emergency order in force" in said, said
 
+    wait_for(lambda: f'"{CHIYODA} -> {PREFECTURE}"' in firewall(net, PREFECTURE),
+             "the resume did not reopen Chiyoda's firewall links")  # fmt: skip
+
     # Every node audited every order it obeyed, in order.
     expected = [f"emergency.isolate {CHIYODA}", "emergency.halt network",
                 "emergency.resume network", f"emergency.resume {CHIYODA}"]  # fmt: skip
     for node in OFFSET:
         wait_for(lambda node=node: audited(net, node) == expected,  # type: ignore[misc]
                  f"{node} did not audit the orders: {audited(net, node)}")  # fmt: skip
+
+
+def national_health_as(net: Network, node: str) -> dict[str, Any]:
+    async def ask() -> dict[str, Any]:
+        async with NodeClient(net.identity(node), timeout=5.0) as client:
+            answer: dict[str, Any] = await client.get(f"{net.url(0)}/health")
+            return answer
+
+    return asyncio.run(ask())
+
+
+def ids(net: Network, *args: str, key: str | None = "operator-1") -> tuple[int, str]:
+    keys = ("--key", str(net.layout.operators / f"{key}.key")) if key else ()
+    r = jukinet("ids", *args, "--dir", str(net.root), *keys)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_an_operator_blocks_a_node_for_the_network_and_lifts_it(
+    emergency_network: Network,
+) -> None:
+    """R7: a block confirmed on the national console is in the next directory; every node
+    refuses the blocked node's certificate and audits the block; lifting it re-admits it."""
+    net = emergency_network
+    # A member's address is never blocked: one clear line, nothing changes.
+    code, said = ids(net, "block", "confirm", "--source", "127.0.0.1", "--for", "10m",
+                     "--reason", "scans")  # fmt: skip
+    assert code != 0 and "blocked by its node id" in said and "Traceback" not in said, said
+    code, said = ids(net, "block", "confirm", "--node", SHINJUKU, "--for", "1h", "--reason",
+                     "bulk reads of residents", key=None)  # fmt: skip
+    assert code != 0 and "--key" in said and "Traceback" not in said, said
+
+    code, said = ids(net, "block", "confirm", "--node", SHINJUKU, "--for", "1h", "--reason",
+                     "bulk reads of residents")  # fmt: skip
+    assert code == 0 and "confirmed" in said, said
+    block = re.search(r"Block ([0-9a-f]{16}) confirmed", said).group(1)  # type: ignore[union-attr]
+    wait_for(lambda: health(net, PREFECTURE)["directory"] >= health(net, NATIONAL)["directory"],
+             "Tokyo never took the block")  # fmt: skip
+    refusal = refused_by_prefecture(net, SHINJUKU)
+    assert refusal.status == 403 and f"block {block}: bulk reads" in refusal.detail
+    with pytest.raises(PeerRefused, match=f"block {block}"):
+        national_health_as(net, SHINJUKU)
+    events = (net.home(PREFECTURE) / "log" / "security.jsonl").read_text().splitlines()
+    assert any('"action":"blocked"' in e and block in e for e in events)
+    code, listed = ids(net, "blocks", key=None)
+    assert code == 0 and block in listed and "in force" in listed, listed
+    shown = jukinet("network", "status", str(net.root), timeout=60).stdout
+    assert f"node {SHINJUKU} is blocked by the hotlist" in shown, shown
+
+    code, said = ids(net, "block", "lift", block, "--reason", "explained")
+    assert code == 0 and "lifted" in said, said
+    wait_for(lambda: health(net, SHINJUKU)["directory"] >= health(net, NATIONAL)["directory"],
+             "Shinjuku never took the lift")  # fmt: skip
+    wait_for(lambda: health(net, PREFECTURE)["directory"] >= health(net, NATIONAL)["directory"],
+             "Tokyo never took the lift")  # fmt: skip
+    assert national_health_as(net, SHINJUKU)["node"] == NATIONAL  # admitted again
+    code, listed = ids(net, "blocks", key=None)
+    assert "lifted" in listed and "operator-1" in listed, listed
+    for node in OFFSET:  # every node audited the block and the lift it obeyed
+        wait_for(lambda node=node: audited(net, node, "ids.%") ==  # type: ignore[misc]
+                 [f"ids.block {SHINJUKU}", f"ids.lift {SHINJUKU}"],
+                 f"{node} did not audit the block: {audited(net, node, 'ids.%')}")  # fmt: skip

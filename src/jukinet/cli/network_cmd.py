@@ -175,10 +175,23 @@ def status(directory: Path = typer.Argument(..., help="The network's folder.")) 
             (first.last_error or "") if first else "",
         )  # fmt: skip
     console.print(t)
+    alerts += _blocks_in_force(layout)
     for line in alerts:
         console.print(f"[red]alert:[/] {line}", soft_wrap=True)
     if down:
         raise fail(f"{down} node(s) do not answer.")
+
+
+def _blocks_in_force(layout: NetworkLayout) -> list[str]:
+    """An alert line for each block of the hotlist in force (R7), as the national node's
+    directory says."""
+    from jukinet.cli.ids_block_cmd import hotlist_of
+
+    _, hotlist = hotlist_of(layout)
+    now = datetime.now(UTC)
+    return [f"{e.kind} {e.subject} is blocked by the hotlist until "
+            f"{e.until.isoformat(timespec='seconds')} (block {e.id}: {e.reason}, "
+            f"confirmed by {e.confirmed_by})" for e in hotlist if e.in_force(now)]  # fmt: skip
 
 
 @app.command("reconcile")

@@ -117,10 +117,15 @@ class PeerGate:
         request = Request(scope)
         security: SecurityLog | None = getattr(scope["app"].state, "security", None)
         seen = _Seen(request, security)
+        # Whether a refusal leaves body bytes unread: then the connection is closed
+        # rather than the rest read and thrown away.
+        unread = "transfer-encoding" in request.headers or request.headers.get(
+            "content-length", "0"
+        ) not in ("", "0")
         blocked = seen.blocked(getattr(scope["app"].state, "directory", None))
         if blocked is not None:
             # A source a rule or the hotlist blocked is refused before anything else (R7).
-            await _answer(scope, receive, send, Refusal(403, "blocked", blocked))
+            await _answer(scope, receive, send, Refusal(403, "blocked", blocked), unread)
             return
         row = _row_for(request)
         if row is None:
@@ -128,11 +133,6 @@ class PeerGate:
             await self.app(scope, receive, send)
             return
         arrived = time.time()
-        # Whether a refusal leaves body bytes unread: then the connection is closed
-        # rather than the rest read and thrown away.
-        unread = "transfer-encoding" in request.headers or request.headers.get(
-            "content-length", "0"
-        ) not in ("", "0")
         try:
             keyid = _check_head(request, row)
             body = await _read_body(request, receive, row, keyid)

@@ -26,9 +26,11 @@ from jukinet import config
 from jukinet.errors import PeerRefused
 from jukinet.keys import NodeKey
 from jukinet.network.client import NodeClient
+from jukinet.network.hotlist import alert_id
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.monitor import monitor_identity
 from jukinet.network.topology import free_port_block
+from jukinet.nodes.ids_api import read_alerts
 from tests.e2e.conftest import Network, jukinet, running_network, wait_until_consistent
 from tests.e2e.faults import Window, backlog, delivery_figures, outbox_seq, wait_for
 from tests.helpers import person
@@ -234,17 +236,27 @@ def ids(net: Network, *args: str, key: str | None = "operator-1") -> tuple[int, 
 def test_an_operator_blocks_a_node_for_the_network_and_lifts_it(
     emergency_network: Network,
 ) -> None:
-    """R7: a block confirmed on the national console is in the next directory; every node
-    refuses the blocked node's certificate and audits the block; lifting it re-admits it."""
+    """R7: an operator confirms the block of an alert's source on the national console; it
+    is in the next directory, every node refuses the blocked node's certificate and audits
+    the block; lifting it re-admits it."""
     net = emergency_network
+    # Shinjuku asks Tokyo for Chiyoda's identities: refused, and Tokyo's rule "not-own"
+    # raises an alert, which its reporting job sends to the national console.
+    assert refused_by_prefecture(net, SHINJUKU).status == 403
     # A member's address is never blocked: one clear line, nothing changes.
     code, said = ids(net, "block", "confirm", "--source", "127.0.0.1", "--for", "10m",
                      "--reason", "scans")  # fmt: skip
     assert code != 0 and "blocked by its node id" in said and "Traceback" not in said, said
 
-    code, said = ids(net, "block", "confirm", "--node", SHINJUKU, "--for", "1h", "--reason",
+    def alert() -> str | None:
+        rows = read_alerts(net.home(NATIONAL), NATIONAL)
+        return next((alert_id(r) for r in rows if r["node"] == PREFECTURE
+                     and r["rule"] == "not-own" and r["value"] == SHINJUKU), None)  # fmt: skip
+
+    wait_for(lambda: alert() is not None, "Tokyo's alert never reached the national console")
+    code, said = ids(net, "block", "confirm", str(alert()), "--for", "1h", "--reason",
                      "bulk reads of residents")  # fmt: skip
-    assert code == 0 and "confirmed" in said, said
+    assert code == 0 and f"confirmed: node {SHINJUKU} until" in said, said
     block = re.search(r"Block ([0-9a-f]{16}) confirmed", said).group(1)  # type: ignore[union-attr]
     wait_for(lambda: health(net, PREFECTURE)["directory"] >= health(net, NATIONAL)["directory"],
              "Tokyo never took the block")  # fmt: skip

@@ -4,10 +4,14 @@ what a node's view and the generated firewall make of it, its end and its histor
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
 
+from jukinet.cli import app as cli
+from jukinet.cli.ids_block_cmd import duration
 from jukinet.errors import BlockRefused
 from jukinet.network import pki
 from jukinet.network.directory import DirectoryView, renew, sign_directory
@@ -168,3 +172,28 @@ def test_blocked_addresses_are_dropped_with_their_time_left_as_timeout() -> None
     assert lines.index("\t\tip saddr @blocked4 tcp dport { 7400, 7410, 7420 } drop") < lines.index(
         "\t\tct state established,related accept"
     )  # established connections of a blocked address are dropped too
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--source", "192.0.2.7", "--for", "3 weeks"], "write a duration such as"),
+        (["--source", "192.0.2.7", "--for", "1h", "--until", "2026-12-03T09:00+09:00"],
+         "one of them"),
+        (["--source", "192.0.2.7", "--until", "2026-12-03T09:00"], "no UTC offset"),
+        (["--for", "1h"], "Name what to block"),
+        (["--source", "192.0.2.7", "--node", CHIYODA, "--for", "1h"], "Name what to block"),
+    ],
+)  # fmt: skip
+def test_a_confirmation_the_console_cannot_read_is_one_clear_line(
+    args: list[str], says: str, tmp_path: Path
+) -> None:
+    where = ["--dir", str(tmp_path), "--key", str(tmp_path / "k")]
+    result = CliRunner().invoke(cli, ["ids", "block", "confirm", *args, "--reason", "x", *where])
+    assert result.exit_code == 1 and says in result.output, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 2
+
+
+def test_durations() -> None:
+    assert duration("90") == timedelta(seconds=90) and duration("30m") == timedelta(minutes=30)
+    assert duration("12h") == timedelta(hours=12) and duration("7d") == timedelta(days=7)

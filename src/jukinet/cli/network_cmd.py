@@ -16,7 +16,7 @@ from rich.table import Table
 from jukinet import config
 from jukinet.cli._common import console, fail, handle_errors, state
 from jukinet.deploy.network import init_network, revoke_node, write_topology
-from jukinet.errors import ConfigurationError
+from jukinet.errors import ConfigurationError, JukinetError
 from jukinet.network import monitor
 from jukinet.network.firewall import legal_table_serves, network_ruleset
 from jukinet.network.layout import NetworkLayout, folder_name
@@ -187,7 +187,10 @@ def _blocks_in_force(layout: NetworkLayout) -> list[str]:
     directory says."""
     from jukinet.cli.ids_block_cmd import hotlist_of
 
-    _, hotlist = hotlist_of(layout)
+    try:
+        _, hotlist = hotlist_of(layout)
+    except (JukinetError, OSError, ValueError) as exc:  # the table above still stands
+        return [f"the hotlist of the national node's directory cannot be read: {exc}"]
     now = datetime.now(UTC)
     return [f"{e.kind} {e.subject} is blocked by the hotlist until "
             f"{e.until.isoformat(timespec='seconds')} (block {e.id}: {e.reason}, "

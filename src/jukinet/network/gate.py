@@ -48,8 +48,8 @@ from jukinet.errors import SignatureRefused
 from jukinet.network.directory import DirectoryView
 from jukinet.network.endpoints import Endpoint, EndpointTable
 from jukinet.network.endpoints import Scope as Callers
+from jukinet.network.hotlist import common_name, refusal_reason
 from jukinet.network.messages import Problem
-from jukinet.network.messages_hotlist import HotlistEntry
 from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache, _claimed_keyid, verify_request
 
@@ -191,10 +191,10 @@ class _Seen:
         directory blocks its address or its certificate's node, or a rule here blocked
         its address (R7). The refusal is a security-log event."""
         address = self.source[0] if self.source else None
-        node = _common_name(self.subject)
+        node = common_name(self.subject)
         entry = None if directory is None else directory.blocked(address=address, node_id=node)
         if entry is not None:
-            reason = hotlist_reason(entry)
+            reason = refusal_reason(entry)
             self.event("blocked", "failure", reason, caller=node, code="hotlist")
             return reason
         engine = None if self.security is None else self.security.engine
@@ -223,22 +223,6 @@ class _Seen:
             path=request.url.path,
             **more,  # type: ignore[arg-type]
         )
-
-
-def hotlist_reason(entry: HotlistEntry) -> str:
-    """The refusal a subject of the hotlist gets (R7, docs/ids.md)."""
-    return (
-        f"{entry.subject} is blocked by the network's hotlist (block {entry.id}: "
-        f"{entry.reason}) until {entry.until.isoformat(timespec='seconds')}."
-    )
-
-
-def _common_name(subject: str | None) -> str | None:
-    """The CN of a certificate subject as ``subject_text`` writes it (``CN=...,O=...``)."""
-    for part in (subject or "").split(","):
-        if part.startswith("CN="):
-            return part[3:]
-    return None
 
 
 def _row_for(request: Request) -> Endpoint | None:
@@ -325,7 +309,7 @@ def _admit(request: Request, row: Endpoint, keyid: str) -> Peer:
         raise Refusal(403, "signature-refused", reason, keyid)
     blocked = directory.blocked(node_id=entry.node_id)
     if blocked is not None:  # the hotlist blocks this node's certificate (R7)
-        raise Refusal(403, "blocked", hotlist_reason(blocked), keyid)
+        raise Refusal(403, "blocked", refusal_reason(blocked), keyid)
     if (row.method, row.path) not in ALWAYS_OPEN:
         stopped = directory.stop_reason(request.app.state.node_id, entry.node_id)
         if stopped is not None:

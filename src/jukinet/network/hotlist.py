@@ -45,9 +45,11 @@ __all__ = [
     "alert_id",
     "changes",
     "check_block",
+    "common_name",
     "new_block",
     "new_lift",
     "prune",
+    "refusal_reason",
     "sign_block",
     "subject_of_alert",
 ]
@@ -199,6 +201,22 @@ def changes(
         if entry.lifted_at is not None and (was is None or was.lifted_at is None):
             found.append(("lift", entry))
     return found
+
+
+def refusal_reason(entry: HotlistEntry) -> str:
+    """The refusal a subject of the hotlist gets (R7, docs/ids.md)."""
+    return (
+        f"{entry.subject} is blocked by the network's hotlist (block {entry.id}: "
+        f"{entry.reason}) until {entry.until.isoformat(timespec='seconds')}."
+    )
+
+
+def common_name(subject: str | None) -> str | None:
+    """The CN of a certificate subject as ``subject_text`` writes it (``CN=...,O=...``)."""
+    for part in (subject or "").split(","):
+        if part.startswith("CN="):
+            return part[3:]
+    return None
 
 
 def alert_id(row: Mapping[str, Any]) -> str:

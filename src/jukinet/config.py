@@ -174,5 +174,7 @@ def write(config: NodeConfig) -> None:
     if config.mayor_name:
         document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
-        document["network"] = config.network.model_dump(exclude_none=True)
+        unset = {"firewall_file", "firewall_apply", "firewall_sources"}  # written when set
+        document["network"] = {k: v for k, v in config.network.model_dump().items()
+                               if v not in (None, [], {}) or k not in unset}  # fmt: skip
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

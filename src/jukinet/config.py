@@ -60,6 +60,13 @@ class NetworkSettings(BaseModel):
     # Seconds a directory the national node signs stays valid (R9, docs/emergency.md);
     # read by the national node only, which signs a fresh one when half of it is left.
     directory_lifetime: float = Field(default=600.0, gt=0)
+    # The host's firewall (R7, R9, docs/network.md): on each new directory (and when a
+    # block of its hotlist ends) the node writes the network's nftables ruleset to this
+    # file (relative to its home) and, if ``firewall_apply`` is set, runs that command
+    # with the file as its last argument (e.g. ["nft", "-f"]).
+    firewall_file: str | None = None
+    firewall_apply: list[str] = []
+    firewall_sources: dict[str, str] = {}  # node id -> address, for clients without a URL
 
 
 class NodeConfig(BaseModel):
@@ -167,5 +174,7 @@ def write(config: NodeConfig) -> None:
     if config.mayor_name:
         document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
-        document["network"] = config.network.model_dump()
+        unset = {"firewall_file", "firewall_apply", "firewall_sources"}  # written when set
+        document["network"] = {k: v for k, v in config.network.model_dump().items()
+                               if v not in (None, [], {}) or k not in unset}  # fmt: skip
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

@@ -375,3 +375,13 @@ class BundleRefused(InvalidInput):
     the set of bundles lacks one the report needs: no figure is computed from it."""
 
     code = "bundle-refused"
+
+
+# The hotlist: blocks the national node's operators confirm (R7, docs/ids.md).
+
+
+class BlockRefused(InvalidInput):
+    """A block or lift that is not valid now, not signed by a known operator, names no
+    alert, address or node it can block, or does not fit the hotlist (R7)."""
+
+    code = "block-refused"

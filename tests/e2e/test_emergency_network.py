@@ -12,21 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import sqlite3
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from jukinet import config
 from jukinet.errors import PeerRefused
 from jukinet.keys import NodeKey
 from jukinet.network.client import NodeClient
+from jukinet.network.hotlist import alert_id
+from jukinet.network.layout import NetworkLayout
 from jukinet.network.monitor import monitor_identity
 from jukinet.network.topology import free_port_block
+from jukinet.nodes.ids_api import read_alerts
 from tests.e2e.conftest import Network, jukinet, running_network, wait_until_consistent
 from tests.e2e.faults import Window, backlog, delivery_figures, outbox_seq, wait_for
 from tests.helpers import person
@@ -63,8 +70,18 @@ name = "東京都 福祉局"
 def emergency_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     root = tmp_path_factory.mktemp("emergency") / "e2e-emergency"
     base = free_port_block(4)
-    with running_network(root, topology(base), base, seed=True) as net:
+    with running_network(root, topology(base), base, seed=True, before_up=_firewalls) as net:
         yield net
+
+
+def _firewalls(layout: NetworkLayout) -> None:
+    """Tokyo's and Chiyoda's processes keep a firewall file (R7, R9), each ruleset checked
+    by the real ``nft -c`` (nothing loaded on this machine)."""
+    for node in (PREFECTURE, CHIYODA):
+        cfg = config.load(layout.node(node))
+        assert cfg.network is not None
+        fw = {"firewall_file": "firewall.nft", "firewall_apply": ["nft", "-c", "-f"]}
+        config.write(cfg.model_copy(update={"network": cfg.network.model_copy(update=fw)}))
 
 
 def health(net: Network, node: str) -> dict[str, Any]:
@@ -86,12 +103,17 @@ def emergency(net: Network, *args: str, key: str | None = None) -> tuple[int, st
     return r.returncode, r.stdout + r.stderr
 
 
-def audited(net: Network, node: str) -> list[str]:
+def audited(net: Network, node: str, like: str = "emergency.%") -> list[str]:
     name = "register.db" if node.startswith("municipality:") else "identities.db"
     with closing(sqlite3.connect(net.home(node) / name, timeout=30)) as conn:
-        sql = "SELECT operation, target FROM audit_log WHERE operation LIKE 'emergency.%' "
+        sql = "SELECT operation, target FROM audit_log WHERE operation LIKE ? AND outcome = 'ok' "
         sql += "ORDER BY seq"
-        return [f"{op} {target}" for op, target in conn.execute(sql).fetchall()]
+        return [f"{op} {target}" for op, target in conn.execute(sql, (like,)).fetchall()]
+
+
+def firewall(net: Network, node: str) -> str:
+    path = net.home(node) / "firewall.nft"
+    return path.read_text() if path.exists() else ""
 
 
 def refused_by_prefecture(net: Network, node: str) -> PeerRefused:
@@ -128,6 +150,12 @@ def test_isolate_halt_and_resume_with_two_operators(
              "Tokyo never took the isolation")  # fmt: skip
     refusal = refused_by_prefecture(net, CHIYODA)
     assert refusal.status == 503 and f"{CHIYODA} is isolated" in refusal.detail
+    # The running nodes rewrote their firewall: Chiyoda's links are closed (R9).
+    for node in (PREFECTURE, CHIYODA):
+        wait_for(lambda node=node: f"# {CHIYODA}: links closed" in firewall(net, node),  # type: ignore[misc]
+                 f"{node} did not close Chiyoda's firewall links")  # fmt: skip
+    assert f'"{CHIYODA} -> ' not in firewall(net, PREFECTURE)
+    assert f'"{SHINJUKU} -> {PREFECTURE}"' in firewall(net, PREFECTURE)
     with Window(net, CHIYODA) as window:
         [window.arrive(person()) for _ in range(3)]
     with Window(net, SHINJUKU) as window:
@@ -182,9 +210,109 @@ def test_isolate_halt_and_resume_with_two_operators(
     code, said = emergency(net, "status")
     assert code == 0 and "No emergency order in force" in said, said
 
+    wait_for(lambda: f'"{CHIYODA} -> {PREFECTURE}"' in firewall(net, PREFECTURE),
+             "the resume did not reopen Chiyoda's firewall links")  # fmt: skip
+
     # Every node audited every order it obeyed, in order.
     expected = [f"emergency.isolate {CHIYODA}", "emergency.halt network",
                 "emergency.resume network", f"emergency.resume {CHIYODA}"]  # fmt: skip
     for node in OFFSET:
         wait_for(lambda node=node: audited(net, node) == expected,  # type: ignore[misc]
                  f"{node} did not audit the orders: {audited(net, node)}")  # fmt: skip
+
+
+STRANGER = "127.0.0.2"  # on loopback too, but no member's address: it may be blocked
+
+
+def from_stranger(net: Network, node: str, cert: str | None = None) -> str:
+    """What ``node`` answers a GET /health from 127.0.0.2 over TLS, with the client
+    certificate of ``cert`` (a node id), or with none (a failed handshake: "")."""
+    port = int(net.url(OFFSET[node]).rsplit(":", 1)[1])
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    if cert is not None:
+        me = net.identity(cert)
+        context.load_cert_chain(me.cert_path, me.key_path)
+    ask = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    said = b""
+    with socket.create_connection(("127.0.0.1", port), 5, (STRANGER, 0)) as raw:
+        try:
+            with context.wrap_socket(raw) as tls:
+                tls.sendall(ask.encode())
+                while chunk := tls.recv(65536):
+                    said += chunk
+        except (OSError, ssl.SSLError):
+            pass
+    return said.decode(errors="replace")
+
+
+def national_health_as(net: Network, node: str) -> dict[str, Any]:
+    async def ask() -> dict[str, Any]:
+        async with NodeClient(net.identity(node), timeout=5.0) as client:
+            answer: dict[str, Any] = await client.get(f"{net.url(0)}/health")
+            return answer
+
+    return asyncio.run(ask())
+
+
+def ids(net: Network, *args: str, key: str | None = "operator-1") -> tuple[int, str]:
+    keys = ("--key", str(net.layout.operators / f"{key}.key")) if key else ()
+    r = jukinet("ids", *args, "--dir", str(net.root), *keys)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_operators_block_an_alerts_source_and_a_node_for_the_network(
+    emergency_network: Network,
+) -> None:
+    """R7: five failed handshakes from 127.0.0.2 raise national's "auth-failures" alert; an
+    operator confirms the block of its source (by the alert's id) for 30 s, and blocks
+    Shinjuku's certificate. Both are in the next directory: Tokyo, which never saw the
+    failures, refuses them; every node audits each change. Lifted, Shinjuku is admitted
+    again; the address block ends by the clock."""
+    net = emergency_network
+    for _ in range(5):
+        assert from_stranger(net, NATIONAL) == ""  # no certificate: no TLS, no answer
+    wait_for(lambda: any(r["rule"] == "auth-failures" and r["value"] == STRANGER
+                         for r in read_alerts(net.home(NATIONAL), NATIONAL)),
+             "national raised no alert")  # fmt: skip
+    [row] = [r for r in read_alerts(net.home(NATIONAL), NATIONAL)
+             if r["rule"] == "auth-failures" and r["value"] == STRANGER]  # fmt: skip
+    # A member's address is never blocked: one clear line, nothing changes.
+    code, said = ids(net, "block", "confirm", "--source", "127.0.0.1", "--for", "10m",
+                     "--reason", "scans")  # fmt: skip
+    assert code != 0 and "blocked by its node id" in said and "Traceback" not in said, said
+    assert "blocked by the network's hotlist" not in from_stranger(net, PREFECTURE, SHINJUKU)
+
+    code, said = ids(net, "block", "confirm", alert_id(row), "--for", "30s", "--reason",
+                     "failed handshakes")  # fmt: skip
+    assert code == 0 and f"confirmed: address {STRANGER} until" in said, said
+    ends = datetime.fromisoformat(re.search(r"until (\S+);", said).group(1))  # type: ignore[union-attr]
+    code, said = ids(net, "block", "confirm", "--node", SHINJUKU, "--for", "1h", "--reason",
+                     "bulk reads of residents")  # fmt: skip
+    assert code == 0 and f"confirmed: node {SHINJUKU} until" in said, said
+    block = re.search(r"Block ([0-9a-f]{16}) confirmed", said).group(1)  # type: ignore[union-attr]
+    wait_for(lambda: health(net, PREFECTURE)["directory"] >= health(net, NATIONAL)["directory"],
+             "Tokyo never took the blocks")  # fmt: skip
+    answer = from_stranger(net, PREFECTURE, CHIYODA)
+    assert " 403 " in answer.splitlines()[0] and f"{STRANGER} is blocked by the network's" in answer
+    refusal = refused_by_prefecture(net, SHINJUKU)
+    assert refusal.status == 403 and f"block {block}: bulk reads" in refusal.detail
+    events = (net.home(PREFECTURE) / "log" / "security.jsonl").read_text().splitlines()
+    assert any('"action":"blocked"' in e and block in e for e in events)
+    shown = jukinet("network", "status", str(net.root), timeout=60).stdout
+    assert f"node {SHINJUKU} is blocked by the hotlist" in shown, shown
+    assert f"address {STRANGER} is blocked by the hotlist" in shown, shown
+
+    code, said = ids(net, "block", "lift", block, "--reason", "explained")
+    assert code == 0 and "lifted" in said, said
+    wait_for(lambda: health(net, SHINJUKU)["directory"] >= health(net, NATIONAL)["directory"],
+             "Shinjuku never took the lift")  # fmt: skip
+    assert national_health_as(net, SHINJUKU)["node"] == NATIONAL  # admitted again
+    code, listed = ids(net, "blocks", key=None)  # the history: who blocked, who lifted
+    assert code == 0 and block in listed and "lifted" in listed, listed
+    time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.5)
+    assert "blocked by the network's hotlist" not in from_stranger(net, PREFECTURE, CHIYODA)
+    expected = [f"ids.block {STRANGER}", f"ids.block {SHINJUKU}", f"ids.lift {SHINJUKU}"]
+    for node in OFFSET:  # every node audited each change it obeyed, in order
+        wait_for(lambda node=node: audited(net, node, "ids.%") == expected,  # type: ignore[misc]
+                 f"{node} did not audit the hotlist: {audited(net, node, 'ids.%')}")  # fmt: skip

@@ -7,23 +7,33 @@ a namespace of its own), each node listening on its port. The ruleset that
 member reaches each peer the endpoint table links it to, while a host outside the
 directory, or a member on a link the table does not list, gets no TCP connection.
 A node revoked in the next directory loses its links when that directory's rules
-are loaded (an isolated node's, once isolation is a directory status, the same way:
-only ``active`` entries get rules).
+are loaded. An isolated node (an emergency order the directory carries, R9) or a node
+the hotlist blocks (R7) loses its links the same way, loaded by each host's running job.
 """
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from jukinet.network import pki
+from jukinet.network.directory import DirectoryView, sign_directory
+from jukinet.network.emergency import cosign, new_order
 from jukinet.network.endpoints import Member
 from jukinet.network.firewall import nftables_rules, standard_links
-from jukinet.network.messages import Directory, DirectoryEntry
+from jukinet.network.messages import Directory, DirectoryEntry, SignedDirectory
+from jukinet.network.messages_emergency import CarriedOrder
+from jukinet.network.messages_hotlist import HotlistEntry
+from jukinet.nodes.firewall_job import keep_firewall
 from tests.netns import Hosts, free_port, namespaces, run
 
 JUKINET = Path(sys.executable).parent / "jukinet"
@@ -181,3 +191,95 @@ def test_jukinet_network_firewall_output_loaded_in_namespaces(tmp_path: Path) ->
         _jukinet("pki", "revoke", "municipality:131016", "--dir", str(net))
         _load(hosts, names, _jukinet("network", "firewall", str(net)))
         assert _reach(hosts, ip, ports) == {(a, b) for a, b in LINKS if "chiyoda" not in (a, b)}
+
+
+def _view_of(directory: Directory, orders: list[CarriedOrder], hotlist: list[HotlistEntry],
+             version: int) -> SignedDirectory:  # fmt: skip
+    changed = directory.model_copy(update={"version": version, "orders": orders,
+                                           "hotlist": hotlist})  # fmt: skip
+    return sign_directory(changed, NATIONAL_KEY)
+
+
+def _carried(action: str, scope: str, *signers: str) -> CarriedOrder:
+    signed: Any = new_order(action, scope)  # type: ignore[arg-type]
+    for name in signers:
+        signed = cosign(signed, name, OPERATOR_KEYS[name])
+    return CarriedOrder(order=signed.order, signatures=signed.signatures,
+                        accepted_at=datetime.now(UTC))  # fmt: skip
+
+
+NATIONAL_KEY = Ed25519PrivateKey.generate()
+OPERATOR_KEYS = {f"operator-{n}": Ed25519PrivateKey.generate() for n in (1, 2)}
+
+
+def test_a_running_node_reapplies_its_firewall_and_isolation_closes_the_links(
+    tmp_path: Path,
+) -> None:
+    """R9, R7: each host's node job (``nodes/firewall_job.py``) loads the ruleset of every
+    new directory with ``nft -f``: an isolated node gets no TCP connection, to or from any
+    peer, until the resume; a node the hotlist blocks loses its links until the block
+    ends by the clock, with no new directory; a blocked address is a set element with
+    the block's time left as its timeout."""
+    names = [host for host, _, _ in NODES]
+    host_of = {f"{role}:{code}": host for host, role, code in NODES}
+    operators = {name: key.public_key() for name, key in OPERATOR_KEYS.items()}
+    with _network() as (hosts, ip, ports):
+        first = _directory(ip, ports, 1)
+        links = {(host_of[a], host_of[b]) for a, b in standard_links(first, _no_agency)}
+        view = DirectoryView(sign_directory(first, NATIONAL_KEY), NATIONAL_KEY.public_key(),
+                             operators)  # fmt: skip
+
+        def settled(expected: set[tuple[str, str]]) -> set[tuple[str, str]]:
+            deadline = time.monotonic() + 30
+            while True:
+                reached = _reach(hosts, ip, ports)
+                if reached == expected or time.monotonic() > deadline:
+                    return reached
+
+        async def main() -> None:
+            jobs = [
+                asyncio.create_task(keep_firewall(view, _no_agency, tmp_path / f"{host}.nft",
+                                                  hosts.exec(host, "nft", "-f"), every=0.2))
+                for host in names
+            ]  # fmt: skip
+            try:
+                assert await asyncio.to_thread(settled, links) == links
+                isolate = _carried("isolate", "municipality:131016", "operator-1")
+                assert view.update(_view_of(first, [isolate], [], 2))
+                without = {(a, b) for a, b in links if "chiyoda" not in (a, b)}
+                assert await asyncio.to_thread(settled, without) == without
+                assert "# municipality:131016: links closed, isolated by order" in (
+                    (tmp_path / "tokyo.nft").read_text()
+                )
+                resume = _carried("resume", "municipality:131016", "operator-1", "operator-2")
+                assert view.update(_view_of(first, [isolate, resume], [], 3))
+                assert await asyncio.to_thread(settled, links) == links
+
+                now = datetime.now(UTC)
+                blocks = [
+                    HotlistEntry(id="b1" * 8, kind="node", subject="municipality:271276",
+                                 reason="test", since=now, until=now + timedelta(seconds=8),
+                                 confirmed_by="operator-1",
+                                 fingerprint=next(e.fingerprint for e in first.entries
+                                                  if e.node_id == "municipality:271276")),
+                    HotlistEntry(id="b2" * 8, kind="address", subject=ip["outsider"],
+                                 reason="test", since=now, until=now + timedelta(hours=1),
+                                 confirmed_by="operator-1"),
+                ]  # fmt: skip
+                assert view.update(_view_of(first, [isolate, resume], blocks, 4))
+                no_kita = {(a, b) for a, b in links if "kita" not in (a, b)}
+                assert await asyncio.to_thread(settled, no_kita) == no_kita
+                shown = run(*hosts.exec("tokyo", "nft", "list", "set", "inet", "jukinet",
+                                        "blocked4")).stdout  # fmt: skip
+                # The kernel holds the block's end: the element expires on its own.
+                element = f"{ip['outsider']} timeout "
+                assert element in shown and "expires" in shown.split(element, 1)[1], shown
+                # The node block ends by the clock: the links come back, version 4 still.
+                assert await asyncio.to_thread(settled, links) == links
+                assert view.version == 4
+            finally:
+                for job in jobs:
+                    job.cancel()
+                await asyncio.gather(*jobs, return_exceptions=True)
+
+        asyncio.run(main())

@@ -97,8 +97,9 @@ def test_the_national_nodes_own_alerts_are_audited_once(tmp_path: Path) -> None:
 
     asyncio.run(main())
     [entry] = audited
-    assert (entry.operation, entry.target) == ("ids.block", "path-scan")
-    assert json.loads(entry.detail)["value"] == "10.0.0.7"
+    assert (entry.operation, entry.target) == ("ids.alert", "path-scan")
+    detail = json.loads(entry.detail)
+    assert detail["value"] == "10.0.0.7" and detail["blocked_until"]
 
 
 def test_ids_alerts_on_a_node_that_is_not_national_is_one_clear_error(tmp_path: Path) -> None:

@@ -24,7 +24,15 @@ def network() -> config.NetworkSettings:
     )
 
 
-@pytest.mark.parametrize("settings", [None, network()], ids=["stand-alone", "networked"])
+FIREWALL = network().model_copy(
+    update={"firewall_file": "firewall.nft", "firewall_apply": ["nft", "-f"],
+            "firewall_sources": {"agency:mofa-passport": "10.0.0.7"}}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "settings", [None, network(), FIREWALL], ids=["stand-alone", "networked", "firewall"]
+)
 def test_a_node_configuration_reads_back_exactly_what_was_written(
     tmp_path: Path, settings: config.NetworkSettings | None
 ) -> None:

@@ -78,8 +78,8 @@ def test_canonical_json_has_sorted_keys_no_spaces_and_utf8() -> None:
             entries=[],
         )
     ) == (
-        b'{"entries":[],"expires_at":"2026-01-02T00:10:00Z","issued_at":"2026-01-02T00:00:00Z",'
-        b'"network":"n","orders":[],"version":1}'
+        b'{"entries":[],"expires_at":"2026-01-02T00:10:00Z","hotlist":[],'
+        b'"issued_at":"2026-01-02T00:00:00Z","network":"n","orders":[],"version":1}'
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,13 @@ from jukinet.audit.log import Draft, Outcome
 from jukinet.audit.tables import audit_tables
 from jukinet.errors import BundleRefused, InvalidInput
 from jukinet.keys import NodeKey
+from jukinet.network.messages_hotlist import HotlistEntry
+from jukinet.nodes.runtime import hotlist_draft
 from jukinet.reporting import bundles
 from jukinet.reporting.figures import compute
 from jukinet.reporting.model import (
     Alert,
+    Block,
     CosignGap,
     CosignSummary,
     Month,
@@ -97,8 +101,18 @@ def provision(recipient: str, affair: str, function: str, rows: int) -> Draft:
 def alert(rule: str, value: str, blocked: str | None) -> Draft:
     body = {"at": MID, "rule": rule, "key": "source.ip", "value": value, "count": 5.0,
             "reason": "", "source_ip": value, "blocked_until": blocked}  # fmt: skip
-    return Draft("municipality:131016", "ids.block" if blocked else "ids.alert", rule,
-                 detail=json.dumps(body))  # fmt: skip
+    return Draft("municipality:131016", "ids.alert", rule, detail=json.dumps(body))
+
+
+def hotlist(change: str, lifted: bool = False) -> Draft:
+    """The entry the national node writes for a hotlist change (the real function)."""
+    entry = HotlistEntry(
+        id="b-1", kind="address", subject="10.0.0.9", reason="burst of bad signatures, 5 in 60 s",
+        since=datetime(2026, 11, 15, 3, tzinfo=UTC), until=datetime(2026, 11, 16, 3, tzinfo=UTC),
+        confirmed_by="operator-1", lifted_at=datetime(2026, 11, 15, 4, tzinfo=UTC) if lifted
+        else None, lifted_by="operator-2" if lifted else None,
+    )  # fmt: skip
+    return hotlist_draft(change, entry, 8)
 
 
 @pytest.fixture
@@ -114,6 +128,8 @@ def network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Pa
                        "provision-refused: The affair is not in the table."),
                  alert("auth-failures", "10.0.0.9", "2026-11-15T03:10:00+00:00"),
                  alert("off-hours", "agency:x", None),
+                 hotlist("block"), hotlist("block"),  # accepted, then obeyed: counted once
+                 hotlist("lift", lifted=True),
                  Draft("operator:a,b", "emergency.isolate", "municipality:131016",
                        detail="order o-1: isolate municipality:131016, signed by a, directory "
                               "version 7"))  # fmt: skip
@@ -177,6 +193,13 @@ def test_ids_alerts_and_blocks_come_from_the_national_log_in_japan_time(
               "10.0.0.9", "5", "2026-11-15 12:10:00"),
         Alert("2026-11-15 12:00:00", "municipality:131016", "off-hours", "source.ip",
               "agency:x", "5", ""),
+    )  # fmt: skip
+    reason = "burst of bad signatures, 5 in 60 s"
+    assert f.blocks == (
+        Block("2026-11-15 12:00:00", "b-1", "block", "address", "10.0.0.9",
+              "2026-11-16 12:00:00", reason, "operator-1"),
+        Block("2026-11-15 12:00:00", "b-1", "lift", "address", "10.0.0.9",
+              "2026-11-16 12:00:00", reason, "operator-2"),
     )  # fmt: skip
 
 

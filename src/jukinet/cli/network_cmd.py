@@ -16,9 +16,9 @@ from rich.table import Table
 from jukinet import config
 from jukinet.cli._common import console, fail, handle_errors, state
 from jukinet.deploy.network import init_network, revoke_node, write_topology
-from jukinet.errors import ConfigurationError
+from jukinet.errors import ConfigurationError, JukinetError
 from jukinet.network import monitor
-from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
+from jukinet.network.firewall import legal_table_serves, network_ruleset
 from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.server import serve
@@ -175,10 +175,26 @@ def status(directory: Path = typer.Argument(..., help="The network's folder.")) 
             (first.last_error or "") if first else "",
         )  # fmt: skip
     console.print(t)
+    alerts += _blocks_in_force(layout)
     for line in alerts:
         console.print(f"[red]alert:[/] {line}", soft_wrap=True)
     if down:
         raise fail(f"{down} node(s) do not answer.")
+
+
+def _blocks_in_force(layout: NetworkLayout) -> list[str]:
+    """An alert line for each block of the hotlist in force (R7), as the national node's
+    directory says."""
+    from jukinet.cli.ids_block_cmd import hotlist_of
+
+    try:
+        _, hotlist = hotlist_of(layout)
+    except (JukinetError, OSError, ValueError) as exc:  # the table above still stands
+        return [f"the hotlist of the national node's directory cannot be read: {exc}"]
+    now = datetime.now(UTC)
+    return [f"{e.kind} {e.subject} is blocked by the hotlist until "
+            f"{e.until.isoformat(timespec='seconds')} (block {e.id}: {e.reason}, "
+            f"confirmed by {e.confirmed_by})" for e in hotlist if e.in_force(now)]  # fmt: skip
 
 
 @app.command("reconcile")
@@ -213,19 +229,13 @@ def firewall(
         (layout.node(topo.national.node_id) / config.DIRECTORY_FILE).read_bytes()
     )
     sources = dict(item.split("=", 1) for item in source if "=" in item)
-    served = {e.node_id for e in signed.directory.entries if e.url}
     from jukinet.nodes.identity.provision import load_table
 
     serves = legal_table_serves(load_table(layout.node(topo.national.node_id)))
-    links, unplaced = [], set()
-    for caller, callee in standard_links(signed.directory, serves):
-        if caller in served or caller in sources:
-            links.append((caller, callee))
-        else:
-            unplaced.add(caller)
-    for node in sorted(unplaced):
+    ruleset, unplaced = network_ruleset(signed.directory, serves, sources)
+    for node in unplaced:
         sys.stdout.write(f"# {node} has no known address: add --source {node}=ADDRESS\n")
-    sys.stdout.write(nftables_rules(signed.directory, links, sources))
+    sys.stdout.write(ruleset)
 
 
 @app.command("topology")

@@ -32,7 +32,9 @@ from pydantic import BaseModel
 
 from jukinet.errors import DirectoryRefused, DirectoryRolledBack, EmergencyOrderRefused
 from jukinet.network.emergency import Operators, State, state_of
+from jukinet.network.hotlist import prune
 from jukinet.network.messages import Directory, DirectoryEntry, Role, SignedDirectory
+from jukinet.network.messages_hotlist import HotlistEntry
 from jukinet.network.pki import fingerprint
 
 __all__ = [
@@ -63,6 +65,7 @@ def renew(
             "version": directory.version + 1,
             "issued_at": at,
             "expires_at": at + timedelta(seconds=lifetime),
+            "hotlist": prune(directory.hotlist, at),  # history kept for HISTORY (R7)
         }
     )
     return sign_directory(fresh, key)
@@ -198,6 +201,29 @@ class DirectoryView:
                     "network traffic is stopped until two operators resume it (R9)."
                 )
         return None
+
+    def blocked(
+        self, *, address: str | None = None, node_id: str | None = None, now: datetime | None = None
+    ) -> HotlistEntry | None:
+        """The hotlist's block in force on ``address`` or on the node ``node_id`` (its
+        listed certificate), if any (R7). A block ends at its ``until`` by this node's
+        clock, whether or not a newer directory has arrived."""
+        at = now or datetime.now(UTC)
+        for entry in self._directory.hotlist:
+            if not entry.in_force(at):
+                continue
+            if entry.kind == "address" and address is not None and entry.subject == address:
+                return entry
+            if entry.kind == "node" and node_id is not None and entry.subject == node_id:
+                listed = self._index.get(node_id)
+                if listed is None or listed.fingerprint == entry.fingerprint:
+                    return entry
+        return None
+
+    def hotlist(self, now: datetime | None = None) -> list[HotlistEntry]:
+        """The hotlist's blocks in force now."""
+        at = now or datetime.now(UTC)
+        return [entry for entry in self._directory.hotlist if entry.in_force(at)]
 
     @property
     def signed(self) -> SignedDirectory:

@@ -44,6 +44,7 @@ __all__ = [
     "State",
     "check_order",
     "cosign",
+    "in_force",
     "key_id",
     "load_operators",
     "new_order",
@@ -148,10 +149,18 @@ class State:
 
 def state_of(orders: Iterable[CarriedOrder], operators: Operators) -> State:
     """The state the carried ``orders`` leave, each checked as of when it was accepted."""
+    carried_orders = list(orders)
+    for carried in carried_orders:
+        check_order(carried.order, carried.signatures, operators, carried.accepted_at)
+    return in_force(carried_orders)
+
+
+def in_force(orders: Iterable[CarriedOrder]) -> State:
+    """The state ``orders`` leave, folded in the order they were accepted, unchecked: for
+    a directory whose signature (and so its orders, ``state_of``) was verified already."""
     state = State()
     for carried in sorted(orders, key=lambda c: c.accepted_at):
         order = carried.order
-        check_order(order, carried.signatures, operators, carried.accepted_at)
         if order.action == "halt":
             state.halted = order.id
         elif order.action == "isolate":

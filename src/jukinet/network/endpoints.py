@@ -244,5 +244,9 @@ ENDPOINTS = EndpointTable((
     # its operators signed; it goes into the next signed directory.
     Endpoint(_N, "POST", "/emergency", MONITOR, ANY, "an emergency order: halt, isolate, resume",
              MESSAGE),
+    # The hotlist (R7, docs/ids.md): the operations console posts a block an operator
+    # confirmed, or lifted; it goes into the next signed directory.
+    Endpoint(_N, "POST", "/ids/blocks", MONITOR, ANY, "a hotlist block confirmed or lifted",
+             MESSAGE),
 ))
 # fmt: on

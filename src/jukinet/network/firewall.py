@@ -8,6 +8,11 @@ Loading the file again replaces the table (``nft -f``). ``standard_links`` deriv
 the links from the endpoint table (``network/endpoints.py``), the same rows the
 peer check admits callers by.
 
+A node isolated by an emergency order (R9) or blocked by the hotlist (R7) has all its
+links closed, both ways; the hotlist's blocked addresses are dropped on every node
+port, each set element timing out when its block ends. A running node writes (and,
+if configured, loads) this ruleset whenever its directory changes (``nodes/firewall_job.py``).
+
 Callers are found by their address: the host of their own URL, or, for agencies
 and monitors (clients without a URL), the ``sources`` mapping. On one machine
 all nodes share 127.0.0.1, so there the rules tell links apart by port only.
@@ -16,15 +21,18 @@ all nodes share 127.0.0.1, so there the rules tell links apart by port only.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from jukinet.domain.legal import LegalTable
 from jukinet.errors import InvalidInput, ProvisionRefused
+from jukinet.network.emergency import in_force
 from jukinet.network.endpoints import ENDPOINTS, Endpoint, EndpointTable, Member, Scope, Serves
 from jukinet.network.messages import Directory, DirectoryEntry
 
-__all__ = ["nftables_rules", "standard_links"]
+__all__ = ["closed_nodes", "network_ruleset", "nftables_rules", "standard_links"]
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -55,18 +63,55 @@ def _source(entry: DirectoryEntry, sources: Mapping[str, str]) -> _Address:
     return _endpoint(entry)[0]
 
 
+def closed_nodes(directory: Directory, now: datetime | None = None) -> dict[str, str]:
+    """The nodes whose links are closed now, and why: isolated by an emergency order (R9)
+    or blocked (their certificate) by the hotlist (R7). The directory's signature, and so
+    its orders, was verified when it was taken (``DirectoryView``)."""
+    at = now or datetime.now(UTC)
+    closed = {node: f"isolated by order {order}" for node, order in
+              in_force(directory.orders).isolated.items()}  # fmt: skip
+    for entry in directory.hotlist:
+        if entry.kind == "node" and entry.in_force(at):
+            closed.setdefault(entry.subject, f"blocked by block {entry.id}")
+    return closed
+
+
+def _blocked_sets(directory: Directory, at: datetime) -> list[str]:
+    """The hotlist's address blocks as two nftables sets, each element with the time left
+    as its timeout: the kernel drops the element at the block's end (R7)."""
+    elements: dict[int, list[str]] = {4: [], 6: []}
+    for entry in directory.hotlist:
+        if entry.kind != "address" or not entry.in_force(at):
+            continue
+        left = math.ceil((entry.until - at).total_seconds())
+        address = _address(entry.subject, f"the subject of block {entry.id}")
+        elements[address.version].append(f"{address} timeout {left}s")
+    lines = []
+    for version, kind in ((4, "ipv4_addr"), (6, "ipv6_addr")):
+        lines += [f"\tset blocked{version} {{", f"\t\ttype {kind}", "\t\tflags timeout"]
+        if elements[version]:
+            lines.append(f"\t\telements = {{ {', '.join(elements[version])} }}")
+        lines.append("\t}")
+    return lines
+
+
 def nftables_rules(
     directory: Directory,
     links: Iterable[tuple[str, str]],
     sources: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> str:
     """An nftables ruleset admitting exactly ``links`` (caller node id, callee node id).
 
-    Links from or to a node that is revoked or not in the directory get no rule.
+    Links from or to a node that is revoked, not in the directory, isolated or blocked
+    by the hotlist (``closed_nodes``) get no rule; the hotlist's blocked addresses are
+    dropped on every node port, established connections too.
     """
+    at = now or datetime.now(UTC)
     addresses = dict(sources or {})
     by_id = {entry.node_id: entry for entry in directory.entries}
-    active = {node for node, entry in by_id.items() if entry.status == "active"}
+    closed = closed_nodes(directory, at)
+    active = {node for node, entry in by_id.items() if entry.status == "active"} - set(closed)
     ports = sorted({_endpoint(entry)[1] for entry in directory.entries if entry.url})
     rules: list[str] = []
     for caller, callee in links:
@@ -87,19 +132,46 @@ def nftables_rules(
         "#!/usr/sbin/nft -f",
         f"# jukinet network {directory.network}, directory version {directory.version}: "
         f"{len(rules)} link(s).",
+    ]
+    lines += [f"# {node}: links closed, {why}." for node, why in sorted(closed.items())]
+    lines += [
         "table inet jukinet",
         "delete table inet jukinet",
         "table inet jukinet {",
+        *_blocked_sets(directory, at),
         "\tchain input {",
         "\t\ttype filter hook input priority filter; policy accept;",
-        "\t\tct state established,related accept",
     ]
     if ports:
-        lines.append(f"\t\ttcp dport {{ {', '.join(map(str, ports))} }} jump links")
+        listed = f"tcp dport {{ {', '.join(map(str, ports))} }}"
+        lines += [f"\t\tip saddr @blocked4 {listed} drop", f"\t\tip6 saddr @blocked6 {listed} drop"]
+    lines.append("\t\tct state established,related accept")
+    if ports:
+        lines.append(f"\t\t{listed} jump links")
     lines += ["\t}", "\tchain links {"]
     lines += [f"\t\t{rule}" for rule in rules]
     lines += ['\t\tlog prefix "jukinet refused: " drop', "\t}", "}"]
     return "\n".join(lines) + "\n"
+
+
+def network_ruleset(
+    directory: Directory,
+    serves: Serves,
+    sources: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> tuple[str, list[str]]:
+    """The ruleset of the whole network (every host loads the same: each rule names its
+    destination) and the callers left out because their address is unknown (agencies,
+    monitors: give them in ``sources``)."""
+    known = dict(sources or {})
+    served = {e.node_id for e in directory.entries if e.url}
+    links, unplaced = [], set()
+    for caller, callee in standard_links(directory, serves):
+        if caller in served or caller in known:
+            links.append((caller, callee))
+        else:
+            unplaced.add(caller)
+    return nftables_rules(directory, links, known, now), sorted(unplaced)
 
 
 def standard_links(

@@ -48,6 +48,7 @@ from jukinet.errors import SignatureRefused
 from jukinet.network.directory import DirectoryView
 from jukinet.network.endpoints import Endpoint, EndpointTable
 from jukinet.network.endpoints import Scope as Callers
+from jukinet.network.hotlist import common_name, refusal_reason
 from jukinet.network.messages import Problem
 from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache, _claimed_keyid, verify_request
@@ -116,9 +117,15 @@ class PeerGate:
         request = Request(scope)
         security: SecurityLog | None = getattr(scope["app"].state, "security", None)
         seen = _Seen(request, security)
-        if seen.blocked():
-            # A source a rule blocked is refused before anything else is looked at (R7).
-            await _answer(scope, receive, send, Refusal(403, "blocked", "This source is blocked."))
+        # Whether a refusal leaves body bytes unread: then the connection is closed
+        # rather than the rest read and thrown away.
+        unread = "transfer-encoding" in request.headers or request.headers.get(
+            "content-length", "0"
+        ) not in ("", "0")
+        blocked = seen.blocked(getattr(scope["app"].state, "directory", None))
+        if blocked is not None:
+            # A source a rule or the hotlist blocked is refused before anything else (R7).
+            await _answer(scope, receive, send, Refusal(403, "blocked", blocked), unread)
             return
         row = _row_for(request)
         if row is None:
@@ -126,11 +133,6 @@ class PeerGate:
             await self.app(scope, receive, send)
             return
         arrived = time.time()
-        # Whether a refusal leaves body bytes unread: then the connection is closed
-        # rather than the rest read and thrown away.
-        unread = "transfer-encoding" in request.headers or request.headers.get(
-            "content-length", "0"
-        ) not in ("", "0")
         try:
             keyid = _check_head(request, row)
             body = await _read_body(request, receive, row, keyid)
@@ -166,9 +168,12 @@ def _action(refusal: Refusal) -> str:
         if "not an active member" in refusal.reason:
             return "peer-refused"
         return "signature"
-    return {"role-not-allowed": "peer-refused", "outside-scope": "outside-scope"}.get(
-        refusal.code, "request-refused"
-    )
+    known = {
+        "role-not-allowed": "peer-refused",
+        "outside-scope": "outside-scope",
+        "blocked": "blocked",
+    }
+    return known.get(refusal.code, "request-refused")
 
 
 class _Seen:
@@ -181,13 +186,22 @@ class _Seen:
         tls = request.scope.get("extensions", {}).get("tls", {})
         self.subject: str | None = tls.get("client_subject")
 
-    def blocked(self) -> bool:
-        if self.security is None or self.security.engine is None or self.source is None:
-            return False
-        if self.security.engine.blocked("source.ip", self.source[0]) is None:
-            return False
+    def blocked(self, directory: DirectoryView | None) -> str | None:
+        """Why this request's source is refused outright, or None: the hotlist of the
+        directory blocks its address or its certificate's node, or a rule here blocked
+        its address (R7). The refusal is a security-log event."""
+        address = self.source[0] if self.source else None
+        node = common_name(self.subject)
+        entry = None if directory is None else directory.blocked(address=address, node_id=node)
+        if entry is not None:
+            reason = refusal_reason(entry)
+            self.event("blocked", "failure", reason, caller=node, code="hotlist")
+            return reason
+        engine = None if self.security is None else self.security.engine
+        if engine is None or engine.blocked("source.ip", address) is None:
+            return None
         self.event("blocked", "failure", "A rule blocked this source.")
-        return True
+        return "This source is blocked."
 
     def refused(self, refusal: Refusal) -> None:
         self.event(
@@ -293,6 +307,9 @@ def _admit(request: Request, row: Endpoint, keyid: str) -> Peer:
     if entry is None:
         reason = f"{keyid} is not an active member of the network directory."
         raise Refusal(403, "signature-refused", reason, keyid)
+    blocked = directory.blocked(node_id=entry.node_id)
+    if blocked is not None:  # the hotlist blocks this node's certificate (R7)
+        raise Refusal(403, "blocked", refusal_reason(blocked), keyid)
     if (row.method, row.path) not in ALWAYS_OPEN:
         stopped = directory.stop_reason(request.app.state.node_id, entry.node_id)
         if stopped is not None:

@@ -132,8 +132,8 @@ class Rule:
 class Block:
     """A value of a key refused until ``until`` (epoch seconds), by ``rule``.
 
-    The seam for the directory's hotlist: ``Engine.blocks()`` lists the current ones
-    for the national node to confirm and publish (not done here)."""
+    It holds on this node only; an operator makes a block the network's by confirming
+    the alert's block on the national console (``network/hotlist.py``, docs/ids.md)."""
 
     key: str
     value: str
@@ -313,7 +313,7 @@ class Engine:
         return block
 
     def blocks(self, now: float | None = None) -> list[Block]:
-        """The blocks in force: the seam the directory's hotlist publishes from."""
+        """The blocks in force on this node."""
         moment = self.clock() if now is None else now
         return [b for b in self._blocks.values() if b.until > moment]
 

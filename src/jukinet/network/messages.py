@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 from jukinet.domain.codes import parse_local_government_code, parse_resident_code
 from jukinet.errors import InvalidInput
 from jukinet.network.messages_emergency import CarriedOrder
+from jukinet.network.messages_hotlist import HotlistEntry
 
 Role = Literal["national", "prefecture", "municipality", "agency", "monitor"]
 Status = Literal["resident", "removed"]
@@ -219,6 +220,8 @@ class Directory(Message):
     entries: list[DirectoryEntry]
     # The emergency orders the national node accepted, in force until resumed (R9).
     orders: list[CarriedOrder] = []
+    # The hotlist (R7, docs/ids.md): blocks operators confirmed, current and recent history.
+    hotlist: list[HotlistEntry] = []
 
 
 class SignedDirectory(Message):

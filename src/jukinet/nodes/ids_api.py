@@ -70,7 +70,7 @@ def alert_draft(node: str, alert: IdsAlert) -> Draft:
     body = json.dumps(
         alert.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":")
     )
-    operation = "ids.block" if alert.blocked_until is not None else "ids.alert"
+    operation = "ids.alert"  # blocked_until in the detail; ids.block/ids.lift are the hotlist's
     return Draft(node, operation, alert.rule, detail=body)
 
 

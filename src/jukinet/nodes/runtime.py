@@ -30,9 +30,11 @@ from jukinet.keys import NodeKey, load_private_key, load_public_key
 from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.directory import DirectoryView, due_for_renewal, file_lock, renew
 from jukinet.network.emergency import OPERATORS_FILE, load_operators
+from jukinet.network.hotlist import changes
 from jukinet.network.ids import load_engine
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.messages_emergency import CarriedOrder
+from jukinet.network.messages_hotlist import HotlistEntry
 from jukinet.network.peer import Caller, install_problem_handlers, serve_endpoints
 from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache
@@ -217,6 +219,7 @@ async def refresh_directory(
         await asyncio.sleep(every)
         try:
             known = {c.order.id for c in view.directory.orders}
+            listed = list(view.directory.hotlist)
             if view.update(await fetch()):
                 log.info("directory updated to version %d", view.version)
                 if keep is not None:  # a restarted node starts from it, orders and all
@@ -224,6 +227,8 @@ async def refresh_directory(
                 for carried in view.directory.orders:
                     if carried.order.id not in known:
                         await _obeyed(audit, carried, view.version)
+                for change, entry in changes(listed, view.directory.hotlist):
+                    await _audited(audit, hotlist_draft(change, entry, view.version))
         except asyncio.CancelledError:
             raise
         except DirectoryRolledBack as exc:
@@ -271,6 +276,16 @@ async def _obeyed(audit: Audit, carried: CarriedOrder, version: int) -> None:
                          extra={"reason": f"emergency.{order.action}"})  # fmt: skip
     await _audited(audit, Draft(f"operator:{signers}", f"emergency.{order.action}",
                                 order.scope, Outcome.OK, detail))  # fmt: skip
+
+
+def hotlist_draft(change: str, entry: HotlistEntry, version: int) -> Draft:
+    """The audit entry of a hotlist change this node obeys (``ids.block``, ``ids.lift``)."""
+    by = entry.lifted_by if change == "lift" else entry.confirmed_by
+    detail = (f"block {entry.id}: {change} {entry.kind} {entry.subject} until "
+              f"{entry.until.isoformat(timespec='seconds')}, {entry.reason}, by {by}, "
+              f"directory version {version}")  # fmt: skip
+    security_log.warning("hotlist change obeyed: %s", detail, extra={"reason": f"ids.{change}"})
+    return Draft(f"operator:{by}", f"ids.{change}", entry.subject, Outcome.OK, detail)
 
 
 async def _audited(audit: Audit, draft: Draft) -> None:

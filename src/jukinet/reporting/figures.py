@@ -22,6 +22,7 @@ from jukinet.reporting.model import (
     JST,
     TRAINING_VALID_DAYS,
     Alert,
+    Block,
     CosignGap,
     CosignSummary,
     Month,
@@ -38,6 +39,8 @@ __all__ = ["compute"]
 _SEAL_ROWS = re.compile(r"; rows (\d+) at ")
 _REASON = re.compile(r"^([a-z0-9][a-z0-9-]*): ")
 _ORDER = re.compile(r"^order (\S+): (\S+) (\S+), signed by ([^,]+(?:,[^,\s]+)*)")
+_BLOCK = re.compile(r"^block (\S+): (block|lift) (\S+) (\S+) until (\S+), (.*), by (\S+), "
+                    r"directory version \d+$")  # fmt: skip
 _TRAINED = re.compile(r"trained_on=(\d{4}-\d{2}-\d{2}|None)")
 
 
@@ -83,7 +86,7 @@ def _refusals(bundles: Sequence[NodeBundle], month: Month) -> list[Refusal]:
 def _alerts(national: NodeBundle, month: Month) -> list[Alert]:
     out = []
     for e in _in(national, month):
-        if e.operation not in ("ids.alert", "ids.block") or e.outcome != Outcome.OK:
+        if e.operation != "ids.alert" or e.outcome != Outcome.OK:
             continue
         try:
             a = json.loads(e.detail)
@@ -96,6 +99,25 @@ def _alerts(national: NodeBundle, month: Month) -> list[Alert]:
                 f"Entry {e.seq} of {national.node_id} is an IDS alert the report cannot read."
             ) from None
     return sorted(out)
+
+
+def _blocks(national: NodeBundle, month: Month) -> list[Block]:
+    """The hotlist's changes as the national node accepted them: the first entry of each
+    (block id, action); the national node also audits taking its own directory."""
+    seen: dict[tuple[str, str], Block] = {}
+    for e in _in(national, month):
+        if e.operation not in ("ids.block", "ids.lift") or e.outcome != Outcome.OK:
+            continue
+        found = _BLOCK.match(e.detail)
+        if found is None:
+            raise BundleRefused(
+                f"Entry {e.seq} of {national.node_id} is a hotlist change the report cannot read."
+            )
+        block_id, action, kind, subject, until, reason, by = found.groups()
+        seen.setdefault((block_id, action),
+                        Block(_jst(e.at), block_id, action, kind, subject, _jst(until), reason,
+                              by))  # fmt: skip
+    return sorted(seen.values())
 
 
 def _orders(bundles: Sequence[NodeBundle], month: Month) -> list[Order]:
@@ -209,6 +231,7 @@ def compute(bundles: Sequence[NodeBundle], month: Month) -> SafetyFigures:
         provisions=tuple(_provisions(bundles, month)),
         refusals=tuple(_refusals(bundles, month)),
         alerts=tuple(_alerts(national, month)),
+        blocks=tuple(_blocks(national, month)),
         orders=tuple(_orders(bundles, month)),
         cosign=tuple(cosign),
         gaps=tuple(gaps),

@@ -15,6 +15,7 @@ __all__ = [
     "JST",
     "TRAINING_VALID_DAYS",
     "Alert",
+    "Block",
     "CosignGap",
     "CosignSummary",
     "Month",
@@ -103,6 +104,20 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True, order=True)
+class Block:
+    """A block of the hotlist confirmed or lifted by an operator of the national node."""
+
+    at: str
+    block_id: str
+    action: str  # "block" or "lift"
+    kind: str  # "address" or "node"
+    subject: str
+    until: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
 class Order:
     order_id: str
     action: str
@@ -149,6 +164,7 @@ class SafetyFigures:
     provisions: tuple[Provision, ...]
     refusals: tuple[Refusal, ...]
     alerts: tuple[Alert, ...]
+    blocks: tuple[Block, ...]
     orders: tuple[Order, ...]
     cosign: tuple[CosignSummary, ...]
     gaps: tuple[CosignGap, ...]

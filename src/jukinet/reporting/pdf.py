@@ -73,6 +73,7 @@ def _summary(f: SafetyFigures) -> list[list[str]]:
         ["拒否した操作", str(sum(r.count for r in f.refusals))],
         ["不正アクセスの警報", str(len(f.alerts))],
         ["そのうち自動遮断", str(blocks)],
+        ["運用者が確認した遮断", str(sum(1 for b in f.blocks if b.action == "block"))],
         ["緊急時の命令（発令）", str(len(orders))],
         ["監査ログの連署の欠け", str(len(f.gaps))],
         ["有効な研修記録のない操作者", str(len(f.untrained))],

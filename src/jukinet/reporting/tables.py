@@ -76,6 +76,27 @@ def tables(f: SafetyFigures) -> list[Table]:
             ),
         ),
         Table(
+            "ids_blocks.csv",
+            "3の2. 運用者が確認した遮断（ホットリスト）",
+            "全国センターの運用者が確認し、署名された名簿（ディレクトリ）で全ノードに"
+            "知らせた遮断と、その解除です。遮断の終了を過ぎると、各ノードは自動で解除します。",
+            ("at_jst", "block", "action", "kind", "subject", "until_jst", "reason", "by"),
+            (
+                "日時（日本時間）",
+                "遮断番号",
+                "内容",
+                "対象の種類",
+                "対象",
+                "遮断の終了",
+                "理由",
+                "確認した運用者",
+            ),
+            tuple(
+                (b.at, b.block_id, b.action, b.kind, b.subject, b.until, b.reason, b.by)
+                for b in f.blocks
+            ),
+        ),
+        Table(
             "emergency_orders.csv",
             "4. 緊急時の命令（発令と実行）",
             "全国センターが受け付けた緊急停止・切り離し・再開の命令と、"

@@ -27,6 +27,7 @@ from jukinet.network.messages_moving import MovingAck, MovingMessage
 from jukinet.network.messages_wide_area import WideAreaAnswer, WideAreaRequest
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines, Responses
 from jukinet.network.peer import Caller, check_endpoints
+from jukinet.nodes.firewall_job import firewall_job
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.ids_api import reporting
 from jukinet.nodes.municipality import checkpointing, moving_receive, service, wide_area_answer
@@ -83,6 +84,7 @@ def create_app(home: Path) -> FastAPI:
                 )
                 async with background(
                     keep_directory_fresh(runtime, client),
+                    firewall_job(runtime),
                     reporting(runtime, client),
                     worker.run_forever(),
                     moving.run_forever(),

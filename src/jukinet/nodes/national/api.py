@@ -20,9 +20,18 @@ from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateA
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes import ids_api
+from jukinet.nodes.firewall_job import firewall_job
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
-from jukinet.nodes.national import emergency_api, jpki, jpki_api, jpki_card, pools, service
+from jukinet.nodes.national import (
+    emergency_api,
+    hotlist_api,
+    jpki,
+    jpki_api,
+    jpki_card,
+    pools,
+    service,
+)
 from jukinet.nodes.runtime import (
     background,
     install,
@@ -46,6 +55,7 @@ def create_app(home: Path) -> FastAPI:
                 runtime.client() as client,
                 background(
                     keep_directory_fresh(runtime, client),
+                    firewall_job(runtime),
                     keep_checkpoints(runtime, store),
                     ids_api.audit_own_alerts(runtime.security, store.audit_alone, runtime.node_id),
                 ),
@@ -62,6 +72,7 @@ def create_app(home: Path) -> FastAPI:
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
     app.include_router(ids_api.router(home, store.audit_alone))  # every node's IDS alerts (R7)
     app.include_router(emergency_api.router(runtime, store))  # the emergency stop (R9)
+    app.include_router(hotlist_api.router(runtime, store))  # the hotlist's blocks (R7)
 
     refused = "A batch names another sender, or an update is not this prefecture's to send (R1)."
 

@@ -22,6 +22,7 @@ from jukinet.network.messages_audit import Cosignature, CosignRequest
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
+from jukinet.nodes.firewall_job import firewall_job
 from jukinet.nodes.identity import provision, provision_api
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.ids_api import reporting
@@ -52,6 +53,7 @@ def create_app(home: Path) -> FastAPI:
                 )
                 async with background(
                     keep_directory_fresh(runtime, client),
+                    firewall_job(runtime),
                     reporting(runtime, client),
                     worker.run_forever(),
                     keep_checkpoints(runtime, store),

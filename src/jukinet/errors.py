@@ -365,3 +365,13 @@ class EmergencyOrderRefused(InvalidInput):
     operators, or that does not fit the network's state (R9)."""
 
     code = "emergency-order-refused"
+
+
+# The disclosure answer a resident can check (R14).
+
+
+class DisclosureUnverified(InvalidInput):
+    """A disclosure answer that does not verify: a signature, a proof, or a provision left
+    out of it that the node's published provision log holds (R14)."""
+
+    code = "disclosure-unverified"

@@ -85,7 +85,7 @@ def verify(
         scope = (f"nothing left out up to leaf {c.size}" if c.complete
                  else "completeness not checked (no --log of this node)")  # fmt: skip
         console.print(f"OK {c.node}: {c.provisions} provision(s) proved in its checkpoint "
-                      f"of size {c.size}; {scope}")  # fmt: skip
+                      f"of size {c.size}; {scope}", soft_wrap=True)  # fmt: skip
     if trusted is None:
         console.print("The nodes' keys were taken from the answer itself: run with --home of a "
                       "networked node to check them against the network directory.")  # fmt: skip

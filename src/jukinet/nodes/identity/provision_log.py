@@ -74,7 +74,7 @@ def append(conn: Connection, secret: bytes, rows: Sequence[Row]) -> list[tuple[i
     tree = _head(conn)
     index = merkle.stored_hash_count(tree.size)
     out: list[tuple[int, str]] = []
-    hashes: list[dict[str, object]] = []
+    hashes: list[tuple[int, bytes]] = []
     keys: dict[str, bytes] = {}
     for at, node_id, recipient, affair, basis, function, fields, request, person in rows:
         n = tree.size
@@ -85,10 +85,15 @@ def append(conn: Connection, secret: bytes, rows: Sequence[Row]) -> list[tuple[i
         line = fmt.leaf_line(n, at, node_id, recipient, affair, basis, function, fields,
                              request, c)  # fmt: skip
         for h in tree.add(merkle.leaf_hash(line)):
-            hashes.append({"idx": index, "hash": h})
+            hashes.append((index, h))
             index += 1
         out.append((n, c))
-    conn.execute(insert(provision_tree), hashes)
+    # Plain tuples through the DBAPI's executemany, as the provision rows themselves
+    # (provision_store.log_provisions): a batch chunk adds about two hashes a row.
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {provision_tree.name} (idx, hash) VALUES ({mark}, {mark})", hashes
+    )
     conn.execute(
         update(provision_head)
         .where(provision_head.c.id == 1)

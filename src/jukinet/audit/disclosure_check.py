@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,10 +28,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jukinet.audit import merkle
 from jukinet.audit import provision_log as fmt
 from jukinet.audit.note import (
+    Checkpoint,
     NoteError,
     cosigned_at,
     open_checkpoint,
     parse_verifier_key,
+    split_note,
 )
 from jukinet.network.messages_disclosure import DisclosureAnswer, ProvenDisclosure, ProvenEntry
 
@@ -42,6 +44,7 @@ class Checked:
     size: int
     provisions: int
     complete: bool  # checked against the node's published log
+    witnessed_by: tuple[str, ...] = ()  # cosigners of a checkpoint the answer's extends
 
 
 def _origin_of(node_id: str) -> str:
@@ -65,14 +68,17 @@ def check_answer(
     answer: DisclosureAnswer,
     logs: Mapping[str, Sequence[bytes]] | None = None,
     trusted: Mapping[str, str] | None = None,
+    cosigners: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[Checked], list[str]]:
     """(what verified, one line per problem); ``logs`` by node id, ``trusted`` verifier keys
-    by node id. An answer without problems verified completely where a log was given."""
+    by node id, ``cosigners`` the witnesses' keys by node id (else the answer's own).
+    An answer without problems verified completely where a log was given."""
     checked: list[Checked] = []
     problems: list[str] = []
     for one in answer.answers:
         try:
-            checked.append(_check_node(answer, one, (logs or {}).get(one.node), trusted or {}))
+            log = (logs or {}).get(one.node)
+            checked.append(_check_node(answer, one, log, trusted or {}, cosigners or {}))
         except _Failed as exc:
             problems.append(f"{one.node}: {exc}")
     return checked, problems
@@ -84,7 +90,7 @@ class _Failed(Exception):
 
 def _check_node(
     answer: DisclosureAnswer, one: ProvenDisclosure, log: Sequence[bytes] | None,
-    trusted: Mapping[str, str],
+    trusted: Mapping[str, str], cosigners: Mapping[str, Sequence[str]],
 ) -> Checked:  # fmt: skip
     if one.resident_code != answer.resident_code:
         raise _Failed(f"the answer is about {one.resident_code}, not {answer.resident_code}")
@@ -100,10 +106,7 @@ def _check_node(
         raise _Failed(f"the provision log checkpoint does not verify: {exc}") from None
     if cp.origin != name:
         raise _Failed(f"the checkpoint names {cp.origin}, not {name}")
-    for ckey in one.cosigner_keys:
-        cname, cpublic = _cosigner(ckey)
-        if cosigned_at(one.checkpoint, cname, cpublic) is None:
-            raise _Failed(f"the checkpoint has no valid cosignature of {cname}")
+    witnessed_by = _witnessed(one, name, public, cp, cosigners.get(one.node, one.cosigner_keys))
     try:
         k_r = bytes.fromhex(one.resident_key)
     except ValueError:
@@ -117,7 +120,46 @@ def _check_node(
     if log is not None:
         _check_complete(log, k_r, cp.size, cp.root, seen)
     # A checkpoint of size 0 signs an empty log: there is nothing to leave out.
-    return Checked(one.node, cp.size, len(one.provisions), log is not None or cp.size == 0)
+    return Checked(one.node, cp.size, len(one.provisions), log is not None or cp.size == 0,
+                   witnessed_by)  # fmt: skip
+
+
+def witness_names(note: str, origin: str) -> list[str]:
+    """The key names of the signature lines on ``note`` other than its origin's own."""
+    try:
+        return sorted({n for n, _ in split_note(note)[1] if n != origin})
+    except NoteError:
+        return []
+
+
+def _witnessed(
+    one: ProvenDisclosure, name: str, public: Ed25519PublicKey, cp: Checkpoint,
+    keys: Sequence[str],
+) -> tuple[str, ...]:  # fmt: skip
+    """The cosigners of the answer's witnessed checkpoint, each verified, which the
+    answer's checkpoint extends (consistency proof)."""
+    if not one.witnessed:
+        return ()
+    try:
+        old = open_checkpoint(one.witnessed, name, public)
+        proof = [base64.b64decode(h, validate=True) for h in one.consistency]
+    except (NoteError, binascii.Error) as exc:
+        raise _Failed(f"the witnessed checkpoint does not verify: {exc}") from None
+    if old.size > cp.size or (old.size == cp.size and old.root != cp.root):
+        raise _Failed("the witnessed checkpoint is not an earlier state of the log")
+    if 0 < old.size < cp.size:
+        try:
+            merkle.check_tree(proof, cp.size, cp.root, old.size, old.root)
+        except merkle.ProofFailed:
+            raise _Failed(f"the log of size {cp.size} does not extend the witnessed one "
+                          f"of size {old.size}") from None  # fmt: skip
+    by = []
+    for ckey in keys:
+        cname, cpublic = _cosigner(ckey)
+        if cosigned_at(one.witnessed, cname, cpublic) is None:
+            raise _Failed(f"the witnessed checkpoint has no valid cosignature of {cname}")
+        by.append(cname)
+    return tuple(by)
 
 
 def _cosigner(ckey: str) -> tuple[str, Ed25519PublicKey]:
@@ -181,3 +223,21 @@ def _check_complete(
                 f"provision {index} ({leaf.at[:16]} {leaf.recipient} {leaf.affair}) is in the "
                 "log but left out of the answer"
             )
+
+
+def cosigner_keys(
+    one: ProvenDisclosure, public_key: Callable[[str], Ed25519PublicKey | None]
+) -> list[str]:
+    """The cosignature/v1 keys of the witnesses named on ``one``'s witnessed checkpoint,
+    from a directory (``public_key`` of a node id); a name no active node has is skipped,
+    and its line then proves nothing."""
+    from jukinet.audit.bundle import cosigner_key
+
+    keys = []
+    for name in witness_names(one.witnessed, _origin_of(one.node)) if one.witnessed else []:
+        parts = name.split("/")
+        if len(parts) == 4 and parts[0] == "jukinet" and parts[3] == "witness":
+            public = public_key(f"{parts[1]}:{parts[2]}")
+            if public is not None:
+                keys.append(cosigner_key(name, public))
+    return keys

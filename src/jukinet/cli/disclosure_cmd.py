@@ -20,6 +20,7 @@ from jukinet.cli._common import console, fail, handle_errors, state
 from jukinet.errors import ConfigurationError, DisclosureUnverified
 
 if TYPE_CHECKING:
+    from jukinet.network.messages_disclosure import ProvenDisclosure
     from jukinet.nodes.identity.store import IdentityStore
 
 app = typer.Typer(
@@ -27,10 +28,12 @@ app = typer.Typer(
 )
 
 
-def _trusted(nodes: list[str]) -> dict[str, str] | None:
-    """The provision-log verifier keys of ``nodes`` from this home's network directory."""
+def _trusted(answers: list[ProvenDisclosure]) -> tuple[dict[str, str], dict[str, list[str]]] | None:
+    """The provision-log verifier keys of the answers' nodes, and of the witnesses on their
+    checkpoints, from this home's network directory."""
     from jukinet import config
     from jukinet.audit import provision_log
+    from jukinet.audit.disclosure_check import cosigner_keys
     from jukinet.audit.note import verifier_key
     from jukinet.nodes.runtime import load_runtime
 
@@ -41,14 +44,16 @@ def _trusted(nodes: list[str]) -> dict[str, str] | None:
     if cfg.network is None:
         return None
     directory = load_runtime(cfg).directory
-    keys = {}
-    for node in nodes:
+    keys, witnesses = {}, {}
+    for one in answers:
+        node = one.node
+        witnesses[node] = cosigner_keys(one, directory.public_key)
         public = directory.public_key(node)
         if public is None:
             raise DisclosureUnverified(f"{node} is not an active node of the network directory.")
         kind, _, code = node.partition(":")
         keys[node] = verifier_key(provision_log.origin(kind, code), public)
-    return keys
+    return keys, witnesses
 
 
 @app.command("verify")
@@ -79,11 +84,14 @@ def verify(
             raise DisclosureUnverified(f"{path} is not a provision log: {exc}") from None
         if node is not None:
             by_node[node] = lines
-    trusted = _trusted([a.node for a in answer.answers])
-    checked, problems = check.check_answer(answer, by_node, trusted)
+    trusted = _trusted(list(answer.answers))
+    keys, witnesses = trusted if trusted is not None else (None, None)
+    checked, problems = check.check_answer(answer, by_node, keys, witnesses)
     for c in checked:
         scope = (f"nothing left out up to leaf {c.size}" if c.complete
                  else "completeness not checked (no --log of this node)")  # fmt: skip
+        if c.witnessed_by:
+            scope += f"; witnessed by {', '.join(c.witnessed_by)}"
         console.print(f"OK {c.node}: {c.provisions} provision(s) proved in its checkpoint "
                       f"of size {c.size}; {scope}", soft_wrap=True)  # fmt: skip
     if trusted is None:

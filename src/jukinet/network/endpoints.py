@@ -244,5 +244,11 @@ ENDPOINTS = EndpointTable((
     # its operators signed; it goes into the next signed directory.
     Endpoint(_N, "POST", "/emergency", MONITOR, ANY, "an emergency order: halt, isolate, resume",
              MESSAGE),
+    # --- provision logs (R14, docs/audit.md "The provision log"): the national node
+    # cosigns each prefecture's provision checkpoints, every prefecture the national's.
+    Endpoint(_N, "POST", "/provisions/cosign", PREFECTURE, ANY,
+             "cosign a prefecture's provision-log checkpoint", MESSAGE),
+    Endpoint(_P, "POST", "/provisions/cosign", frozenset({_N}), ANY,
+             "cosign the national node's provision-log checkpoint", MESSAGE),
 ))
 # fmt: on

@@ -4,7 +4,8 @@ An identity node answers ``POST /disclosure`` with a ``ProvenDisclosure``: each
 provision as before, now with the affair's legal basis, its leaf in the node's
 provision log (the exact line), the leaf's index and its inclusion proof against the
 node's newest checkpoint (a signed note with its cosignatures), the node's verifier
-key, and ``resident_key`` (k_r, hex), the resident's own key to their leaves. The
+key, the newest checkpoint its witnesses cosigned with the consistency proof from it,
+and ``resident_key`` (k_r, hex), the resident's own key to their leaves. The
 municipality gathers the nodes' answers into a ``DisclosureAnswer``, the file
 ``jukinet resident disclosure --out`` writes and ``jukinet disclosure verify`` checks.
 """
@@ -40,6 +41,11 @@ class ProvenDisclosure(Message):
     resident_key: Hex32
     checkpoint: str = Field(max_length=8192)  # the signed note, cosignature lines included
     verifier_key: str = Field(max_length=512)  # the node's key for ``checkpoint``
+    # The newest checkpoint witnesses cosigned (the signed note with their cosignature
+    # lines; "" if none yet) and the consistency proof from it to ``checkpoint``.
+    witnessed: str = Field(default="", max_length=65536)
+    consistency: list[ProofHash] = Field(default_factory=list, max_length=64)
+    # The witnesses' cosignature/v1 keys, added by the municipality from its directory.
     cosigner_keys: list[str] = Field(default_factory=list, max_length=64)
 
 

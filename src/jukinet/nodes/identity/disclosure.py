@@ -87,6 +87,9 @@ def disclosure(
                 catch_up(store, conn, table)
                 rows = q.provisions_of(conn, person.person_key)
             signed = provision_log.checkpoint(conn, store.key, name)
+            witnessed = provision_log.witnessed(conn, signed.size)
+            consistency = [] if witnessed is None else provision_log.consistency(
+                conn, witnessed.size, signed.size)  # fmt: skip
             entries = [
                 ProvenEntry(
                     at=datetime.fromisoformat(r.at).astimezone(UTC),
@@ -126,6 +129,8 @@ def disclosure(
         resident_key=k_r.hex(),
         checkpoint=signed.full,
         verifier_key=verifier_key(name, store.key.public),
+        witnessed="" if witnessed is None else witnessed.full,
+        consistency=[base64.b64encode(h).decode() for h in consistency],
     )
 
 

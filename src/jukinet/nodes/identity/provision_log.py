@@ -169,6 +169,23 @@ def checkpoint(conn: Connection, key: NodeKey, name: str) -> Stored:
     return Stored(tree_size, note, "")
 
 
+def witnessed(conn: Connection, upto: int) -> Stored | None:
+    """The newest checkpoint of at most ``upto`` leaves that a witness cosigned."""
+    row = conn.execute(
+        select(provision_checkpoints)
+        .where(provision_checkpoints.c.size <= upto, provision_checkpoints.c.cosignatures != "")
+        .order_by(provision_checkpoints.c.size.desc()).limit(1)
+    ).one_or_none()  # fmt: skip
+    return None if row is None else Stored(int(row.size), row.note, row.cosignatures)
+
+
+def consistency(conn: Connection, old: int, new: int) -> list[bytes]:
+    """The consistency proof from the tree of ``old`` leaves to that of ``new``."""
+    if old == 0 or old == new:
+        return []
+    return merkle.prove_tree(new, old, lambda idx: read_hashes(conn, idx))
+
+
 def leaf_of(r: Any) -> bytes:
     """The leaf line of a logged provision row."""
     return fmt.leaf_line(int(r.leaf), r.at, r.node, r.recipient, r.affair, r.basis or "",

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jukinet import config
+from jukinet.audit.disclosure_check import cosigner_keys
 from jukinet.card.reader import Reader
 from jukinet.domain.access import Permission, Session
 from jukinet.domain.codes import ResidentCode, parse_resident_code
@@ -118,9 +119,9 @@ async def fetch_answer(
     answers: list[ProvenDisclosure] = []
     async with runtime.client() as client:
         for url in holders:
-            answers.append(
-                ProvenDisclosure.model_validate(await client.post(f"{url}/disclosure", request))
-            )
+            one = ProvenDisclosure.model_validate(await client.post(f"{url}/disclosure", request))
+            keys = cosigner_keys(one, runtime.directory.public_key)  # the witnesses' (R14)
+            answers.append(one.model_copy(update={"cosigner_keys": keys}))
     return DisclosureAnswer(
         resident_code=code, asked_at=asked_at, municipality=cfg.code, answers=answers
     )

@@ -17,10 +17,11 @@ from fastapi import FastAPI, Query
 
 from jukinet import config
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
+from jukinet.network.messages_audit import Cosignature, CosignRequest
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes import ids_api
-from jukinet.nodes.identity import provision, provision_api
+from jukinet.nodes.identity import provision, provision_api, provision_witness
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.national import emergency_api, jpki, jpki_api, jpki_card, pools, service
 from jukinet.nodes.runtime import (
@@ -44,7 +45,11 @@ def create_app(home: Path) -> FastAPI:
         try:
             async with (
                 runtime.client() as client,
-                background(keep_directory_fresh(runtime, client), keep_checkpoints(runtime, store)),
+                background(
+                    keep_directory_fresh(runtime, client),
+                    keep_checkpoints(runtime, store),
+                    provision_witness.keep_witnessed(runtime, store, client.post, table),
+                ),
             ):
                 yield
         finally:
@@ -64,6 +69,13 @@ def create_app(home: Path) -> FastAPI:
     @app.post("/updates", responses={403: {"description": refused}})
     async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
         return await asyncio.to_thread(service.receive, store, peer, batch)
+
+    not_witnessed = "The checkpoint is not the node's, or it forks what was cosigned (R14, R25)."
+
+    @app.post("/provisions/cosign", responses={403: {"description": not_witnessed}})
+    async def provisions_cosign(request: CosignRequest, peer: Caller) -> Cosignature:
+        public = runtime.directory.public_key(peer.node_id)
+        return await asyncio.to_thread(provision_witness.cosign, store, peer, request, public)
 
     @app.post("/pools")
     async def issue(request: PoolRequest, peer: Caller) -> PoolGrant:

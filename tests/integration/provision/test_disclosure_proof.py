@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -194,3 +197,40 @@ def test_rows_from_before_the_provision_log_are_logged_and_disclosed(
     assert len(answer.answers[0].provisions) == 5
     _, problems = check_answer(answer, {NATIONAL: _log(national, tmp_path)}, _trusted(national))
     assert problems == []
+
+
+def test_the_verify_command_says_in_one_line_what_does_not_verify(
+    national: Node, tmp_path: Path
+) -> None:
+    """``jukinet disclosure verify`` without a home: keys from the answer, said so; a bad
+    file or a tampered answer is one line and exit status 1, no traceback."""
+    exe = Path(sys.executable).with_name("jukinet")
+    home = ["--home", str(tmp_path / "nowhere")]
+    mine, _ = _provide(national)
+    answer = _answer(national, mine)
+    path = tmp_path / "answer.json"
+    path.write_text(answer.model_dump_json())
+    log = tmp_path / "national.jsonl"
+    dz.export_log(national.store, TABLE, log, "cli:test")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(exe), *home, "disclosure", "verify", *args],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "COLUMNS": "300"})  # fmt: skip
+
+    done = run(str(path), "--log", str(log))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == (
+        f"OK {NATIONAL}: 4 provision(s) proved in its checkpoint of size 6; nothing left out "
+        "up to leaf 6")  # fmt: skip
+    assert "taken from the answer itself" in done.stdout
+    (tmp_path / "junk.json").write_text("{}")
+    done = run(str(tmp_path / "junk.json"))
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert "is not a disclosure answer" in done.stderr
+    data = json.loads(path.read_text())
+    data["answers"][0]["provisions"][0]["proof"] = data["answers"][0]["provisions"][0]["proof"][1:]
+    path.write_text(json.dumps(data))
+    done = run(str(path))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "its inclusion proof fails" in done.stderr

@@ -5,15 +5,18 @@ cosignature and consistency proof the resident's check verifies."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from pydantic import BaseModel
+from sqlalchemy import delete, select
 
 from jukinet.audit import provision_log as fmt
 from jukinet.audit.bundle import cosigner_key
 from jukinet.audit.disclosure_check import check_answer
-from jukinet.errors import CheckpointRefused
+from jukinet.errors import CheckpointRefused, PeerUnreachable
 from jukinet.network.gate import Peer
 from jukinet.network.messages import DisclosureRequest, LookupRequest
 from jukinet.network.messages_audit import CosignRequest
@@ -97,3 +100,25 @@ def test_a_witness_refuses_a_rewritten_provision_log(national: Node, tokyo: Node
     forged = CosignRequest(checkpoint=request.checkpoint, previous_size=2, consistency=[])
     with pytest.raises(CheckpointRefused, match="not its to sign"):
         pw.cosign(national.store, AS_TOKYO, forged, national.store.key.public)
+
+
+def test_a_round_goes_on_past_a_witness_that_cannot_be_reached(
+    national: Node, tokyo: Node, osaka: Node
+) -> None:
+    """The national node's round: Osaka is down, Tokyo still cosigns."""
+    tokyo_name = pw.witness_name("prefecture", TOKYO)
+    osaka_name = pw.witness_name("prefecture", osaka.store.code)
+
+    async def post(url: str, message: BaseModel) -> dict[str, Any]:
+        if url.startswith("https://osaka"):
+            raise PeerUnreachable("Osaka does not answer.")
+        assert isinstance(message, CosignRequest)
+        got = pw.cosign(tokyo.store, AS_NATIONAL, message, national.store.key.public)
+        return got.model_dump()
+
+    witnesses = [("https://osaka", osaka_name, osaka.store.key.public),
+                 ("https://tokyo", tokyo_name, tokyo.store.key.public)]  # fmt: skip
+    asyncio.run(pw.publish(national.store, post, lambda: witnesses))
+    with national.store.engine.connect() as conn:
+        (lines,) = conn.execute(select(ids.provision_checkpoints.c.cosignatures)).one()
+    assert lines.startswith(f"— {tokyo_name} ") and osaka_name not in lines

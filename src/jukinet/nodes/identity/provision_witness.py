@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 
 from jukinet.audit import cosigning
@@ -31,7 +31,7 @@ from jukinet.audit import log as audit
 from jukinet.audit import provision_log as fmt
 from jukinet.audit.note import SIG_PREFIX, cosigned_at
 from jukinet.domain.legal import LegalTable
-from jukinet.errors import CheckpointRefused, PeerRefused
+from jukinet.errors import CheckpointRefused, JukinetError, PeerRefused
 from jukinet.network.gate import Peer
 from jukinet.network.messages_audit import Cosignature, CosignRequest
 from jukinet.nodes.identity import provision_log
@@ -117,7 +117,8 @@ def keep(store: IdentityStore, made: provision_log.Stored, answer: Cosignature,
 
 
 async def publish(store: IdentityStore, post: Post, witnesses: Witnesses) -> None:
-    """One round: sign a checkpoint and have every witness cosign it."""
+    """One round: sign a checkpoint and have every witness cosign it; a witness that
+    refuses (an alert) or cannot be reached does not keep the others from cosigning."""
     for url, name, public in witnesses():
         made, request = await asyncio.to_thread(prepare, store, name)
         if request is None:
@@ -126,10 +127,12 @@ async def publish(store: IdentityStore, post: Post, witnesses: Witnesses) -> Non
             answer = Cosignature.model_validate(
                 await post(url.rstrip("/") + "/provisions/cosign", request)
             )
+            await asyncio.to_thread(keep, store, made, answer, public)
         except PeerRefused as exc:
-            security_log.error("provision checkpoint %d not cosigned: %s", made.size, exc)
-            continue
-        await asyncio.to_thread(keep, store, made, answer, public)
+            security_log.error("provision checkpoint %d not cosigned by %s: %s", made.size,
+                               name, exc)  # fmt: skip
+        except (JukinetError, ValidationError) as exc:  # one witness down: ask the others
+            log.warning("provision checkpoint %d not cosigned by %s: %s", made.size, name, exc)
 
 
 async def run_forever(store: IdentityStore, post: Post, witnesses: Witnesses, every: float) -> None:

@@ -77,6 +77,24 @@ def leaf_line(
     ).encode()  # fmt: skip
 
 
+class LeafTemplate:
+    """The lines of leaves that share everything but their index and commitment (one
+    call's or one batch chunk's rows), byte for byte ``leaf_line``'s, for a batch's
+    fraction of the cost: the fixed fields are encoded once."""
+
+    def __init__(
+        self, at: str, node: str, recipient: str, affair: str, basis: str, function: str,
+        fields: str, request: str,
+    ) -> None:  # fmt: skip
+        sample = leaf_line(0, at, node, recipient, affair, basis, function, fields, request, "")
+        head, rest = b'{"index":0', sample[len(b'{"index":0') :]
+        assert sample.startswith(head) and rest.endswith(b'""}')
+        self._middle = rest[:-3] + b'"'  # from the comma after the index to the quote
+
+    def line(self, index: int, commitment: str) -> bytes:
+        return b'{"index":%d%s%s"}' % (index, self._middle, commitment.encode())
+
+
 class LeafError(ValueError):
     """A line that is not a provision leaf in the canonical form."""
 

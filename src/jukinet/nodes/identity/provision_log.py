@@ -76,15 +76,18 @@ def append(conn: Connection, secret: bytes, rows: Sequence[Row]) -> list[tuple[i
     out: list[tuple[int, str]] = []
     hashes: list[tuple[int, bytes]] = []
     keys: dict[str, bytes] = {}
-    for at, node_id, recipient, affair, basis, function, fields, request, person in rows:
+    templates: dict[tuple[str, ...], fmt.LeafTemplate] = {}
+    for row in rows:
+        person, fixed = row[8], row[:8]
         n = tree.size
         k_r = keys.get(person)
         if k_r is None:
             k_r = keys[person] = fmt.resident_key(secret, person)
         c = fmt.commitment(k_r, n)
-        line = fmt.leaf_line(n, at, node_id, recipient, affair, basis, function, fields,
-                             request, c)  # fmt: skip
-        for h in tree.add(merkle.leaf_hash(line)):
+        template = templates.get(fixed)
+        if template is None:
+            template = templates[fixed] = fmt.LeafTemplate(*fixed)
+        for h in tree.add(merkle.leaf_hash(template.line(n, c))):
             hashes.append((index, h))
             index += 1
         out.append((n, c))

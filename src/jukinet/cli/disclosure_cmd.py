@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from jukinet.nodes.identity.store import IdentityStore
 
 app = typer.Typer(
-    no_args_is_help=True, help="Check a disclosure answer; publish the provision log."
+    no_args_is_help=True, help="Check a disclosure answer; publish the provision log (R14)."
 )
 
 

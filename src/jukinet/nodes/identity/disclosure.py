@@ -140,9 +140,10 @@ def export_log(store: IdentityStore, table: LegalTable, out: Path, actor: str) -
     with store.transaction() as conn:
         catch_up(store, conn, table)
         signed = provision_log.checkpoint(conn, store.key, fmt.origin(store.kind, store.code))
-        with out.open("wb") as f:
-            for line in provision_log.leaves(conn, signed.size):
-                f.write(line + b"\n")
         detail = f"provision log of {signed.size} leaves to {out}"
         store.audit(conn, audit.Draft(actor, "provisions.export", "provision log", detail=detail))
+    # The leaves up to a signed size never change: read them without holding the writers.
+    with store.engine.connect() as conn, out.open("wb") as f:
+        for line in provision_log.leaves(conn, signed.size):
+            f.write(line + b"\n")
     return signed.size

@@ -28,6 +28,9 @@ type nodeAnswer struct {
 	Checkpoint  string        `json:"checkpoint"`
 	VerifierKey string        `json:"verifier_key"`
 	Provisions  []provenEntry `json:"provisions"`
+	Witnessed   string        `json:"witnessed"`
+	Consistency []string      `json:"consistency"`
+	Cosigners   []string      `json:"cosigner_keys"`
 }
 
 type answerFile struct {
@@ -109,6 +112,11 @@ func checkNode(a nodeAnswer, log [][]byte) (int, error) {
 	}
 	if cp.origin != v.Name() {
 		return 0, fmt.Errorf("origin %q is not the key name %q", cp.origin, v.Name())
+	}
+	if a.Witnessed != "" {
+		if err := checkWitnessed(a, v, cp); err != nil {
+			return 0, err
+		}
 	}
 	key, err := hex.DecodeString(a.ResidentKey)
 	if err != nil {
@@ -197,6 +205,44 @@ func checkLog(log [][]byte, cp checkpoint, key []byte, listed map[int64]bool, en
 		if leaf.Commitment == commitment(key, i) && !listed[i] {
 			return fmt.Errorf("provision %d is in the log but left out of the answer", i)
 		}
+	}
+	return nil
+}
+
+// checkWitnessed verifies the witnessed checkpoint: the node's signature, each cosigner's
+// cosignature/v1, and the consistency proof to the answer's checkpoint (tlog.CheckTree).
+func checkWitnessed(a nodeAnswer, v note.Verifier, cp checkpoint) error {
+	n, err := note.Open([]byte(a.Witnessed), note.VerifierList(v))
+	if err != nil {
+		return fmt.Errorf("witnessed checkpoint: %v", err)
+	}
+	old, err := parseCheckpoint(n.Text)
+	if err != nil {
+		return err
+	}
+	for _, key := range a.Cosigners {
+		if err := checkCosignature([]byte(a.Witnessed), key); err != nil {
+			return fmt.Errorf("witnessed checkpoint: %v", err)
+		}
+	}
+	if old.size > cp.size || (old.size == cp.size && old.root != cp.root) {
+		return errors.New("the witnessed checkpoint is not an earlier state of the log")
+	}
+	if old.size == 0 || old.size == cp.size {
+		return nil
+	}
+	var proof tlog.TreeProof
+	for _, p := range a.Consistency {
+		h, err := base64.StdEncoding.DecodeString(p)
+		if err != nil || len(h) != tlog.HashSize {
+			return errors.New("malformed consistency proof")
+		}
+		var th tlog.Hash
+		copy(th[:], h)
+		proof = append(proof, th)
+	}
+	if err := tlog.CheckTree(proof, cp.size, cp.root, old.size, old.root); err != nil {
+		return fmt.Errorf("the log does not extend the witnessed checkpoint: %v", err)
 	}
 	return nil
 }

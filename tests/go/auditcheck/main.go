@@ -8,7 +8,8 @@
 // cosigner.key is there, the prefecture's cosignature/v1 (c2sp.org/tlog-cosignature).
 //
 // With -disclosure it checks a disclosure answer (R14; docs/audit.md, "The provision log"):
-// each node's checkpoint against the node's verifier key (sumdb/note), each provision's leaf
+// each node's checkpoint against the node's verifier key (sumdb/note), the witnessed checkpoint's
+// cosignatures and its consistency proof to it (tlog.CheckTree), each provision's leaf
 // by tlog.CheckRecord against the checkpoint, its commitment under the resident's key, and,
 // with the node's published provision log, that the log makes the checkpoint's tree, that
 // tlog.ProveRecord over it gives the answer's proofs, and that no leaf of the resident's is

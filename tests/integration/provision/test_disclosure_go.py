@@ -6,15 +6,21 @@ tampered (tests/go/auditcheck, ``-disclosure``)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from jukinet.audit.bundle import cosigner_key
+from jukinet.network.messages import DisclosureRequest
 from jukinet.network.messages_disclosure import DisclosureAnswer
 from jukinet.nodes.identity import disclosure as dz
+from jukinet.nodes.identity import provision as pv
+from jukinet.nodes.identity import provision_witness as pw
 from tests.integration.audit import gocheck
-from tests.integration.provision.nodes import TABLE, Node
+from tests.integration.provision.nodes import CHIYODA, TABLE, Node
 from tests.integration.provision.test_disclosure_proof import _answer, _provide
+from tests.integration.provision.test_provision_witness import AS_TOKYO, _lookup, _round
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +81,32 @@ def test_go_verifies_a_fresh_answer_and_refuses_tampered_ones(
     assert done.returncode == 1
     assert done.stdout == ("FAIL: national:national: the published log is not the tree the "
                            "checkpoint signs\n")  # fmt: skip
+
+
+def test_go_verifies_the_witnessed_checkpoint_and_its_cosignature(
+    national: Node, tokyo: Node, tmp_path: Path, auditcheck: Path
+) -> None:
+    code = tokyo.person()
+    _lookup(tokyo, code)
+    _round(tokyo, national, AS_TOKYO)  # the national node cosigns Tokyo's log at size 1
+    _lookup(tokyo, code)
+    _lookup(tokyo, code)
+    req = DisclosureRequest(resident_code=code, verified_by="clerk", clerk="window-3")
+    one = pv.disclosure(tokyo.store, TABLE, req, CHIYODA)
+    name = pw.witness_name("national", "national")
+    good = cosigner_key(name, national.store.key.public)
+    path = tmp_path / "answer.json"
+
+    def go(key: str, consistency: list[str] | None = None) -> str:
+        proven = one.model_copy(update={"cosigner_keys": [key]} | (
+            {} if consistency is None else {"consistency": consistency}))  # fmt: skip
+        answer = DisclosureAnswer(resident_code=code, asked_at=datetime.now(UTC),
+                                  municipality=CHIYODA, answers=[proven])  # fmt: skip
+        path.write_text(answer.model_dump_json())
+        return gocheck.check_disclosure(auditcheck, path).stdout
+
+    assert go(good) == "OK: 3 provisions, checkpoint signatures and inclusion proofs verified\n"
+    other = cosigner_key(name, tokyo.store.key.public)
+    assert go(other).startswith("FAIL: prefecture:130001: witnessed checkpoint: the checkpoint "
+                                f"has no cosignature of {name}")  # fmt: skip
+    assert "does not extend the witnessed checkpoint" in go(good, [one.provisions[0].proof[0]])

@@ -244,11 +244,12 @@ ENDPOINTS = EndpointTable((
     # its operators signed; it goes into the next signed directory.
     Endpoint(_N, "POST", "/emergency", MONITOR, ANY, "an emergency order: halt, isolate, resume",
              MESSAGE),
-    # --- provision logs (R14, docs/audit.md "The provision log"): the national node
-    # cosigns each prefecture's provision checkpoints, every prefecture the national's.
-    Endpoint(_N, "POST", "/provisions/cosign", PREFECTURE, ANY,
-             "cosign a prefecture's provision-log checkpoint", MESSAGE),
-    Endpoint(_P, "POST", "/provisions/cosign", frozenset({_N}), ANY,
-             "cosign the national node's provision-log checkpoint", MESSAGE),
+    # --- identity nodes witness each other (R14, R25, docs/audit.md "The provision log"):
+    # the national node cosigns each prefecture's provision and audit checkpoints, every
+    # prefecture the national node's.
+    Endpoint(_N, "POST", "/witness/cosign", PREFECTURE, ANY,
+             "cosign a prefecture's provision-log or audit checkpoint", MESSAGE),
+    Endpoint(_P, "POST", "/witness/cosign", frozenset({_N}), ANY,
+             "cosign the national node's provision-log or audit checkpoint", MESSAGE),
 ))
 # fmt: on

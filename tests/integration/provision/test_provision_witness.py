@@ -13,9 +13,11 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import delete, select
 
+from jukinet.audit import checkpoints
 from jukinet.audit import provision_log as fmt
 from jukinet.audit.bundle import cosigner_key
 from jukinet.audit.disclosure_check import check_answer
+from jukinet.audit.note import cosigned_at
 from jukinet.errors import CheckpointRefused, PeerUnreachable
 from jukinet.network.gate import Peer
 from jukinet.network.messages import DisclosureRequest, LookupRequest
@@ -33,7 +35,7 @@ AS_NATIONAL = Peer(NATIONAL_ID, "national", "national")
 
 
 def _round(node: Node, witness: Node, peer: Peer) -> None:
-    """One round of ``node``'s job with ``witness`` (what POST /provisions/cosign does)."""
+    """One round of ``node``'s job with ``witness`` (what POST /witness/cosign does)."""
     name = pw.witness_name(witness.store.kind, witness.store.code)
     made, request = pw.prepare(node.store, name)
     assert request is not None
@@ -122,3 +124,28 @@ def test_a_round_goes_on_past_a_witness_that_cannot_be_reached(
     with national.store.engine.connect() as conn:
         (lines,) = conn.execute(select(ids.provision_checkpoints.c.cosignatures)).one()
     assert lines.startswith(f"— {tokyo_name} ") and osaka_name not in lines
+
+
+def test_the_audit_logs_of_identity_nodes_are_witnessed_the_same_way(
+    national: Node, tokyo: Node
+) -> None:
+    """R25: Tokyo's audit checkpoint cosigned by the national node through the same
+    endpoint; a checkpoint of another node's log under Tokyo's call is refused."""
+    _lookup(tokyo, tokyo.person())
+    name = pw.witness_name("national", "national")
+    made, request = pw.prepare(tokyo.store, name, "audit")
+    assert request is not None
+    assert request.checkpoint.startswith(checkpoints.origin("prefecture", TOKYO) + "\n")
+    answer = pw.cosign(national.store, AS_TOKYO, request, tokyo.store.key.public)
+    pw.keep(tokyo.store, made, answer, national.store.key.public, "audit")
+    with tokyo.store.engine.connect() as conn:
+        newest = checkpoints.latest(conn)
+    assert newest is not None and newest.size == made.size
+    assert cosigned_at(newest.full, name, national.store.key.public) is not None
+    assert pw.prepare(tokyo.store, name, "audit")[1] is None  # nothing new to cosign
+    assert national.audit()[-1].operation == "witness.cosign"
+    # The national node's own audit checkpoint, sent as if it were Tokyo's.
+    _, theirs = pw.prepare(national.store, pw.witness_name("prefecture", TOKYO), "audit")
+    assert theirs is not None
+    with pytest.raises(CheckpointRefused, match="not a log of prefecture:130001"):
+        pw.cosign(national.store, AS_TOKYO, theirs, tokyo.store.key.public)

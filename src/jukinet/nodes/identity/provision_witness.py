@@ -1,4 +1,4 @@
-"""Identity nodes witness each other's provision logs (R14, R25; docs/audit.md).
+"""Identity nodes witness each other's provision and audit logs (R14, R25; docs/audit.md).
 
 A prefecture's provision log is cosigned by the national node, and the national
 node's by every prefecture: the national node is the one node above a prefecture, and
@@ -7,8 +7,9 @@ one resident a history the others did not cosign, the national node would have t
 fork its log towards every prefecture at once; a resident sees their own
 prefecture's cosignature in their answer.
 
-Both directions are one ``POST /provisions/cosign`` of the node's newest provision
-checkpoint with the consistency proof from the newest one that cosigner signed;
+Both directions, and both logs, are one ``POST /witness/cosign`` each of the node's
+newest checkpoint (the witness tells the log by its origin line) with the consistency
+proof from the newest one that cosigner signed;
 the witness checks it with ``audit.cosigning`` (a fork or a rollback is refused and
 raises an alert) and answers with its cosignature/v1 line, which the node appends to
 the checkpoint's lines. Every ``audit_checkpoint_every`` seconds (node.toml).
@@ -24,12 +25,13 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
-from jukinet.audit import cosigning
+from jukinet.audit import checkpoints, cosigning
 from jukinet.audit import log as audit
 from jukinet.audit import provision_log as fmt
 from jukinet.audit.note import SIG_PREFIX, cosigned_at
+from jukinet.audit.tables import REFERENCE
 from jukinet.domain.legal import LegalTable
 from jukinet.errors import CheckpointRefused, JukinetError, PeerRefused
 from jukinet.network.gate import Peer
@@ -39,7 +41,7 @@ from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.identity.tables import provision_checkpoints
 from jukinet.nodes.runtime import NodeRuntime
 
-OPERATION = "provisions.cosign"
+OPERATION = "witness.cosign"
 log = logging.getLogger("jukinet.node")
 security_log = logging.getLogger("jukinet.security")
 
@@ -56,10 +58,16 @@ def witness_name(kind: str, code: str) -> str:
 def cosign(
     store: IdentityStore, peer: Peer, request: CosignRequest, public: Ed25519PublicKey | None
 ) -> Cosignature:
-    """Cosign ``peer``'s provision checkpoint, or refuse it (audited both ways)."""
-    origin = fmt.origin(peer.role, peer.code)
+    """Cosign ``peer``'s provision or audit checkpoint, or refuse it (audited both ways)."""
+    logs = (fmt.origin(peer.role, peer.code), checkpoints.origin(peer.role, peer.code))
+    named = request.checkpoint.split("\n", 1)[0]
+    origin = named if named in logs else logs[0]
     name = witness_name(store.kind, store.code)
     try:
+        if named not in logs:
+            raise CheckpointRefused(
+                f"The checkpoint names {named[:96]!r}, not a log of {peer.node_id}."
+            )
         if public is None:
             raise CheckpointRefused(f"{peer.node_id} has no key in the directory.")
         asked = cosigning.Request(request.checkpoint, request.previous_size, request.consistency)
@@ -77,21 +85,34 @@ def _signed_by(lines: str, name: str) -> bool:
     return any(line.startswith(f"{SIG_PREFIX}{name} ") for line in lines.splitlines())
 
 
+Log = Literal["provisions", "audit"]
+_TABLES = {"provisions": provision_checkpoints, "audit": REFERENCE.checkpoints}
+
+
+def _make(conn: Connection, store: IdentityStore, which: Log) -> provision_log.Stored:
+    if which == "provisions":
+        return provision_log.checkpoint(conn, store.key, fmt.origin(store.kind, store.code))
+    made = checkpoints.make(conn, store.key, checkpoints.origin(store.kind, store.code))
+    return provision_log.Stored(made.size, made.note, made.cosignatures)
+
+
 def prepare(
-    store: IdentityStore, cosigner: str
+    store: IdentityStore, cosigner: str, which: Log = "provisions"
 ) -> tuple[provision_log.Stored, CosignRequest | None]:
-    """Sign a checkpoint now; the request for ``cosigner`` to cosign it, or None if it has."""
+    """Sign a checkpoint of the provision (or audit) log now; the request for ``cosigner``
+    to cosign it, or None if it has."""
+    table = _TABLES[which]
     with store.transaction() as conn:
-        made = provision_log.checkpoint(conn, store.key, fmt.origin(store.kind, store.code))
+        made = _make(conn, store, which)
         if _signed_by(made.cosignatures, cosigner):
             return made, None
         rows = conn.execute(
-            select(provision_checkpoints.c.size, provision_checkpoints.c.cosignatures)
-            .where(provision_checkpoints.c.size < made.size)
-            .order_by(provision_checkpoints.c.size.desc())
+            select(table.c.size, table.c.cosignatures)
+            .where(table.c.size < made.size).order_by(table.c.size.desc())
         ).all()  # fmt: skip
         previous = next((int(r.size) for r in rows if _signed_by(r.cosignatures, cosigner)), 0)
-        proof = provision_log.consistency(conn, previous, made.size)
+        prove = provision_log.consistency if which == "provisions" else checkpoints.consistency
+        proof = prove(conn, previous, made.size)
     return made, CosignRequest(
         checkpoint=made.note, previous_size=previous,
         consistency=[base64.b64encode(h).decode() for h in proof],
@@ -99,40 +120,41 @@ def prepare(
 
 
 def keep(store: IdentityStore, made: provision_log.Stored, answer: Cosignature,
-         public: Ed25519PublicKey) -> None:  # fmt: skip
+         public: Ed25519PublicKey, which: Log = "provisions") -> None:  # fmt: skip
     """Append the witness's cosignature line once it verifies."""
     if cosigned_at(made.note + answer.line, answer.cosigner, public) is None:
         raise CheckpointRefused(f"The cosignature of {answer.cosigner} does not verify.")
+    table = _TABLES[which]
     with store.transaction() as conn:
         lines = conn.execute(
-            select(provision_checkpoints.c.cosignatures)
-            .where(provision_checkpoints.c.size == made.size)
+            select(table.c.cosignatures).where(table.c.size == made.size)
         ).scalar_one()  # fmt: skip
         if not _signed_by(lines, answer.cosigner):
             conn.execute(
-                update(provision_checkpoints)
-                .where(provision_checkpoints.c.size == made.size)
+                update(table).where(table.c.size == made.size)
                 .values(cosignatures=lines + answer.line)
-            )
+            )  # fmt: skip
 
 
 async def publish(store: IdentityStore, post: Post, witnesses: Witnesses) -> None:
     """One round: sign a checkpoint and have every witness cosign it; a witness that
     refuses (an alert) or cannot be reached does not keep the others from cosigning."""
     for url, name, public in witnesses():
-        made, request = await asyncio.to_thread(prepare, store, name)
-        if request is None:
-            continue
-        try:
-            answer = Cosignature.model_validate(
-                await post(url.rstrip("/") + "/provisions/cosign", request)
-            )
-            await asyncio.to_thread(keep, store, made, answer, public)
-        except PeerRefused as exc:
-            security_log.error("provision checkpoint %d not cosigned by %s: %s", made.size,
-                               name, exc)  # fmt: skip
-        except (JukinetError, ValidationError) as exc:  # one witness down: ask the others
-            log.warning("provision checkpoint %d not cosigned by %s: %s", made.size, name, exc)
+        for which in ("provisions", "audit"):
+            made, request = await asyncio.to_thread(prepare, store, name, which)
+            if request is None:
+                continue
+            try:
+                answer = Cosignature.model_validate(
+                    await post(url.rstrip("/") + "/witness/cosign", request)
+                )
+                await asyncio.to_thread(keep, store, made, answer, public, which)
+            except PeerRefused as exc:
+                security_log.error("%s checkpoint %d not cosigned by %s: %s", which, made.size,
+                                   name, exc)  # fmt: skip
+            except (JukinetError, ValidationError) as exc:  # a witness down: ask the others
+                log.warning("%s checkpoint %d not cosigned by %s: %s", which, made.size, name,
+                            exc)  # fmt: skip
 
 
 async def run_forever(store: IdentityStore, post: Post, witnesses: Witnesses, every: float) -> None:

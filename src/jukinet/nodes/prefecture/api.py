@@ -85,8 +85,8 @@ def create_app(home: Path) -> FastAPI:
 
     not_witnessed = "The checkpoint is not the node's, or it forks what was cosigned (R14, R25)."
 
-    @app.post("/provisions/cosign", responses={403: {"description": not_witnessed}})
-    async def provisions_cosign(request: CosignRequest, peer: Caller) -> Cosignature:
+    @app.post("/witness/cosign", responses={403: {"description": not_witnessed}})
+    async def witness_cosign(request: CosignRequest, peer: Caller) -> Cosignature:
         public = runtime.directory.public_key(peer.node_id)
         return await asyncio.to_thread(provision_witness.cosign, store, peer, request, public)
 

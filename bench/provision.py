@@ -221,10 +221,13 @@ def _floor_noop(layout: NetworkLayout, seconds: float) -> dict[str, float]:
     async def go() -> list[float]:
         async with NodeClient(agency, connections=16) as client:
             await _hammer(
-                client, url, lambda _r: LookupRequest(affair="x", resident_code="1" * 11), 1.0
+                client, url, lambda _r: LookupRequest(affair="x", resident_code="11111111113"), 1.0
             )
             return await _hammer(
-                client, url, lambda _r: LookupRequest(affair="x", resident_code="1" * 11), seconds
+                client,
+                url,
+                lambda _r: LookupRequest(affair="x", resident_code="11111111113"),
+                seconds,
             )
 
     lat = asyncio.run(go())

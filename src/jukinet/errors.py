@@ -385,3 +385,13 @@ class BlockRefused(InvalidInput):
     alert, address or node it can block, or does not fit the hotlist (R7)."""
 
     code = "block-refused"
+
+
+# The disclosure answer a resident can check (R14).
+
+
+class DisclosureUnverified(InvalidInput):
+    """A disclosure answer that does not verify: a signature, a proof, or a provision left
+    out of it that the node's published provision log holds (R14)."""
+
+    code = "disclosure-unverified"

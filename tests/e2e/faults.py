@@ -28,7 +28,8 @@ from jukinet.domain import events as ev
 from jukinet.domain.record import Name
 from jukinet.network import monitor
 from jukinet.network.client import NodeClient
-from jukinet.network.messages import DisclosureRequest, DisclosureResponse, ProvisionEntry
+from jukinet.network.messages import DisclosureRequest, ProvisionEntry
+from jukinet.network.messages_disclosure import ProvenDisclosure
 from jukinet.network.supervisor import running_pid
 from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.setup import open_register
@@ -178,7 +179,7 @@ def disclosed(
         async with NodeClient(net.identity(municipality)) as client:
             for code in codes:
                 request = DisclosureRequest(resident_code=code, verified_by="clerk", clerk="clerk")
-                answer = DisclosureResponse.model_validate(
+                answer = ProvenDisclosure.model_validate(
                     await client.post(f"{url}/disclosure", request)
                 )
                 out[code] = [e for e in answer.provisions if e.at >= since]

@@ -1,7 +1,9 @@
 """Over real node processes (R25): every few seconds (node.toml ``audit_checkpoint_every``)
 each node signs a checkpoint of its audit log, and a municipality's is cosigned by its
 prefecture through ``POST /audit/cosign``; the cosignature verifies with the prefecture's
-key from the directory."""
+key from the directory. The identity nodes' provision logs (R14) and audit logs are cosigned
+the same way, the prefecture's by the national node and the national node's by the
+prefecture (``POST /witness/cosign``)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from jukinet.audit.note import cosigned_at
 from jukinet.audit.tables import REFERENCE
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.topology import free_port_block
+from jukinet.nodes.identity import provision_witness
+from jukinet.nodes.identity.tables import provision_checkpoints
 from jukinet.nodes.runtime import load_runtime
 from tests.e2e.conftest import running_network, topology_text
 
@@ -64,3 +68,24 @@ def test_running_nodes_sign_checkpoints_and_the_prefecture_cosigns_its_municipal
             own = conn.execute(select(REFERENCE.checkpoints.c.size)).all()
         engine.dispose()
         assert "audit.cosign" in ops and own  # it witnessed, and signed its own
+        # The identity nodes' provision (R14) and audit logs: the national node cosigns the
+        # prefecture's, and the prefecture the national node's, through POST /witness/cosign.
+        directory = load_runtime(config.load(home)).directory
+        for node, witness_node in (("prefecture:130001", "national:national"),
+                                   ("national:national", "prefecture:130001")):  # fmt: skip
+            kind, _, code = witness_node.partition(":")
+            name = provision_witness.witness_name(kind, code)
+            public = directory.public_key(witness_node)
+            assert public is not None
+            engine = create_engine(_database(net.layout.node(node)))
+            for table in (provision_checkpoints, REFERENCE.checkpoints):  # both of its logs
+                found: list[str] = []
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and not found:
+                    with engine.connect() as conn:
+                        rows = conn.execute(select(table)).all()
+                    found = [r.note + r.cosignatures for r in rows
+                             if cosigned_at(r.note + r.cosignatures, name, public)]  # fmt: skip
+                    time.sleep(0.5)
+                assert found, f"{node}'s {table.name} were not cosigned by {witness_node}"
+            engine.dispose()

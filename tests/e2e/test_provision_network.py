@@ -147,7 +147,7 @@ def test_hostile_lines_of_a_batch_are_row_errors_over_mtls(network: Network) -> 
         assert "5555" not in error and "\x00" not in error and "\ufffd" not in error
 
 
-def test_disclosure_lists_what_was_provided(network: Network) -> None:
+def test_disclosure_lists_what_was_provided(network: Network, tmp_path: Path) -> None:
     """R14: the resident learns who received their identity information, newest first."""
     (code,) = enter(network, person("開示", "カイジ", family="佐藤", fk="サトウ"))
     verify = agency(
@@ -158,16 +158,51 @@ def test_disclosure_lists_what_was_provided(network: Network) -> None:
     assert verify.returncode == 0, verify.stderr
     home = network.home(CHIYODA)
     clerk_session(home)
+    answer = tmp_path / "answer.json"
     with card_in_slot_1(network.layout.operator_card(CHIYODA, "clerk")):
         r = subprocess.run(
-            [str(EXE), "--home", str(home), "resident", "disclosure", code, "-u", "clerk"],
+            [str(EXE), "--home", str(home), "resident", "disclosure", code, "-u", "clerk",
+             "--out", str(answer)],
             capture_output=True, text=True, timeout=60,
             env={**os.environ, "JUKINET_PASSWORD": "clerk-password-1", "COLUMNS": "200"},
         )  # fmt: skip
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
-    assert len(lines) == 1
+    assert len(lines) == 2 and lines[1] == f"The answer the resident can check is in {answer}."
     assert "passport-issuance" in lines[0] and "verify" in lines[0]
+    # The resident checks the answer: the nodes' keys from Chiyoda's network directory,
+    # and the provision logs the two identity nodes publish (R14).
+    logs = []
+    for node in ("prefecture:130001", "national:national"):
+        logs += ["--log", str(tmp_path / f"{node}.jsonl")]
+        done = cli("--home", str(network.home(node)), "disclosure", "export-log", "--out", logs[-1])
+        assert done.returncode == 0, done.stderr
+    done = cli("--home", str(home), "disclosure", "verify", str(answer), *logs)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "OK prefecture:130001: 0 provision(s) proved in its checkpoint of size "
+        f"{_size(answer, 0)}; nothing left out up to leaf {_size(answer, 0)}",
+        "OK national:national: 1 provision(s) proved in its checkpoint of size "
+        f"{_size(answer, 1)}; nothing left out up to leaf {_size(answer, 1)}",
+    ]
+    # The answer without its one provision: the national node's log gives it away.
+    data = json.loads(answer.read_text())
+    data["answers"][1]["provisions"] = []
+    answer.write_text(json.dumps(data))
+    done = cli("--home", str(home), "disclosure", "verify", str(answer), *logs)
+    assert done.returncode == 1
+    assert "the disclosure answer does not verify: national:national: provision " in done.stderr
+    assert "left out of the answer" in done.stderr and "Traceback" not in done.stderr
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "300"})  # fmt: skip
+
+
+def _size(answer: Path, i: int) -> int:
+    note = json.loads(answer.read_text())["answers"][i]["checkpoint"]
+    return int(note.split("\n")[1])
 
 
 def test_a_pension_body_looks_up_one_resident_and_gets_only_its_fields(network: Network) -> None:

@@ -177,7 +177,8 @@ def test_a_request_signed_with_the_resident_s_card_is_answered_r14(
     code = cards.resident(card="mine")
     status, answer = cards.ask(where, cards.signed(code, "mine"))
     assert status == 200, answer
-    assert answer == {"resident_code": code, "provisions": []}
+    assert (answer["resident_code"], answer["provisions"]) == (code, [])
+    assert answer["checkpoint"].startswith(f"jukinet/{where}/")  # its provision log (R14)
     entry = cards.audit(where)[-1]
     assert (entry.operation, entry.target, entry.outcome) == ("disclosure", code, "ok")
     assert "verified by the card, certificate" in entry.detail

@@ -299,7 +299,8 @@ def _callers(network: Network, kind: str, node: str, app: FastAPI) -> dict[tuple
             who = MONITOR_ID
         else:
             role = next(iter(row.roles))
-            who = {Role.MUNICIPALITY: MUNICIPALITY, Role.PREFECTURE: PREFECTURE}[role]
+            who = {Role.MUNICIPALITY: MUNICIPALITY, Role.PREFECTURE: PREFECTURE,
+                   Role.NATIONAL: NATIONAL}[role]  # fmt: skip
             if who == node:  # municipality to municipality (R21): another one calls
                 who = NEIGHBOUR
         entry = directory.lookup(who)

@@ -26,19 +26,22 @@ import pytest
 from fastapi import FastAPI
 
 from jukinet import config
+from jukinet.audit import merkle, provision_log
+from jukinet.audit.note import Checkpoint, signed_note, verifier_key
 from jukinet.deploy.network import init_network
 from jukinet.domain import events as ev
 from jukinet.domain.access import Role, Session
 from jukinet.domain.codes import generate_resident_code
 from jukinet.domain.record import ResidentRecord
 from jukinet.errors import RoleNotAllowed
+from jukinet.keys import NodeKey
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import (
     DisclosureRequest,
-    DisclosureResponse,
     PoolGrant,
     PoolRequest,
 )
+from jukinet.network.messages_disclosure import ProvenDisclosure
 from jukinet.network.peer import Caller
 from jukinet.network.server import serve_async
 from jukinet.network.topology import free_port_block, load_topology
@@ -77,16 +80,26 @@ class SlowNode:
             self.loop.call_soon_threadsafe(self.release.set)
 
 
+def _empty_answer(code: str) -> ProvenDisclosure:
+    """A node's answer with no provision: an empty provision log, signed (R14)."""
+    name, key = provision_log.origin("prefecture", "130001"), NodeKey.generate()
+    return ProvenDisclosure(
+        resident_code=code, provisions=[], node="prefecture:130001", resident_key="0" * 64,
+        checkpoint=signed_note(Checkpoint(name, 0, merkle.EMPTY_ROOT), name, key),
+        verifier_key=verifier_key(name, key.public),
+    )  # fmt: skip
+
+
 def _app(home: Path, slow: SlowNode, *, slow_disclosure: bool, slow_pools: bool) -> FastAPI:
     app = FastAPI()
     install(app, load_runtime(config.load(home)))
 
     @app.post("/disclosure")
-    async def disclosure(request: DisclosureRequest, peer: Caller) -> DisclosureResponse:
+    async def disclosure(request: DisclosureRequest, peer: Caller) -> ProvenDisclosure:
         slow.requests.append("/disclosure")
         if slow_disclosure:
             await slow.hold()
-        return DisclosureResponse(resident_code=request.resident_code, provisions=[])
+        return _empty_answer(request.resident_code)
 
     @app.post("/pools")
     async def pools(request: PoolRequest, peer: Caller) -> PoolGrant:

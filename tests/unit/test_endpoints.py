@@ -93,6 +93,10 @@ EXPECTED = {
     # Wide-area copies (R20), moving with the card (R21) and asking the issuer of a copy
     # (docs/copies.md), R3: every municipality to every other, directly.
     *((a, b) for a in MUNICIPALITIES for b in MUNICIPALITIES if a != b),
+    # Provision logs (R14): the national node has every prefecture cosign its checkpoints
+    # (a prefecture reaches the national node already, above).
+    (NATIONAL, TOKYO),
+    (NATIONAL, OSAKA),
 }
 
 

@@ -76,6 +76,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "Moving with the card at the new municipality: the move-in with the card (R21).",
     ),
     "node": LazyCommand("network_cmd", "node_app", "Run this node (--home) as a network process."),
+    "disclosure": LazyCommand(
+        "disclosure_cmd", "app", "Check a disclosure answer; publish the provision log (R14)."
+    ),
     "ids": LazyCommand("ids_cmd", "app", "Intrusion detection: alerts, the hotlist (R7)."),
     "report": LazyCommand("report_cmd", "app", "Reports for the advisory committee (R25)."),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import typer
 
@@ -18,7 +19,7 @@ from jukinet.cli._common import (
 from jukinet.cli.render import history_lines, household_table, record_table
 from jukinet.errors import InvalidInput
 from jukinet.nodes.municipality import service
-from jukinet.nodes.municipality.disclosure import CardAtWindow, disclose
+from jukinet.nodes.municipality.disclosure import CardAtWindow, disclose_answer, entries_of
 
 app = typer.Typer(help="Read residents' records (audited).", no_args_is_help=True)
 household_app = typer.Typer(help="Read households (audited).", no_args_is_help=True)
@@ -73,12 +74,17 @@ def disclosure(
     reader: str | None = typer.Option(
         None, "--reader", help="The PC/SC reader the resident's card is in (with --card)."
     ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write the answer the resident can check (JSON) to this file."
+    ),
 ) -> None:
     """R14: every provision of a resident's identity information, newest first.
 
     Without --card the clerk has verified the resident at the window before asking;
     with --card the resident enters their user-authentication PIN (prompt, or
     JUKINET_CARD_PIN) and the card signs the request, which each node verifies.
+    With --out the nodes' answers, with the inclusion proofs of every provision in each
+    node's provision log, go to a file that `jukinet disclosure verify` checks.
     """
     if card != (reader is not None):
         raise InvalidInput("--card and --reader go together: --card --reader NAME.")
@@ -91,7 +97,10 @@ def disclosure(
             pcsc = PcscReader(str(reader))
             pin = password_from_env_or_prompt("JUKINET_CARD_PIN", "The resident's PIN")
             at_window = CardAtWindow(pcsc, pin)
-        entries = asyncio.run(disclose(store, session, state.home, code, at_window))
+        answer = asyncio.run(disclose_answer(store, session, state.home, code, at_window))
+    entries = entries_of(answer)
+    if out is not None:
+        out.write_text(answer.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if not entries:
         console.print("No provision of this resident's identity information is recorded.")
     for e in entries:
@@ -100,3 +109,5 @@ def disclosure(
             f"{e.function}  fields: {', '.join(e.fields) or '— (match only)'}  at {e.node}",
             soft_wrap=True,
         )
+    if out is not None:
+        console.print(f"The answer the resident can check is in {out}.")

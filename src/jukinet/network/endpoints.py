@@ -248,5 +248,12 @@ ENDPOINTS = EndpointTable((
     # confirmed, or lifted; it goes into the next signed directory.
     Endpoint(_N, "POST", "/ids/blocks", MONITOR, ANY, "a hotlist block confirmed or lifted",
              MESSAGE),
+    # --- identity nodes witness each other (R14, R25, docs/audit.md "The provision log"):
+    # the national node cosigns each prefecture's provision and audit checkpoints, every
+    # prefecture the national node's.
+    Endpoint(_N, "POST", "/witness/cosign", PREFECTURE, ANY,
+             "cosign a prefecture's provision-log or audit checkpoint", MESSAGE),
+    Endpoint(_P, "POST", "/witness/cosign", frozenset({_N}), ANY,
+             "cosign the national node's provision-log or audit checkpoint", MESSAGE),
 ))
 # fmt: on

@@ -457,9 +457,7 @@ class ProvisionEntry(Message):
     fields: list[str]
 
 
-class DisclosureResponse(Message):
-    resident_code: ResidentCodeText
-    provisions: list[ProvisionEntry]  # newest first
+# The answer to a DisclosureRequest is messages_disclosure.ProvenDisclosure (R14).
 
 
 # --- the JPKI certification authority (R15, docs/jpki.md) ---------------------------

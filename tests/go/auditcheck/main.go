@@ -7,6 +7,14 @@
 // checkpoint's signature and its consistency proof to the newest (tlog.CheckTree), and, when
 // cosigner.key is there, the prefecture's cosignature/v1 (c2sp.org/tlog-cosignature).
 //
+// With -disclosure it checks a disclosure answer (R14; docs/audit.md, "The provision log"):
+// each node's checkpoint against the node's verifier key (sumdb/note), the witnessed checkpoint's
+// cosignatures and its consistency proof to it (tlog.CheckTree), each provision's leaf
+// by tlog.CheckRecord against the checkpoint, its commitment under the resident's key, and,
+// with the node's published provision log, that the log makes the checkpoint's tree, that
+// tlog.ProveRecord over it gives the answer's proofs, and that no leaf of the resident's is
+// missing from the answer.
+//
 // Build offline with Debian's packages: GO111MODULE=off GOPATH=/usr/share/gocode go build.
 package main
 
@@ -195,8 +203,17 @@ func check(dir string) (int64, error) {
 }
 
 func main() {
+	if len(os.Args) >= 3 && os.Args[1] == "-disclosure" {
+		n, err := checkDisclosure(os.Args[2], os.Args[3:])
+		if err != nil {
+			fmt.Println("FAIL:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("OK: %d provisions, checkpoint signatures and inclusion proofs verified\n", n)
+		return
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: auditcheck BUNDLE-DIR")
+		fmt.Fprintln(os.Stderr, "usage: auditcheck BUNDLE-DIR | auditcheck -disclosure ANSWER.json [LOG.jsonl...]")
 		os.Exit(2)
 	}
 	n, err := check(os.Args[1])

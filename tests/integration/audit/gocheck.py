@@ -28,3 +28,11 @@ def build(out: Path) -> Path:
 
 def check(exe: Path, bundle: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), str(bundle)], capture_output=True, text=True, timeout=120)
+
+
+def check_disclosure(exe: Path, answer: Path, *logs: Path) -> subprocess.CompletedProcess[str]:
+    """``auditcheck -disclosure ANSWER [LOG...]``: a disclosure answer checked by Go (R14)."""
+    return subprocess.run(
+        [str(exe), "-disclosure", str(answer), *map(str, logs)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip

@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Literal, cast
+from typing import cast
 
 from sqlalchemy import Connection
 
@@ -48,18 +47,15 @@ from jukinet.domain.legal import (
 )
 from jukinet.domain.legal_parse import load_legal_table, load_shipped_legal_table
 from jukinet.domain.provision import BatchItem, HeldIdentity
-from jukinet.errors import DisclosureRefused, JukinetError
+from jukinet.errors import JukinetError
 from jukinet.network import seclog
 from jukinet.network.messages import (
     MAX_CANDIDATES,
     BatchRow,
     Candidate,
-    DisclosureRequest,
-    DisclosureResponse,
     LookupRequest,
     LookupResponse,
     ProvidedRecord,
-    ProvisionEntry,
     ProvisionField,
     SearchRequest,
     SearchResponse,
@@ -68,7 +64,7 @@ from jukinet.network.messages import (
     node_id,
 )
 from jukinet.nodes.identity import provision_store as q
-from jukinet.nodes.identity.card_proof import CardEvidence, check_card_proof
+from jukinet.nodes.identity.disclosure import disclosure
 from jukinet.nodes.identity.provision_seal import seal
 from jukinet.nodes.identity.pseudonym import pseudonym
 from jukinet.nodes.identity.store import IdentityStore
@@ -131,7 +127,8 @@ class _Provider:
         at = audit.now()
         persons = [(p.person_key, asked, self.given) for p, asked in provided]
         persons += [(p.person_key, asked, "") for p, asked in retired]
-        q.log_provisions(conn, at, fixed, persons, self.request_id)
+        secret = self.store.disclosure_secret(conn)
+        q.log_provisions(conn, at, fixed, persons, self.request_id, self.affair.basis, secret)
         security = seclog.for_node(self.store.node_id)
         if security is not None:  # how many residents this call touched (R7)
             security.event(
@@ -331,68 +328,3 @@ def _batch_chunk(p: _Provider, chunk: list[BatchItem], number: int) -> list[Batc
             )
         )
     return rows
-
-
-# --- disclosure (R14) ---------------------------------------------------------------
-
-
-def disclosure(
-    store: IdentityStore,
-    table: LegalTable,
-    req: DisclosureRequest,
-    municipality: str,
-    card: CardEvidence | None = None,
-    now: datetime | None = None,
-) -> DisclosureResponse:
-    """Every provision of the person's identity information at this node, newest first.
-
-    Only the municipality the person is a resident of now may ask (``origin`` of the
-    identity, status resident). Anyone else gets the same ``DisclosureRefused``
-    whether the code exists or not, so a refusal tells nothing about the code. The
-    person is found by the code (current or retired), and their provisions by the
-    person key, so provisions under an earlier code are listed too.
-
-    A request ``verified_by`` the card is answered only if its proof holds against
-    ``card`` (``card_proof.check_card_proof``), checked before the scope rule, which
-    still applies: the card holder asks through their own municipality.
-    """
-    names = {r.code: r.name for r in table.recipients}
-    clerk_node = node_id("municipality", municipality)
-    target = req.resident_code
-    try:
-        with store.transaction() as conn:
-            verified = f"clerk {req.clerk} (verified by {req.verified_by})"
-            if req.verified_by == "card":
-                if card is None:
-                    raise DisclosureRefused("This node does not verify resident cards.")
-                at = now or datetime.now(UTC)
-                serial = check_card_proof(conn, req, municipality, store.node_id, card, at)
-                verified = f"clerk {req.clerk} (verified by the card, certificate {serial:040x})"
-            person = q.find(conn, req.resident_code)
-            if person is None or q.resident_of(conn, person.person_key) != municipality:
-                raise DisclosureRefused(
-                    f"Municipality {municipality} may ask only about its own residents; "
-                    "this resident code is not one of them."
-                )
-            entries = [
-                ProvisionEntry(
-                    at=datetime.fromisoformat(r.at).astimezone(UTC),
-                    node=r.node,
-                    recipient=r.recipient,
-                    recipient_name=names.get(r.recipient, r.recipient),
-                    affair=r.affair,
-                    function=cast(Literal["lookup", "search", "verify", "batch"], r.function),
-                    fields=r.fields.split(",") if r.fields else [],
-                )
-                for r in q.provisions_of(conn, person.person_key)
-            ]
-            detail = f"{verified}: {len(entries)} provision(s) disclosed"
-            store.audit(conn, audit.Draft(clerk_node, "disclosure", target, detail=detail))
-    except JukinetError as exc:
-        security_log.warning(
-            "refused disclosure to %s: %s [%s]", clerk_node, exc, exc.code,
-            extra={"peer": clerk_node, "reason": exc.code},
-        )  # fmt: skip
-        store.refused(clerk_node, "disclosure", target, exc)
-        raise
-    return DisclosureResponse(resident_code=req.resident_code, provisions=entries)

@@ -17,7 +17,6 @@ from jukinet.network.messages import (
     BatchFirstRow,
     BatchRow,
     DisclosureRequest,
-    DisclosureResponse,
     LookupRequest,
     LookupResponse,
     SearchRequest,
@@ -25,6 +24,7 @@ from jukinet.network.messages import (
     VerifyRequest,
     VerifyResponse,
 )
+from jukinet.network.messages_disclosure import ProvenDisclosure
 from jukinet.network.openapi import (
     BATCH_ANSWER,
     BATCH_BODY,
@@ -129,7 +129,7 @@ def router(store: IdentityStore, table: LegalTable, card: CardSource | None = No
         return JsonLines(batch_lines(rows))
 
     @api.post("/disclosure", responses=NOT_THEIRS)
-    async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> DisclosureResponse:
+    async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> ProvenDisclosure:
         # Only a municipality may call (network.endpoints); it asks about its residents.
         evidence = await card(req) if card is not None and req.card is not None else None
         return await asyncio.to_thread(provision.disclosure, store, table, req, peer.code, evidence)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, bindparam, select
 
 from jukinet.domain.identity import IdentityInfo, Sex
 from jukinet.domain.provision import HeldIdentity
+from jukinet.nodes.identity import provision_log
 from jukinet.nodes.identity.tables import identities, provisions, retired_codes
 
 __all__ = [
@@ -105,20 +106,26 @@ def by_codes(
 
 
 _LOG_COLUMNS = ("at", "node", "agency", "recipient", "affair", "function", "person_key",
-                "resident_code", "fields", "request_id")  # fmt: skip
+                "resident_code", "fields", "request_id", "leaf", "basis", "commitment")  # fmt: skip
 
 
 def log_provisions(
     conn: Connection, at: str, fixed: tuple[str, str, str, str, str],
-    provided: Sequence[tuple[str, str, str]], request_id: str,
+    provided: Sequence[tuple[str, str, str]], request_id: str, basis: str, secret: bytes,
 ) -> None:  # fmt: skip
-    """One provision row per person provided.
+    """One provision row per person provided, each with its leaf in the provision log.
 
     ``fixed`` is (node, agency, recipient, affair, function); ``provided`` is
-    (person key, code as asked, fields given) per person.
+    (person key, code as asked, fields given) per person; ``basis`` the affair's legal
+    basis; ``secret`` the node's disclosure secret (``provision_log``).
     """
     if not provided:
         return
+    node_id, _agency, recipient, affair, function = fixed
+    leaves = provision_log.append(conn, secret, [
+        (at, node_id, recipient, affair, basis, function, fields, request_id, key)
+        for key, _asked, fields in provided
+    ])  # fmt: skip
     # A batch writes one row per person; the DBAPI's executemany with plain tuples
     # skips SQLAlchemy's per-row parameter processing (a quarter of a batch's time).
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -127,7 +134,11 @@ def log_provisions(
         f"VALUES ({', '.join([mark] * len(_LOG_COLUMNS))})"
     )
     conn.exec_driver_sql(
-        sql, [(at, *fixed, key, asked, fields, request_id) for key, asked, fields in provided]
+        sql,
+        [
+            (at, *fixed, key, asked, fields, request_id, leaf, basis, c)
+            for (key, asked, fields), (leaf, c) in zip(provided, leaves, strict=True)
+        ],
     )
 
 

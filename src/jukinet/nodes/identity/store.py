@@ -29,7 +29,7 @@ from jukinet.network.messages import (
     UpdateAck,
     UpdateBatch,
 )
-from jukinet.nodes.identity import applying, quarantine
+from jukinet.nodes.identity import applying, provision_log, quarantine
 from jukinet.nodes.identity.authority import Authority, Sender, Standing, check_standing
 from jukinet.nodes.identity.pseudonym import node_secret
 from jukinet.nodes.identity.reads import Identity, IdentityChange, IdentityReads
@@ -59,12 +59,19 @@ class IdentityStore(IdentityReads):
         self.name: str = meta["name"]
         self.node_id = f"{self.kind}:{self.code}"
         self._pseudonym_secret: bytes | None = None
+        self._disclosure_secret: bytes | None = None
 
     def pseudonym_secret(self, conn: Connection) -> bytes:
         """The node's pseudonym secret, read once (it never changes)."""
         if self._pseudonym_secret is None:
             self._pseudonym_secret = node_secret(conn)
         return self._pseudonym_secret
+
+    def disclosure_secret(self, conn: Connection) -> bytes:
+        """The node's disclosure secret (provision log commitments), read once."""
+        if self._disclosure_secret is None:
+            self._disclosure_secret = provision_log.disclosure_secret(conn)
+        return self._disclosure_secret
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

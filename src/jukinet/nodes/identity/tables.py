@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -150,6 +151,38 @@ provisions = Table(
     Column("resident_code", String(11), nullable=False),
     Column("fields", Text, nullable=False),  # comma-separated; "" for verify
     Column("request_id", String(32), nullable=False),
+    # The row's leaf in the provision log (provision_log.py): its index, the affair's
+    # legal basis when provided, and the keyed commitment to the person (never the code).
+    # NULL on rows written before the log existed, until the node logs them on start.
+    Column("leaf", BigInteger, unique=True),
+    Column("basis", Text),
+    Column("commitment", String(64)),
+)
+
+# The provision log's Merkle tree (R14; docs/audit.md, "The provision log"): the stored
+# hashes in Go tlog's layout, the head (size, root, right edge) and the signed
+# checkpoints, like the audit log's own (audit/tables.py).
+provision_tree = Table(
+    "provision_tree",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+provision_head = Table(
+    "provision_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("edge", LargeBinary, nullable=False),
+)
+provision_checkpoints = Table(
+    "provision_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("cosignatures", Text, nullable=False, default=""),
 )
 
 # The nonces of the card proofs this node accepted (R14; docs/network.md, "Disclosure

@@ -17,11 +17,12 @@ from fastapi import FastAPI, Query
 
 from jukinet import config
 from jukinet.network.messages import NodeStatus, PoolGrant, PoolRequest, UpdateAck, UpdateBatch
+from jukinet.network.messages_audit import Cosignature, CosignRequest
 from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes import ids_api
 from jukinet.nodes.firewall_job import firewall_job
-from jukinet.nodes.identity import provision, provision_api
+from jukinet.nodes.identity import provision, provision_api, provision_witness
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.national import (
     emergency_api,
@@ -58,6 +59,7 @@ def create_app(home: Path) -> FastAPI:
                     firewall_job(runtime),
                     keep_checkpoints(runtime, store),
                     ids_api.audit_own_alerts(runtime.security, store.audit_alone, runtime.node_id),
+                    provision_witness.keep_witnessed(runtime, store, client.post, table),
                 ),
             ):
                 yield
@@ -79,6 +81,13 @@ def create_app(home: Path) -> FastAPI:
     @app.post("/updates", responses={403: {"description": refused}})
     async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
         return await asyncio.to_thread(service.receive, store, peer, batch)
+
+    not_witnessed = "The checkpoint is not the node's, or it forks what was cosigned (R14, R25)."
+
+    @app.post("/witness/cosign", responses={403: {"description": not_witnessed}})
+    async def witness_cosign(request: CosignRequest, peer: Caller) -> Cosignature:
+        public = runtime.directory.public_key(peer.node_id)
+        return await asyncio.to_thread(provision_witness.cosign, store, peer, request, public)
 
     @app.post("/pools")
     async def issue(request: PoolRequest, peer: Caller) -> PoolGrant:

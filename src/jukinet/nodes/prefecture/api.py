@@ -23,7 +23,7 @@ from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.firewall_job import firewall_job
-from jukinet.nodes.identity import provision, provision_api
+from jukinet.nodes.identity import provision, provision_api, provision_witness
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.ids_api import reporting
 from jukinet.nodes.prefecture import card, service, witness
@@ -57,6 +57,7 @@ def create_app(home: Path) -> FastAPI:
                     reporting(runtime, client),
                     worker.run_forever(),
                     keep_checkpoints(runtime, store),
+                    provision_witness.keep_witnessed(runtime, store, client.post, table),
                 ):
                     yield
         finally:
@@ -83,6 +84,13 @@ def create_app(home: Path) -> FastAPI:
     async def audit_cosign(request: CosignRequest, peer: Caller) -> Cosignature:
         public = runtime.directory.public_key(peer.node_id)
         return await asyncio.to_thread(witness.cosign, store, peer, request, public)
+
+    not_witnessed = "The checkpoint is not the node's, or it forks what was cosigned (R14, R25)."
+
+    @app.post("/witness/cosign", responses={403: {"description": not_witnessed}})
+    async def witness_cosign(request: CosignRequest, peer: Caller) -> Cosignature:
+        public = runtime.directory.public_key(peer.node_id)
+        return await asyncio.to_thread(provision_witness.cosign, store, peer, request, public)
 
     @app.get("/identities", response_class=JsonLines, responses=IDENTITY_LINES)
     async def identities(peer: Caller, municipality: Annotated[str, Query()]) -> JsonLines:

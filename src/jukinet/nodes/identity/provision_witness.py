@@ -63,20 +63,36 @@ def cosign(
     named = request.checkpoint.split("\n", 1)[0]
     origin = named if named in logs else logs[0]
     name = witness_name(store.kind, store.code)
+    if named not in logs:
+        exc = CheckpointRefused(
+            f"The checkpoint names {named[:96]!r}, not a log of {peer.node_id}."
+        )
+        store.refused(peer.node_id, OPERATION, origin, exc)
+        raise exc
+    return cosign_audited(store, peer, request, public, origin, name, OPERATION)
+
+
+def cosign_audited(
+    store: IdentityStore,
+    peer: Peer,
+    request: CosignRequest,
+    public: Ed25519PublicKey | None,
+    origin: str,
+    name: str,
+    operation: str,
+) -> Cosignature:
+    """As ``name``, cosign ``peer``'s checkpoint of the log ``origin``, or refuse it;
+    audited both ways (the prefecture's ``/audit/cosign`` of its municipalities too)."""
     try:
-        if named not in logs:
-            raise CheckpointRefused(
-                f"The checkpoint names {named[:96]!r}, not a log of {peer.node_id}."
-            )
         if public is None:
             raise CheckpointRefused(f"{peer.node_id} has no key in the directory.")
         asked = cosigning.Request(request.checkpoint, request.previous_size, request.consistency)
         with store.transaction() as conn:
             line = cosigning.cosign(conn, store.key, name, origin, public, asked)
             size = request.checkpoint.split("\n")[1]
-            store.audit(conn, audit.Draft(peer.node_id, OPERATION, origin, detail=f"size {size}"))
+            store.audit(conn, audit.Draft(peer.node_id, operation, origin, detail=f"size {size}"))
     except CheckpointRefused as exc:
-        store.refused(peer.node_id, OPERATION, origin, exc)
+        store.refused(peer.node_id, operation, origin, exc)
         raise
     return Cosignature(cosigner=name, line=line)
 

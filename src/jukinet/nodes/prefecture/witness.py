@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from jukinet.audit import checkpoints, cosigning
-from jukinet.audit import log as audit
-from jukinet.errors import CheckpointRefused
+from jukinet.audit import checkpoints
 from jukinet.network.gate import Peer
 from jukinet.network.messages_audit import Cosignature, CosignRequest
+from jukinet.nodes.identity.provision_witness import cosign_audited
 from jukinet.nodes.identity.store import IdentityStore
 
 OPERATION = "audit.cosign"
@@ -29,16 +28,6 @@ def cosign(
 ) -> Cosignature:
     """Cosign ``peer``'s checkpoint, or refuse it (audited both ways)."""
     origin = checkpoints.origin("municipality", peer.code)
-    name = cosigner_name(store.code)
-    try:
-        if public is None:
-            raise CheckpointRefused(f"{peer.node_id} has no key in the directory.")
-        asked = cosigning.Request(request.checkpoint, request.previous_size, request.consistency)
-        with store.transaction() as conn:
-            line = cosigning.cosign(conn, store.key, name, origin, public, asked)
-            size = request.checkpoint.split("\n")[1]
-            store.audit(conn, audit.Draft(peer.node_id, OPERATION, origin, detail=f"size {size}"))
-    except CheckpointRefused as exc:
-        store.refused(peer.node_id, OPERATION, origin, exc)
-        raise
-    return Cosignature(cosigner=name, line=line)
+    return cosign_audited(
+        store, peer, request, public, origin, cosigner_name(store.code), OPERATION
+    )

@@ -155,11 +155,12 @@ def test_the_generated_rules_admit_exactly_the_directorys_links() -> None:
 
 # What the endpoint table links in this network (no agencies): every node to national
 # (the directory, pools, updates), each municipality to its own prefecture (updates),
-# and the municipalities to each other (moving, R21). Nothing else.
+# the municipalities to each other (moving, R21), and national to each prefecture (it
+# witnesses their logs, they witness national's: R14, R25). Nothing else.
 LINKS = {
     ("tokyo", "national"), ("osaka", "national"), ("chiyoda", "national"),
     ("kita", "national"), ("chiyoda", "tokyo"), ("kita", "osaka"),
-    ("chiyoda", "kita"), ("kita", "chiyoda"),
+    ("chiyoda", "kita"), ("kita", "chiyoda"), ("national", "tokyo"), ("national", "osaka"),
 }  # fmt: skip
 
 

@@ -69,8 +69,8 @@ def test_a_block_one_operator_signs_is_carried_with_its_end_and_who_confirmed_it
         "address", "192.0.2.7", "operator-1", "scans")  # fmt: skip
     assert entry.since == NOW and entry.until == NOW + timedelta(seconds=600)
     view = DirectoryView(sign_directory(directory, NATIONAL), NATIONAL.public_key())
-    assert view.blocked(address="192.0.2.7") == entry
-    assert view.blocked(address="192.0.2.8") is None
+    assert view.blocked(address="192.0.2.7", now=NOW) == entry
+    assert view.blocked(address="192.0.2.8", now=NOW) is None
     # It lapses at its end by the node's own clock: no new directory needed.
     assert view.blocked(address="192.0.2.7", now=NOW + timedelta(seconds=601)) is None
 
@@ -78,14 +78,17 @@ def test_a_block_one_operator_signs_is_carried_with_its_end_and_who_confirmed_it
 def test_a_node_block_names_its_certificate() -> None:
     directory = _block("node", CHIYODA)
     view = DirectoryView(sign_directory(directory, NATIONAL), NATIONAL.public_key())
-    assert view.blocked(node_id=CHIYODA) is not None and view.blocked(node_id=TOKYO) is None
+    assert (
+        view.blocked(node_id=CHIYODA, now=NOW) is not None
+        and view.blocked(node_id=TOKYO, now=NOW) is None
+    )
     # A new certificate for the node (re-issued after the incident) is not the one blocked.
     [entry] = directory.hotlist
     reissued = [e.model_copy(update={"fingerprint": "0" * 64}) if e.node_id == CHIYODA else e
                 for e in directory.entries]  # fmt: skip
     other = directory.model_copy(update={"entries": reissued, "version": 2})
     again = DirectoryView(sign_directory(other, NATIONAL), NATIONAL.public_key())
-    assert entry.fingerprint and again.blocked(node_id=CHIYODA) is None
+    assert entry.fingerprint and again.blocked(node_id=CHIYODA, now=NOW) is None
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,10 @@ def _until(until: str | None, span: str | None, now: datetime) -> datetime:
     if (until is None) == (span is None):
         raise InvalidInput("Give the block's end: --until TIME or --for DURATION (one of them).")
     if span is not None:
-        return now + duration(span)
+        # The end is kept to whole seconds, rounded up, so the time every screen shows
+        # (to the second) is the time the block really ends.
+        end = now + duration(span)
+        return end.replace(microsecond=0) + timedelta(seconds=1 if end.microsecond else 0)
     try:
         end = datetime.fromisoformat(str(until))
     except ValueError:

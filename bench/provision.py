@@ -1,20 +1,30 @@
-"""Benchmark: provision to agencies at the national node, beside the floor.
+"""Benchmark: provision to agencies at the national node, each figure beside its floors.
 
     .venv/bin/python -m bench.provision [--persons 1000000] [--seconds 10] [--batch 1000000]
 
 Builds a network folder, loads ``--persons`` synthetic identities straight into the
 national node's SQLite database (set-up, not measured), runs the national node as
-its own process (uvicorn, one worker, TLS 1.3 with client certificates) and
-measures, as the pension fund's agency over mTLS with signed requests:
+its own process (``jukinet node run``: uvicorn, one worker, TLS 1.3 with client
+certificates) and measures, as the pension fund's agency over mTLS with signed
+requests (``NodeClient``, 16 keep-alive connections):
 
-- lookup by code (provision row and audit entry durable per request), 16
-  keep-alive connections for ``--seconds``: requests/s, p50, p99 — beside a TLS
-  endpoint that does nothing (a bare FastAPI app under the same uvicorn settings,
-  same client, same signing);
+- lookup by code (provision row and audit entry durable per request) for
+  ``--seconds`` after one second of warm-up: requests/s, p50, p99 — beside floors
+  served in a process of their own (``bench/floor_server.py``: a bare FastAPI
+  ``POST /noop`` under the node's server settings and TLS material):
+  (a) an unsigned plain mTLS client (aiohttp, same connections, same body);
+  (b) the network's signing client, as for the node;
+  (b+v) the signing client, the floor server verifying every signature as a node does;
 - batch status of ``--batch`` random codes through the agency client: persons/s —
-  beside the same join in plain SQL on the same database (sorted chunks of 5,000);
-- search by the 4 items in-process (the service function, no HTTP): p50, p99 —
-  beside the bare indexed SELECT on the folded name.
+  beside (c), in a process of its own (``bench/batch_floor.py``), the same rows read
+  and the same provision rows and provision-log hashes written by plain SQL on the
+  same database, sorted chunks of ``provision.CHUNK``, one transaction per chunk;
+- search by the 4 items in-process (the service function, no HTTP, no process of its
+  own): p50, p99 — beside the bare indexed SELECT on the folded name.
+
+Each figure is printed with jukinet/floor and the CPU µs per request (per person for
+batch) of the server process (the node's whole session, from ``/proc``) and of this
+client process (``getrusage``); ``uptime``'s load average goes beside them.
 """
 
 from __future__ import annotations
@@ -24,20 +34,29 @@ import asyncio
 import os
 import platform
 import random
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from fastapi import FastAPI
 from sqlalchemy import insert, select
 
+from bench.floors import (
+    CONNECTIONS,
+    Figure,
+    batch_floor,
+    floor_server,
+    hammer,
+    own_cpu,
+    pct,
+    session_cpu,
+    stop,
+    unsigned,
+    wait_up,
+)
 from jukinet.agency import AgencyClient
 from jukinet.deploy.network import init_network, write_topology
 from jukinet.domain.codes import generate_resident_code
@@ -45,7 +64,6 @@ from jukinet.domain.names import fold
 from jukinet.network.client import NodeClient
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import LookupRequest, SearchRequest
-from jukinet.network.server import serve
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.tables import identities
@@ -78,10 +96,6 @@ sector = "pension"
 
 def _port() -> int:
     return free_port_block(1)
-
-
-def _pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100)[p - 1] * 1000
 
 
 def build(root: Path, places: Places, persons: int) -> tuple[NetworkLayout, list[str], float]:
@@ -130,48 +144,44 @@ def build(root: Path, places: Places, persons: int) -> tuple[NetworkLayout, list
     return layout, codes, load
 
 
-async def _hammer(client: NodeClient, url: str, body: object, seconds: float) -> list[float]:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            if body is None:
-                await client.get(url)
-            else:
-                await client.post(url, body(random.random()))  # type: ignore[operator]
-            latencies.append(time.perf_counter() - start)
-
-    await asyncio.gather(*(worker() for _ in range(16)))
-    return latencies
-
-
-def bench_lookup(layout: NetworkLayout, codes: list[str], seconds: float) -> dict[str, float]:
-    home = layout.node("national:national")
-    url = f"https://127.0.0.1:{_national_port(home)}"
-    node = subprocess.Popen(
+def _node(home: Path) -> subprocess.Popen[bytes]:
+    """The national node as ``jukinet node run`` serves it, in a session of its own."""
+    return subprocess.Popen(
         [str(EXE), "--home", str(home), "node", "run"], stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
+
+
+def bench_lookup(layout: NetworkLayout, codes: list[str], seconds: float) -> dict[str, Figure]:
+    home = layout.node("national:national")
     agency = AgencyClient.from_folder(layout.client("agency:pension-fund")).settings.identity
+
+    def lookup(r: float) -> LookupRequest:
+        return LookupRequest(affair=PENSION, resident_code=codes[int(r * len(codes))])
+
+    async def signed(url: str, pid: int) -> Figure:
+        async with NodeClient(agency, connections=CONNECTIONS) as client:
+            return await hammer(lambda r: client.post(url, lookup(r)), seconds, pid)
+
+    url = f"https://127.0.0.1:{_national_port(home)}"
+    node = _node(home)
     try:
-        _wait_up(agency, url)
-
-        def lookup(r: float) -> LookupRequest:
-            return LookupRequest(affair=PENSION, resident_code=codes[int(r * len(codes))])
-
-        async def go() -> list[float]:
-            async with NodeClient(agency, connections=16) as client:
-                await _hammer(client, f"{url}/provision/lookup", lookup, 1.0)  # warm-up
-                return await _hammer(client, f"{url}/provision/lookup", lookup, seconds)
-
-        lat = asyncio.run(go())
+        wait_up(agency, url)
+        out = {"jukinet": asyncio.run(signed(f"{url}/provision/lookup", node.pid))}
     finally:
-        node.send_signal(signal.SIGTERM)
-        node.wait(timeout=30)
-    floor = _floor_noop(layout, seconds)
-    return {"rps": len(lat) / seconds, "p50": _pct(lat, 50), "p99": _pct(lat, 99), **floor}
+        stop(node)
+    with floor_server(home, agency.cert_path, verify=False) as (pid, port):
+        url = f"https://127.0.0.1:{port}"
+        wait_up(agency, url)
+        context = agency.tls_context()
+        body = lambda r: lookup(r).model_dump_json().encode()  # noqa: E731
+        out["a"] = asyncio.run(unsigned(context, f"{url}/noop", body, seconds, pid))
+        out["b"] = asyncio.run(signed(f"{url}/noop", pid))
+    with floor_server(home, agency.cert_path, verify=True) as (pid, port):
+        url = f"https://127.0.0.1:{port}"
+        wait_up(agency, url)
+        out["bv"] = asyncio.run(signed(f"{url}/noop", pid))
+    return out
 
 
 def _national_port(home: Path) -> int:
@@ -182,69 +192,14 @@ def _national_port(home: Path) -> int:
     return cfg.network.port
 
 
-def _wait_up(identity: object, url: str) -> None:
-    async def ping() -> None:
-        async with NodeClient(identity, timeout=2) as client:  # type: ignore[arg-type]
-            await client.get(f"{url}/health")
-
-    for _ in range(100):
-        try:
-            asyncio.run(ping())
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
-
-def _floor_noop(layout: NetworkLayout, seconds: float) -> dict[str, float]:
-    """A FastAPI endpoint that does nothing, same uvicorn TLS settings, same client."""
-    app = FastAPI()
-
-    @app.post("/noop")
-    async def noop() -> dict[str, str]:
-        return {}
-
-    home = layout.node("national:national")
-    port = _port()
-    thread = threading.Thread(
-        target=lambda: serve(app, host="127.0.0.1", port=port, cert_path=home / "node.pem",
-                             key_path=home / "node.key", ca_path=home / "ca.pem"),
-        daemon=True,
-    )  # fmt: skip
-    # The floor runs in this process (a thread) while the client also runs here: the
-    # same two cores, so it is a fair floor for the client + TLS share of the work.
-    thread.start()
-    agency = AgencyClient.from_folder(layout.client("agency:pension-fund")).settings.identity
-    url = f"https://127.0.0.1:{port}/noop"
-    time.sleep(1.0)
-
-    async def go() -> list[float]:
-        async with NodeClient(agency, connections=16) as client:
-            await _hammer(
-                client, url, lambda _r: LookupRequest(affair="x", resident_code="11111111113"), 1.0
-            )
-            return await _hammer(
-                client,
-                url,
-                lambda _r: LookupRequest(affair="x", resident_code="11111111113"),
-                seconds,
-            )
-
-    lat = asyncio.run(go())
-    return {"floor_rps": len(lat) / seconds, "floor_p99": _pct(lat, 99)}
-
-
-def bench_batch(layout: NetworkLayout, codes: list[str], count: int) -> dict[str, float]:
+def bench_batch(layout: NetworkLayout, codes: list[str], count: int) -> dict[str, Figure]:
     home = layout.node("national:national")
     url = f"https://127.0.0.1:{_national_port(home)}"
     sample = random.Random(3).choices(codes, k=count)
-    node = subprocess.Popen(
-        [str(EXE), "--home", str(home), "node", "run"], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    node = _node(home)
     try:
         settings = AgencyClient.from_folder(layout.client("agency:pension-fund")).settings
-        _wait_up(settings.identity, url)
+        wait_up(settings.identity, url)
 
         async def go() -> int:
             n = 0
@@ -253,25 +208,15 @@ def bench_batch(layout: NetworkLayout, codes: list[str], count: int) -> dict[str
                     n += 1
             return n
 
-        t0 = time.perf_counter()
+        node0, client0, t0 = session_cpu(node.pid), own_cpu(), time.perf_counter()
         n = asyncio.run(go())
-        rate = n / (time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        node_us = (session_cpu(node.pid) - node0) / n * 1e6
+        jukinet = Figure(n / elapsed, server_us=node_us, client_us=(own_cpu() - client0) / n * 1e6)
     finally:
-        node.send_signal(signal.SIGTERM)
-        node.wait(timeout=30)
-    # Floor: the same join in plain SQL on the same database, sorted chunks of 5,000.
-    store = national.open_node(home)
-    t0 = time.perf_counter()
-    found = 0
-    with store.engine.connect() as conn:
-        for i in range(0, len(sample), 5000):
-            chunk = sorted(sample[i : i + 5000])
-            found += len(
-                conn.execute(select(identities).where(identities.c.resident_code.in_(chunk))).all()
-            )
-    floor = len(sample) / (time.perf_counter() - t0)
-    store.close()
-    return {"rate": rate, "floor": floor}
+        stop(node)
+    floor = batch_floor(home, sample, provision.CHUNK)
+    return {"jukinet": jukinet, "c": Figure(floor["rate"], server_us=floor["cpu_us"])}
 
 
 def bench_search(layout: NetworkLayout, codes: list[str], samples: int = 2000) -> dict[str, float]:
@@ -300,8 +245,24 @@ def bench_search(layout: NetworkLayout, codes: list[str], samples: int = 2000) -
             ).all()  # fmt: skip
             floor_times.append(time.perf_counter() - start)
     store.close()
-    return {"p50": _pct(service_times, 50), "p99": _pct(service_times, 99),
-            "floor_p50": _pct(floor_times, 50), "floor_p99": _pct(floor_times, 99)}  # fmt: skip
+    return {"p50": pct(service_times, 50), "p99": pct(service_times, 99),
+            "floor_p50": pct(floor_times, 50), "floor_p99": pct(floor_times, 99)}  # fmt: skip
+
+
+def _row(label: str, f: Figure, unit: str, of: Figure | None = None) -> str:
+    ratio = f"{of.rate / f.rate:13.2f}" if of is not None else ""
+    lat = f"{f.p50:7.1f} {f.p99:7.1f}" if f.p99 else " " * 15
+    client = f"{f.client_us:>8,.0f}" if f.client_us else f"{'-':>8}"
+    return f"  {label:<44} {f.rate:>9,.0f} {unit}  {lat}  {f.server_us:>8,.0f}  {client}  {ratio}"
+
+
+def _header(title: str) -> str:
+    return (f"[{title}]\n  {'':<44} {'rate':>15}  {'p50 ms':>7} {'p99 ms':>7}  "
+            f"{'srv µs':>8}  {'cli µs':>8}  jukinet/floor")  # fmt: skip
+
+
+def _load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> None:
@@ -312,22 +273,30 @@ def main() -> None:
     args = parser.parse_args()
     print(f"jukinet provision benchmark — {date.today()} — {platform.node()} "
           f"({os.cpu_count()} cores, Python {platform.python_version()})")  # fmt: skip
+    print(f"load before: {_load()}")
     with tempfile.TemporaryDirectory() as tmp, Places() as places:
         layout, codes, load = build(Path(tmp) / "net", places, args.persons)
         print(f"\nloaded {args.persons:,} identities at {load:,.0f}/s (set-up, plain inserts)")
         lk = bench_lookup(layout, codes, args.seconds)
-        print(f"[lookup by code, mTLS, provision log durable] {lk['rps']:,.0f} req/s  "
-              f"p50 {lk['p50']:.1f} ms  p99 {lk['p99']:.1f} ms")  # fmt: skip
-        print(f"  floor (no-op endpoint, same TLS)         {lk['floor_rps']:,.0f} req/s  "
-              f"p99 {lk['floor_p99']:.1f} ms")  # fmt: skip
+        print(_header("lookup by code, mTLS, provision row + audit entry durable per request"))
+        print(_row("jukinet national node, signing client", lk["jukinet"], "req/s"))
+        for key, label in (("a", "floor (a) no-op, unsigned client"),
+                           ("b", "floor (b) no-op, signing client"),
+                           ("bv", "floor (b+v) no-op verifying, signing client")):  # fmt: skip
+            print(_row(label, lk[key], "req/s", lk["jukinet"]))
+        print(f"load: {_load()}")
         bt = bench_batch(layout, codes, args.batch)
-        print(f"[batch status, {args.batch:,} codes]       {bt['rate']:,.0f} persons/s")
-        print(f"  floor (same join, plain SQL)             {bt['floor']:,.0f} persons/s")
+        print(_header(f"batch status, {args.batch:,} codes, per person"))
+        print(_row("jukinet national node, agency client", bt["jukinet"], "/s   "))
+        print(_row("floor (c) same read + writes, plain SQL", bt["c"], "/s   ", bt["jukinet"]))
+        print(f"load: {_load()}")
         sr = bench_search(layout, codes)
-        print(f"[search, {args.persons:,} persons]          p50 {sr['p50']:.2f} ms  "
+        print(f"[search, {args.persons:,} persons, in-process: service function vs SELECT]")
+        print(f"  jukinet provision.search                   p50 {sr['p50']:.2f} ms  "
               f"p99 {sr['p99']:.2f} ms")  # fmt: skip
-        print(f"  floor (indexed SELECT on folded name)    p50 {sr['floor_p50']:.2f} ms  "
+        print(f"  floor (indexed SELECT on folded name)      p50 {sr['floor_p50']:.2f} ms  "
               f"p99 {sr['floor_p99']:.2f} ms")  # fmt: skip
+        print(f"load after: {_load()}")
 
 
 if __name__ == "__main__":

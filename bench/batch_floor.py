@@ -1,0 +1,113 @@
+"""The batch floor: the node's reads and provision writes in plain SQL, in its own process.
+
+    python -m bench.batch_floor --home NODE_FOLDER --codes FILE [--chunk 5000]
+
+On the node's own database (its engine, so the same SQLite pragmas or PostgreSQL
+settings), for each chunk of the codes in FILE (one per line), sorted, in one
+transaction that commits:
+
+- the same read as the node's batch: the identity columns the node reads
+  (``provision_store.by_codes``), ``resident_code IN (...)`` over the sorted chunk;
+- the same provision information the node writes (``provision_store.log_provisions``
+  and ``provision_log.append``): one ``provisions`` row per person provided with all
+  its columns (the fixed ones copied from the node's last batch row), its leaf index
+  and keyed commitment, the provision tree's stored hashes of each leaf (the same
+  leaf lines, hashed as the node does) and the tree head's update.
+
+Not done here: the answer rows (records, pseudonyms, JSON), the HTTP exchange and the
+one audit entry a chunk (a row per 5,000 persons). Prints one JSON object: codes/s,
+persons provided, CPU µs per code of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from bench.floors import own_cpu
+from jukinet.audit import merkle
+from jukinet.audit import provision_log as fmt
+from jukinet.nodes.national import service as national
+
+_READ = ("resident_code, person_key, name, date_of_birth, sex, address, status, "
+         "change_reason, change_date, name_folded, address_folded")  # fmt: skip
+_WRITE = ("at, node, agency, recipient, affair, function, person_key, resident_code, "
+          "fields, request_id, leaf, basis, commitment")  # fmt: skip
+
+
+def _head(conn: Connection) -> merkle.Appender:
+    size, kept = conn.exec_driver_sql("SELECT size, edge FROM provision_head WHERE id = 1").one()
+    edge = merkle.edge_indexes(int(size))
+    kept = bytes(kept)
+    hashes = [kept[i : i + merkle.HASH_SIZE] for i in range(0, len(kept), merkle.HASH_SIZE)]
+    return merkle.Appender(
+        int(size), {(lv, n): h for (lv, n, _), h in zip(edge, hashes, strict=True)}
+    )
+
+
+def run(home: Path, codes: list[str], chunk: int) -> dict[str, float]:
+    store = national.open_node(home)
+    engine = store.engine
+    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    with engine.connect() as conn:
+        secret = bytes.fromhex(
+            conn.exec_driver_sql(
+                "SELECT value FROM node WHERE key = 'disclosure_secret'"
+            ).scalar_one()
+        )
+        node_id, agency, recipient, affair, fields, basis = conn.exec_driver_sql(
+            "SELECT node, agency, recipient, affair, fields, basis FROM provisions "
+            "WHERE function = 'batch' ORDER BY id DESC LIMIT 1"
+        ).one()
+    insert_row = f"INSERT INTO provisions ({_WRITE}) VALUES ({', '.join([mark] * 13)})"
+    insert_hash = f"INSERT INTO provision_tree (idx, hash) VALUES ({mark}, {mark})"
+    set_head = f"UPDATE provision_head SET size = {mark}, root = {mark}, edge = {mark} WHERE id = 1"
+    provided = 0
+    cpu0, t0 = own_cpu(), time.perf_counter()
+    for i in range(0, len(codes), chunk):
+        part = sorted(set(codes[i : i + chunk]))
+        at, request = datetime.now(UTC).isoformat(), uuid.uuid4().hex
+        template = fmt.LeafTemplate(at, node_id, recipient, affair, basis, "batch", fields, request)
+        with engine.begin() as conn:
+            marks = ", ".join([mark] * len(part))
+            read = f"SELECT {_READ} FROM identities WHERE resident_code IN ({marks})"
+            people = {r[1]: r[0] for r in conn.exec_driver_sql(read, tuple(part))}
+            tree = _head(conn)
+            index = merkle.stored_hash_count(tree.size)
+            rows, hashes = [], []
+            for key, code in people.items():
+                n = tree.size
+                c = fmt.commitment(fmt.resident_key(secret, key), n)
+                for h in tree.add(merkle.leaf_hash(template.line(n, c))):
+                    hashes.append((index, h))
+                    index += 1
+                rows.append((at, node_id, agency, recipient, affair, "batch", key, code, fields,
+                             request, n, basis, c))  # fmt: skip
+            conn.exec_driver_sql(insert_row, rows)
+            conn.exec_driver_sql(insert_hash, hashes)
+            head = (tree.size, tree.root(), b"".join(tree.right_edge()))
+            conn.exec_driver_sql(set_head, head)
+            provided += len(rows)
+    elapsed, cpu = time.perf_counter() - t0, own_cpu() - cpu0
+    store.close()
+    return {"rate": len(codes) / elapsed, "provided": provided, "cpu_us": cpu / len(codes) * 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--codes", type=Path, required=True)
+    parser.add_argument("--chunk", type=int, default=5000)
+    args = parser.parse_args()
+    codes = args.codes.read_text().split()
+    print(json.dumps(run(args.home, codes, args.chunk)))
+
+
+if __name__ == "__main__":
+    main()

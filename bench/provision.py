@@ -192,7 +192,9 @@ def _national_port(home: Path) -> int:
     return cfg.network.port
 
 
-def bench_batch(layout: NetworkLayout, codes: list[str], count: int) -> dict[str, Figure]:
+def bench_batch(
+    layout: NetworkLayout, codes: list[str], count: int
+) -> tuple[dict[str, Figure], dict[str, float]]:
     home = layout.node("national:national")
     url = f"https://127.0.0.1:{_national_port(home)}"
     sample = random.Random(3).choices(codes, k=count)
@@ -216,7 +218,8 @@ def bench_batch(layout: NetworkLayout, codes: list[str], count: int) -> dict[str
     finally:
         stop(node)
     floor = batch_floor(home, sample, provision.CHUNK)
-    return {"jukinet": jukinet, "c": Figure(floor["rate"], server_us=floor["cpu_us"])}
+    parts = {k: floor[f"{k}_us"] for k in ("read", "hashes", "write")}
+    return {"jukinet": jukinet, "c": Figure(floor["rate"], server_us=floor["cpu_us"])}, parts
 
 
 def bench_search(layout: NetworkLayout, codes: list[str], samples: int = 2000) -> dict[str, float]:
@@ -285,10 +288,12 @@ def main() -> None:
                            ("bv", "floor (b+v) no-op verifying, signing client")):  # fmt: skip
             print(_row(label, lk[key], "req/s", lk["jukinet"]))
         print(f"load: {_load()}")
-        bt = bench_batch(layout, codes, args.batch)
+        bt, parts = bench_batch(layout, codes, args.batch)
         print(_header(f"batch status, {args.batch:,} codes, per person"))
         print(_row("jukinet national node, agency client", bt["jukinet"], "/s   "))
         print(_row("floor (c) same read + writes, plain SQL", bt["c"], "/s   ", bt["jukinet"]))
+        print("    (c) wall µs a code: read {read:.1f}, log hashes {hashes:.1f}, "
+              "inserts + commit {write:.1f}".format(**parts))  # fmt: skip
         print(f"load: {_load()}")
         sr = bench_search(layout, codes)
         print(f"[search, {args.persons:,} persons, in-process: service function vs SELECT]")

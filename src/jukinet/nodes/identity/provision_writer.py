@@ -185,13 +185,18 @@ class GroupWriter:
 
     # --- the writer thread ----------------------------------------------------
     def _loop(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._ready:
+                    while not self._queue:
+                        if self._closing or (not self._ready.wait(IDLE) and not self._queue):
+                            self._thread = None  # under the lock: the next call starts one
+                            return
+                self._commit()
+        finally:
             with self._ready:
-                while not self._queue:
-                    if self._closing or (not self._ready.wait(IDLE) and not self._queue):
-                        self._thread = None
-                        return
-            self._commit()
+                if self._thread is threading.current_thread():  # ended by an exception
+                    self._thread = None
 
     def _take(self) -> list[_Call[Any]]:
         with self._ready:
@@ -219,13 +224,15 @@ class GroupWriter:
                         answers.append((call, None, exc))
                     pendings.append(pending)
                 write(conn, self.store, head, pendings)
-        except Exception as exc:  # rolled back: nothing written, every call gets the error
+        except BaseException as exc:  # rolled back: nothing written, every call gets the error
             group = group or self._take()
             log.error("a group of %d provision call(s) was not written: %s", len(group), exc)
             with self._ready:
                 self._failed += 1
                 self._calls += len(group)
             self._answer([(call, None, exc) for call in group])
+            if not isinstance(exc, Exception):
+                raise  # the thread is told to end (its calls are answered)
             return
         with self._ready:
             self._groups += 1

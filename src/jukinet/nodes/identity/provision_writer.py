@@ -182,6 +182,10 @@ class GroupWriter:
             self._ready.notify_all()
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+        done = self.stats()
+        if done.calls:  # what group commit did, for the node's operators
+            log.info("provision writer of %s: %d call(s) in %d group(s), %d group(s) failed",
+                     self.store.node_id, done.calls, done.groups, done.failed)  # fmt: skip
 
     # --- the writer thread ----------------------------------------------------
     def _loop(self) -> None:

@@ -155,13 +155,35 @@ def appender(conn: Connection, size: int, kept: bytes = b"") -> merkle.Appender:
     return merkle.Appender(size, {(lv, n): h for (lv, n, _), h in zip(edge, hashes, strict=True)})
 
 
-def append(conn: Connection, key: NodeKey, node: str, drafts: Sequence[Draft]) -> int:
-    """Append ``drafts`` to the log in this transaction; returns the last seq."""
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The head row as locked for this transaction: the tree's size and right edge."""
+
+    seq: int
+    edge: bytes
+
+
+def lock_edge(conn: Connection) -> Head:
+    """Lock the head row for this transaction, with what ``append`` needs of it."""
+    row = conn.execute(_LOCK_EDGE).one()
+    return Head(int(row.seq), bytes(row.edge))
+
+
+def append(
+    conn: Connection, key: NodeKey, node: str, drafts: Sequence[Draft], head: Head | None = None
+) -> int:
+    """Append ``drafts`` to the log in this transaction; returns the last seq.
+
+    ``head`` is the head this transaction locked (``lock_edge``) and has not advanced
+    since: given, the head is not locked and read a second time. One signature of the
+    new head, however many drafts.
+    """
     if not drafts:
-        return lock_head(conn)[0]
-    head = conn.execute(_LOCK_EDGE).one()
-    seq = int(head.seq)
-    tree = appender(conn, seq, bytes(head.edge))
+        return lock_head(conn)[0] if head is None else head.seq
+    if head is None:
+        head = lock_edge(conn)
+    seq = head.seq
+    tree = appender(conn, seq, head.edge)
     index = merkle.stored_hash_count(seq)
     at = now()
     rows, hashes = [], []

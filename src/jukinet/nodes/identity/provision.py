@@ -5,10 +5,12 @@ Every call names an affair of the legal table (別表, ``jukinet.domain.legal``)
 table decides whether the calling agency may use this function for this affair, and
 names the one node that serves each recipient (``served_by``): a call to any other
 node is refused. Anything refused is one audit entry (outcome ``refused``) and one
-line on the ``jukinet.security`` logger, and nothing else. Anything allowed is one
-transaction that decides the answer, writes one ``provisions`` row per person
-provided and one audit entry. A batch is one such transaction per chunk of
-``CHUNK`` codes.
+line on the ``jukinet.security`` logger, and nothing else. Anything allowed decides
+the answer, writes one ``provisions`` row per person provided and one audit entry,
+in one transaction: a lookup, verify or search in the transaction of its group
+(``provision_writer``: the calls waiting together are committed together, and each
+is answered only once committed), a batch in one transaction per chunk of ``CHUNK``
+codes.
 
 The answer holds exactly the affair's fields; an affair with a ``sector`` receives
 the sector pseudonym (``pseudonym``) and never the resident code.
@@ -22,8 +24,8 @@ so the call writes one provision row for that person with no fields given (``fie
 empty) and the code as asked: the resident's disclosure (R14) lists the attempt, and
 the audit entry says ``retired``.
 
-These are the use cases (one transaction each); the policy they apply is
-``jukinet.domain.provision``, the queries ``provision_store``, the HTTP routes
+These are the use cases; the policy they apply is ``jukinet.domain.provision``, the
+queries ``provision_store``, the group commit ``provision_writer``, the HTTP routes
 ``provision_api``.
 """
 
@@ -66,8 +68,9 @@ from jukinet.network.messages import (
 from jukinet.nodes.identity import provision_store as q
 from jukinet.nodes.identity.disclosure import disclosure
 from jukinet.nodes.identity.provision_seal import seal
+from jukinet.nodes.identity.provision_writer import Pending, Work
 from jukinet.nodes.identity.pseudonym import pseudonym
-from jukinet.nodes.identity.store import IdentityStore
+from jukinet.nodes.identity.store import IdentityStore, refusal
 from jukinet.nodes.identity.tables import security_log
 
 __all__ = [
@@ -77,8 +80,11 @@ __all__ = [
     "disclosure",
     "load_table",
     "lookup",
+    "lookup_work",
     "search",
+    "search_work",
     "verify",
+    "verify_work",
 ]
 
 LEGAL_TABLE_FILE = "legal.toml"
@@ -92,14 +98,19 @@ def load_table(home: Path) -> LegalTable:
 
 
 class _Provider:
-    """What one call provides: the affair's fields of each person, and the log rows."""
+    """What one call provides: the affair's fields of each person, and the log rows.
+
+    With ``pending`` (a lookup, verify or search in its group, ``provision_writer``)
+    the rows and the audit entry go into it, written with the group's; without (a
+    batch chunk) they are written at once in the caller's transaction.
+    """
 
     def __init__(
         self, store: IdentityStore, recipient: Recipient, affair: Affair, function: Function,
-        agency: str,
+        agency: str, pending: Pending | None = None,
     ) -> None:  # fmt: skip
         self.store, self.recipient, self.affair = store, recipient, affair
-        self.function, self.agency = function, agency
+        self.function, self.agency, self.pending = function, agency, pending
         self.request_id = uuid.uuid4().hex
         self.fields = policy.provided_fields(affair)
         self.given = policy.logged_fields(function, self.fields)
@@ -127,8 +138,17 @@ class _Provider:
         at = audit.now()
         persons = [(p.person_key, asked, self.given) for p, asked in provided]
         persons += [(p.person_key, asked, "") for p, asked in retired]
-        secret = self.store.disclosure_secret(conn)
-        q.log_provisions(conn, at, fixed, persons, self.request_id, self.affair.basis, secret)
+        call = q.Provided(at, fixed, persons, self.request_id, self.affair.basis)
+        if self.pending is None:
+            q.log_calls(conn, [call], self.store.disclosure_secret(conn))
+            self._touched(persons)
+        else:
+            self.pending.provided.append(call)
+            self.pending.after.append(lambda: self._touched(persons))
+        if persons:  # the audit entry of this call (or chunk) seals the rows (R12, R14)
+            self.sealed = seal([(*fixed, *person) for person in persons], at)
+
+    def _touched(self, persons: Sequence[tuple[str, str, str]]) -> None:
         security = seclog.for_node(self.store.node_id)
         if security is not None:  # how many residents this call touched (R7)
             security.event(
@@ -136,54 +156,87 @@ class _Provider:
                 request_id=self.request_id, residents=len(persons), affair=self.affair.code,
                 touched=[person for person, _, _ in persons],
             )  # fmt: skip
-        if persons:  # the audit entry of this call (or chunk) seals the rows (R12, R14)
-            self.sealed = seal([(*fixed, *person) for person in persons], at)
 
     def audit(self, conn: Connection, detail: str) -> None:
         target = f"{self.recipient.code}/{self.affair.code}"
         draft = audit.Draft(self.agency, f"provision.{self.function}", target,
                             detail=f"request {self.request_id}: {detail}{self.sealed}")  # fmt: skip
         self.sealed = ""
-        self.store.audit(conn, draft)
+        if self.pending is None:
+            self.store.audit(conn, draft)
+        else:
+            self.pending.drafts.append(draft)
 
 
 def _refused(
-    store: IdentityStore, actor: str, function: Function, affair: str, exc: JukinetError
-) -> None:
+    store: IdentityStore, actor: str, function: Function, affair: str, exc: JukinetError,
+    pending: Pending | None = None,
+) -> None:  # fmt: skip
     security_log.warning(
         "refused provision.%s of affair %r to %s: %s [%s]", function, affair, actor, exc, exc.code,
         extra={"peer": actor, "affair": affair, "function": str(function), "reason": exc.code},
     )  # fmt: skip
-    store.refused(actor, f"provision.{function}", affair, exc)
-    security = seclog.for_node(store.node_id)
-    if security is not None:
-        security.event("provision-refused", "failure", exc.message, caller=actor,
-                       code=exc.code, affair=affair)  # fmt: skip
+
+    def event() -> None:
+        security = seclog.for_node(store.node_id)
+        if security is not None:
+            security.event("provision-refused", "failure", exc.message, caller=actor,
+                           code=exc.code, affair=affair)  # fmt: skip
+
+    operation = f"provision.{function}"
+    if pending is None:
+        store.refused(actor, operation, affair, exc)
+        event()
+    else:  # written with the group, even though this call fails (Pending.refuse)
+        pending.refuse(refusal(actor, operation, affair, exc), event)
 
 
 def _authorize(
-    store: IdentityStore, table: LegalTable, agency: str, affair: str, function: Function
-) -> _Provider:
+    store: IdentityStore, table: LegalTable, agency: str, affair: str, function: Function,
+    pending: Pending | None = None,
+) -> _Provider:  # fmt: skip
     """The provider of this call, or (audited and logged) ProvisionRefused."""
     actor = node_id("agency", agency)
     try:
         recipient, allowed = table.authorize(agency, affair, function)
         policy.check_served(recipient, store.kind, store.code)
     except JukinetError as exc:
-        _refused(store, actor, function, affair, exc)
+        _refused(store, actor, function, affair, exc, pending)
         raise
-    return _Provider(store, recipient, allowed, function, actor)
+    return _Provider(store, recipient, allowed, function, actor, pending)
 
 
-# --- lookup, search, verify ---------------------------------------------------------
+# --- lookup, search, verify: group commit (provision_writer) --------------------------
 
 
 def lookup(
     store: IdentityStore, table: LegalTable, agency: str, req: LookupRequest
 ) -> LookupResponse:
+    """Identity information of one person by resident code (``lookup_work``), once on record."""
+    return store.provision_writer.call(lookup_work(store, table, agency, req))
+
+
+def search(
+    store: IdentityStore, table: LegalTable, agency: str, req: SearchRequest
+) -> SearchResponse:
+    """Ranked candidates by the 4 items (``search_work``), once on record."""
+    return store.provision_writer.call(search_work(store, table, agency, req))
+
+
+def verify(
+    store: IdentityStore, table: LegalTable, agency: str, req: VerifyRequest
+) -> VerifyResponse:
+    """Match or not per item (``verify_work``), once on record."""
+    return store.provision_writer.call(verify_work(store, table, agency, req))
+
+
+def lookup_work(
+    store: IdentityStore, table: LegalTable, agency: str, req: LookupRequest
+) -> Work[LookupResponse]:
     """Identity information of one person by resident code, the affair's fields only."""
-    p = _authorize(store, table, agency, req.affair, Function.LOOKUP)
-    with store.transaction() as conn:
+
+    def work(conn: Connection, pending: Pending) -> LookupResponse:
+        p = _authorize(store, table, agency, req.affair, Function.LOOKUP, pending)
         found = q.find_asked(conn, req.resident_code)
         if found is None:
             p.audit(conn, "not found")
@@ -196,26 +249,29 @@ def lookup(
         record = p.record(conn, person)
         p.log(conn, [(person, req.resident_code)])
         p.audit(conn, f"provided 1 ({p.given})")
-    return LookupResponse.model_construct(found=True, record=record)
+        return LookupResponse.model_construct(found=True, record=record)
+
+    return work
 
 
-def search(
+def search_work(
     store: IdentityStore, table: LegalTable, agency: str, req: SearchRequest
-) -> SearchResponse:
+) -> Work[SearchResponse]:
     """Ranked candidates by the 4 items, compared after folding; never more than allowed.
 
     Candidates have the folded name (and, if given, the date of birth) exactly; sex
     and the address (folded, prefix or part) rank them; residents before removed
     identities at equal score.
     """
-    p = _authorize(store, table, agency, req.affair, Function.SEARCH)
-    try:
-        name = policy.search_key(req.name)
-    except JukinetError as exc:
-        _refused(store, p.agency, Function.SEARCH, req.affair, exc)
-        raise
-    limit = policy.candidate_limit(p.affair, MAX_CANDIDATES)
-    with store.transaction() as conn:
+
+    def work(conn: Connection, pending: Pending) -> SearchResponse:
+        p = _authorize(store, table, agency, req.affair, Function.SEARCH, pending)
+        try:
+            name = policy.search_key(req.name)
+        except JukinetError as exc:
+            _refused(store, p.agency, Function.SEARCH, req.affair, exc, pending)
+            raise
+        limit = policy.candidate_limit(p.affair, MAX_CANDIDATES)
         people = q.by_name(conn, name, req.date_of_birth)
         ranked = policy.rank(
             people, date_of_birth=req.date_of_birth, sex=req.sex, address=req.address,
@@ -227,16 +283,19 @@ def search(
         ]
         p.log(conn, [(person, person.resident_code) for _, person in ranked])
         p.audit(conn, f"{len(candidates)} candidate(s) of {len(people)} ({p.given})")
-    return SearchResponse.model_construct(candidates=candidates)
+        return SearchResponse.model_construct(candidates=candidates)
+
+    return work
 
 
-def verify(
+def verify_work(
     store: IdentityStore, table: LegalTable, agency: str, req: VerifyRequest
-) -> VerifyResponse:
+) -> Work[VerifyResponse]:
     """Match or not per item (name and address after folding); no data is returned."""
-    p = _authorize(store, table, agency, req.affair, Function.VERIFY)
     nothing = dict.fromkeys(policy.VERIFY_ITEMS, False)
-    with store.transaction() as conn:
+
+    def work(conn: Connection, pending: Pending) -> VerifyResponse:
+        p = _authorize(store, table, agency, req.affair, Function.VERIFY, pending)
         found = q.find_asked(conn, req.resident_code)
         if found is None:
             p.audit(conn, "not found")
@@ -252,7 +311,9 @@ def verify(
         )  # fmt: skip
         p.log(conn, [(person, req.resident_code)])
         p.audit(conn, f"verified 1: {sum(matches.values())} of 4 items match")
-    return VerifyResponse(found=True, matches=matches)
+        return VerifyResponse(found=True, matches=matches)
+
+    return work
 
 
 # --- batch (R24) --------------------------------------------------------------------

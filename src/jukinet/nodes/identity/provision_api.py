@@ -90,22 +90,26 @@ CardSource = Callable[[DisclosureRequest], Awaitable[CardEvidence]]
 def router(store: IdentityStore, table: LegalTable, card: CardSource | None = None) -> APIRouter:
     """The provision and disclosure endpoints (docs/network.md, "Endpoints").
 
-    Every use case runs in a worker thread (a batch streams from one, chunk by chunk),
-    never on the event loop (docs/architecture.md, "Routes and the event loop").
+    Lookups, verifies and searches are awaited from the store's provision writer, which
+    commits them in groups and answers each once its group is committed
+    (``provision_writer``); the rest run in a worker thread (a batch streams from one,
+    chunk by chunk). The event loop never waits for the database (docs/architecture.md,
+    "Routes and the event loop", "Group commit").
     """
     api = APIRouter()
+    writer = store.provision_writer
 
     @api.post("/provision/lookup", responses=REFUSED)
     async def provision_lookup(req: LookupRequest, peer: Caller) -> LookupResponse:
-        return await asyncio.to_thread(provision.lookup, store, table, peer.code, req)
+        return await writer.run(provision.lookup_work(store, table, peer.code, req))
 
     @api.post("/provision/verify", responses=REFUSED)
     async def provision_verify(req: VerifyRequest, peer: Caller) -> VerifyResponse:
-        return await asyncio.to_thread(provision.verify, store, table, peer.code, req)
+        return await writer.run(provision.verify_work(store, table, peer.code, req))
 
     @api.post("/provision/search", responses=REFUSED)
     async def provision_search(req: SearchRequest, peer: Caller) -> SearchResponse:
-        return await asyncio.to_thread(provision.search, store, table, peer.code, req)
+        return await writer.run(provision.search_work(store, table, peer.code, req))
 
     @api.post(
         "/provision/batch",

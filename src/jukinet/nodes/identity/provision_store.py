@@ -8,6 +8,7 @@ function runs inside the caller's transaction (``IdentityStore.transaction``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,10 +21,12 @@ from jukinet.nodes.identity.tables import identities, provisions, retired_codes
 
 __all__ = [
     "SEARCH_SCAN",
+    "Provided",
     "by_codes",
     "by_name",
     "find",
     "find_asked",
+    "log_calls",
     "log_provisions",
     "provisions_of",
     "resident_of",
@@ -109,6 +112,22 @@ _LOG_COLUMNS = ("at", "node", "agency", "recipient", "affair", "function", "pers
                 "resident_code", "fields", "request_id", "leaf", "basis", "commitment")  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Provided:
+    """The provision rows of one call (or batch chunk), before they are written.
+
+    ``fixed`` is (node, agency, recipient, affair, function); ``persons`` is
+    (person key, code as asked, fields given) per person; ``basis`` the affair's legal
+    basis.
+    """
+
+    at: str
+    fixed: tuple[str, str, str, str, str]
+    persons: Sequence[tuple[str, str, str]]
+    request_id: str
+    basis: str
+
+
 def log_provisions(
     conn: Connection, at: str, fixed: tuple[str, str, str, str, str],
     provided: Sequence[tuple[str, str, str]], request_id: str, basis: str, secret: bytes,
@@ -119,13 +138,23 @@ def log_provisions(
     (person key, code as asked, fields given) per person; ``basis`` the affair's legal
     basis; ``secret`` the node's disclosure secret (``provision_log``).
     """
-    if not provided:
+    log_calls(conn, [Provided(at, fixed, provided, request_id, basis)], secret)
+
+
+def log_calls(conn: Connection, calls: Sequence[Provided], secret: bytes) -> None:
+    """The provision rows of several calls, in order, with their leaves: one append to the
+    provision log (one read and one advance of its head) and one multi-row insert."""
+    calls = [c for c in calls if c.persons]
+    if not calls:
         return
-    node_id, _agency, recipient, affair, function = fixed
-    leaves = provision_log.append(conn, secret, [
-        (at, node_id, recipient, affair, basis, function, fields, request_id, key)
-        for key, _asked, fields in provided
-    ])  # fmt: skip
+    leaf_rows: list[provision_log.Row] = []
+    for c in calls:
+        node_id, _agency, recipient, affair, function = c.fixed
+        leaf_rows.extend(
+            (c.at, node_id, recipient, affair, c.basis, function, fields, c.request_id, key)
+            for key, _asked, fields in c.persons
+        )
+    leaves = iter(provision_log.append(conn, secret, leaf_rows))
     # A batch writes one row per person; the DBAPI's executemany with plain tuples
     # skips SQLAlchemy's per-row parameter processing (a quarter of a batch's time).
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -133,13 +162,13 @@ def log_provisions(
         f"INSERT INTO {provisions.name} ({', '.join(_LOG_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(_LOG_COLUMNS))})"
     )
-    conn.exec_driver_sql(
-        sql,
-        [
-            (at, *fixed, key, asked, fields, request_id, leaf, basis, c)
-            for (key, asked, fields), (leaf, c) in zip(provided, leaves, strict=True)
-        ],
-    )
+    rows: list[tuple[Any, ...]] = []
+    for c in calls:
+        rows.extend(
+            (c.at, *c.fixed, key, asked, fields, c.request_id, leaf, c.basis, commitment)
+            for (key, asked, fields), (leaf, commitment) in zip(c.persons, leaves, strict=False)
+        )
+    conn.exec_driver_sql(sql, rows)
 
 
 def provisions_of(conn: Connection, person_key: str) -> Sequence[Row[Any]]:

@@ -10,7 +10,7 @@ made of are in ``applying.py``; the reads in ``reads.py``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
@@ -31,11 +31,19 @@ from jukinet.network.messages import (
 )
 from jukinet.nodes.identity import applying, provision_log, quarantine
 from jukinet.nodes.identity.authority import Authority, Sender, Standing, check_standing
+from jukinet.nodes.identity.provision_writer import GroupWriter
 from jukinet.nodes.identity.pseudonym import node_secret
 from jukinet.nodes.identity.reads import Identity, IdentityChange, IdentityReads
 from jukinet.nodes.identity.tables import node, security_log
 
-__all__ = ["Identity", "IdentityChange", "IdentityStore"]
+__all__ = ["Identity", "IdentityChange", "IdentityStore", "refusal"]
+
+
+def refusal(actor: str, operation: str, target: str, exc: JukinetError) -> audit.Draft:
+    """The audit entry of a refusal: the error's code and its sentence."""
+    return audit.Draft(
+        actor, operation, target, audit.Outcome.REFUSED, f"{exc.code}: {exc.message}"
+    )
 
 
 class IdentityStore(IdentityReads):
@@ -60,6 +68,8 @@ class IdentityStore(IdentityReads):
         self.node_id = f"{self.kind}:{self.code}"
         self._pseudonym_secret: bytes | None = None
         self._disclosure_secret: bytes | None = None
+        # Lookups, verifies and searches: group commit in one writer thread.
+        self.provision_writer = GroupWriter(self)
 
     def pseudonym_secret(self, conn: Connection) -> bytes:
         """The node's pseudonym secret, read once (it never changes)."""
@@ -85,6 +95,18 @@ class IdentityStore(IdentityReads):
             audit.lock_head(conn)
             yield conn
 
+    @contextmanager
+    def group_transaction(
+        self, take: Callable[[], None]
+    ) -> Iterator[tuple[Connection, audit.Head]]:
+        """The writers' turn, as ``transaction``; ``take`` runs once it has come (the
+        provision writer takes the calls waiting by then), before the transaction
+        begins and locks the audit head, once: it yields the head as locked."""
+        with self._writers:
+            take()
+            with self.engine.begin() as conn:
+                yield conn, audit.lock_edge(conn)
+
     def audit_alone(self, draft: audit.Draft) -> None:
         """One entry in a transaction of its own (R9: a rollback, an emergency order)."""
         with self.transaction() as conn:
@@ -95,11 +117,12 @@ class IdentityStore(IdentityReads):
 
     def refused(self, actor: str, operation: str, target: str, exc: JukinetError) -> None:
         """Record a refusal in a transaction of its own."""
-        detail = f"{exc.code}: {exc.message}"
         with self.transaction() as conn:
-            self.audit(conn, audit.Draft(actor, operation, target, audit.Outcome.REFUSED, detail))
+            self.audit(conn, refusal(actor, operation, target, exc))
 
     def close(self) -> None:
+        """Answer the provision calls taken in (the writer drains), then close the database."""
+        self.provision_writer.close()
         self.engine.dispose()
 
     # --- applying updates -----------------------------------------------------

@@ -4,7 +4,7 @@ The server of ``test_transport`` (prefecture 130001) with a security log and the
 default IDS rules: a failed handshake, a missing signature, a replay, a caller of
 another prefecture and an unknown path are each one line with the source address,
 an admitted call carries the certificate subject, and a rule's block refuses the
-source before anything else.
+source before anything else; on asyncio (the tests' loop) and on uvloop (the nodes').
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import uvloop
 from fastapi import FastAPI
 
 from jukinet.errors import PeerRefused, PeerUnreachable
@@ -51,7 +52,13 @@ async def _status(world: World, method: str, url: str, headers: dict[str, str]) 
         return response.status
 
 
-def _serve(world: World, tmp_path: Path, rules: str, scenario: Any) -> SecurityLog:
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop(request: pytest.FixtureRequest) -> str:
+    """The event loop the server runs on: the tests' (asyncio) and the nodes' (uvloop)."""
+    return str(request.param)
+
+
+def _serve(world: World, tmp_path: Path, rules: str, scenario: Any, loop: str) -> SecurityLog:
     parsed, hours = parse_rules(rules)
     log = SecurityLog(SERVER, tmp_path / "security.jsonl", Engine(parsed, hours))
 
@@ -61,11 +68,16 @@ def _serve(world: World, tmp_path: Path, rules: str, scenario: Any) -> SecurityL
         async with _running(app, world.identity(SERVER)) as url:
             await scenario(url)
 
-    asyncio.run(main())
+    if loop == "uvloop":
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
     return log
 
 
-def test_every_refusal_is_one_ecs_line_with_its_source(world: World, tmp_path: Path) -> None:
+def test_every_refusal_is_one_ecs_line_with_its_source(
+    world: World, tmp_path: Path, loop: str
+) -> None:
     async def scenario(url: str) -> None:
         impostor = NodeIdentity(
             CHIYODA,
@@ -85,7 +97,7 @@ def test_every_refusal_is_one_ecs_line_with_its_source(world: World, tmp_path: P
                 await client.post(f"{url}/updates", PoolRequest(count=5))
         assert await _status(world, "GET", f"{url}/.env", {}) == 404
 
-    log = _serve(world, tmp_path, DEFAULT_RULES, scenario)
+    log = _serve(world, tmp_path, DEFAULT_RULES, scenario, loop)
     assert log.path is not None
     lines = _lines(log.path)
     events = [(r["event"]["kind"], r["event"]["action"], r["event"]["outcome"]) for r in lines]
@@ -111,7 +123,7 @@ def test_every_refusal_is_one_ecs_line_with_its_source(world: World, tmp_path: P
 
 
 def test_a_source_a_rule_blocked_is_refused_before_anything_else(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, loop: str
 ) -> None:
     rules = DEFAULT_RULES.replace("threshold = 5", "threshold = 3", 1)
 
@@ -132,7 +144,7 @@ def test_a_source_a_rule_blocked_is_refused_before_anything_else(
         with pytest.raises(aiohttp.ClientError):
             await _status(world, "POST", f"{url}/updates", signed)
 
-    log = _serve(world, tmp_path, rules, scenario)
+    log = _serve(world, tmp_path, rules, scenario, loop)
     assert log.path is not None
     actions = [r["event"]["action"] for r in _lines(log.path)]
     assert actions == [

@@ -14,11 +14,10 @@ from jukinet.errors import SignatureRefused
 from jukinet.network.signatures import (
     COVERED_COMPONENTS,
     ReplayCache,
-    _OwnKey,
-    _Request,
     sign_request,
     verify_request,
 )
+from jukinet.network.signatures_reference import _OwnKey, _Request
 
 KEY = Ed25519PrivateKey.generate()
 ME = "municipality:131016"

@@ -1,36 +1,40 @@
 """Who is calling, at the application layer: RFC 9421 message signatures (R7, R8).
 
-uvicorn checks the caller's certificate at the handshake but does not hand it to
-the application, so every request between nodes also carries an HTTP message
-signature made with the node key (the key of its certificate): label ``jukinet``,
-algorithm ``ed25519``, ``keyid`` = node id, covering ``@method``, ``@authority``,
-``@path``, ``@query`` and an RFC 9530 ``Content-Digest`` (sha-256, also of an
-empty body), with ``created`` and ``nonce``. The signature base, Structured
-Field parsing and digests come from the ``http_message_signatures`` library;
-the policy (which keys, how fresh, no replays) is here.
+Every request between nodes carries an HTTP message signature made with the node key
+(the key of its certificate): label ``jukinet``, algorithm ``ed25519``, ``keyid`` = node
+id, covering ``@method``, ``@authority``, ``@path``, ``@query`` and an RFC 9530
+``Content-Digest`` (sha-256, also of an empty body), with ``created`` and ``nonce``. The
+signature is kept with what it asked for (a provision's record), so the caller cannot
+deny the request later; the TLS client certificate only says "some member of the
+network" to this hop. The network's one signature shape is built and read by
+``signature_shape.py`` (string operations, cryptography's Ed25519); the
+``http_message_signatures`` library is the reference it is tested against
+(``signatures_reference.py``). The policy (which keys, how fresh, no replays) is here.
 """
 
 from __future__ import annotations
 
+import base64
 import heapq
+import hmac
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 import http_sf
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from http_message_signatures import (
-    HTTPMessageSignaturesException,
-    HTTPMessageSigner,
-    HTTPMessageVerifier,
-    HTTPSignatureKeyResolver,
-    algorithms,
-)
 
 from jukinet.errors import SignatureRefused
+from jukinet.network.signature_shape import (
+    COMPONENTS,
+    LABEL,
+    ShapeError,
+    content_digest,
+    read_signature,
+    signature_base,
+    signature_params,
+)
 
 __all__ = [
     "COVERED_COMPONENTS",
@@ -41,66 +45,8 @@ __all__ = [
     "verify_request",
 ]
 
-LABEL = "jukinet"
-COVERED_COMPONENTS = ("@method", "@authority", "@path", "@query", "content-digest")
-_OWN_HEADERS = frozenset({"content-digest", "signature", "signature-input"})
+COVERED_COMPONENTS = COMPONENTS
 _MAX_NONCE = 128
-
-
-@dataclass
-class _Request:
-    """The message shape the library reads: method, absolute URL, header lines."""
-
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class _HeaderLines:
-    """Read-only header lines for verification (keeps repeated fields apart)."""
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self._headers = headers
-
-    def items(self) -> Any:
-        return self._headers.items()
-
-
-@dataclass
-class _Received:
-    method: str
-    url: str
-    headers: _HeaderLines
-
-
-class _OwnKey(HTTPSignatureKeyResolver):
-    def __init__(self, key: Ed25519PrivateKey) -> None:
-        self._key = key
-
-    def resolve_private_key(self, key_id: str) -> Ed25519PrivateKey:
-        return self._key
-
-
-class _DirectoryKeys(HTTPSignatureKeyResolver):
-    """Resolves keyids through the caller's function and remembers whether it knew them."""
-
-    def __init__(self, resolve_key: Callable[[str], Ed25519PublicKey | None]) -> None:
-        self._resolve_key = resolve_key
-        self.keyid: str | None = None
-        self.unknown = False
-
-    def resolve_public_key(self, key_id: str) -> Ed25519PublicKey | None:
-        self.keyid = key_id
-        key = self._resolve_key(key_id)
-        self.unknown = key is None
-        return key
-
-
-class _Verifier(HTTPMessageVerifier):
-    def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
-        # Freshness is checked by verify_request against its own clock and window
-        # (the library's is wall-clock only and 5 s of skew), after the signature.
-        return None
 
 
 def sign_request(
@@ -118,27 +64,32 @@ def sign_request(
 
     ``url`` must be the absolute, already percent-encoded URL that goes on the
     wire. ``created`` (Unix time) and ``nonce`` default to now and 128 random bits.
+    ``headers`` are not signed (the network's shape covers none of them).
     """
-    message = _Request(
-        method.upper(),
-        url,
-        {name: value for name, value in headers.items() if name.lower() not in _OWN_HEADERS},
+    digest = content_digest(body)
+    params = signature_params(
+        int(time.time() if created is None else created),
+        key_id,
+        secrets.token_urlsafe(16) if nonce is None else nonce,
     )
-    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_OwnKey(key))
-    signer.sign(
-        message,
-        key_id=key_id,
-        created=datetime.fromtimestamp(time.time() if created is None else created, UTC),
-        nonce=secrets.token_urlsafe(16) if nonce is None else nonce,
-        label=LABEL,
-        covered_component_ids=COVERED_COMPONENTS,
-        body=body,
-    )
-    return {name: value for name, value in message.headers.items() if name.lower() in _OWN_HEADERS}
+    try:
+        base = signature_base(method.upper(), url, digest, params)
+    except ShapeError as exc:
+        raise ValueError(str(exc)) from None
+    signature = base64.b64encode(key.sign(base)).decode("ascii")
+    return {
+        "Content-Digest": digest,
+        "Signature-Input": f"{LABEL}={params}",
+        "Signature": f"{LABEL}=:{signature}:",
+    }
 
 
 def _claimed_keyid(headers: Mapping[str, str]) -> str | None:
     """The keyid a request claims, before anything is verified: for the log only."""
+    try:
+        return read_signature(headers).keyid
+    except ShapeError:
+        pass
     for name, value in headers.items():
         if name.lower() != "signature-input":
             continue
@@ -172,36 +123,77 @@ def verify_request(
     active directory member and None for anyone else.
     """
     clock = time.time() if now is None else now
-    claimed = _claimed_keyid(headers)
+    names = {name.lower() for name in headers}
+    if "signature" not in names or "signature-input" not in names:
+        # No signature, no identity: mTLS alone only says "some member of the network".
+        raise SignatureRefused("The request carries no signature.", 401, None)
+    try:
+        signed = read_signature(headers)
+    except ShapeError as exc:
+        claimed = _claimed_keyid(headers)
+        raise SignatureRefused(
+            f"The signature does not verify: {str(exc).rstrip('.')}.", 401, claimed
+        ) from None
+    claimed = signed.keyid
 
     def refuse(reason: str, status: int = 401) -> SignatureRefused:
         return SignatureRefused(reason, status, claimed)
 
-    names = {name.lower() for name in headers}
-    if "signature" not in names or "signature-input" not in names:
-        # No signature, no identity: mTLS alone only says "some member of the network".
-        raise refuse("The request carries no signature.")
-    message = _Received(method.upper(), url, _HeaderLines(headers))
-    keys = _DirectoryKeys(resolve_key)
-    verifier = _Verifier(signature_algorithm=algorithms.ED25519, key_resolver=keys)
+    def unverified(detail: str) -> SignatureRefused:
+        return refuse(f"The signature does not verify: {detail}.")
+
+    if signed.label != LABEL:
+        raise refuse(f"The signature is labelled {signed.label!r}, not {LABEL!r}.")
+    if signed.keyid is None:
+        raise unverified('Signature is missing a required "keyid" parameter')
+    if signed.alg is not None and signed.alg != "ed25519":
+        raise unverified("Unexpected algorithm specified in the signature")
+    if signed.digest is None:
+        raise unverified('Covered header field "content-digest" not found in the message')
+    key = resolve_key(signed.keyid)
+    if key is None:
+        # Only members listed as active in the signed directory may call at all (R7).
+        raise SignatureRefused(
+            f"{signed.keyid} is not an active member of the network directory.", 403, signed.keyid
+        )
     try:
-        # require_components: a valid signature over fewer parts (say, only @method)
-        # would let the rest of the request be changed without notice.
-        results = verifier.verify(message, max_age=None, require_components=COVERED_COMPONENTS)
-    except HTTPMessageSignaturesException as exc:
-        if keys.unknown:
-            # Only members listed as active in the signed directory may call at all (R7).
-            raise SignatureRefused(
-                f"{keys.keyid} is not an active member of the network directory.", 403, keys.keyid
-            ) from None
-        # cryptography's InvalidSignature says nothing; the library's own errors do.
-        detail = str(exc) or "it does not match this request under the signer's key"
-        raise refuse(f"The signature does not verify: {detail.rstrip('.')}.") from None
-    result = results[0]
-    keyid = str(result.parameters["keyid"])
-    if result.label != LABEL:
-        raise refuse(f"The signature is labelled {result.label!r}, not {LABEL!r}.")
-    created = result.parameters.get("created")
+        base = signature_base(method.upper(), url, signed.digest, signed.params)
+    except ShapeError as exc:
+        raise unverified(str(exc).rstrip(".")) from None
+    try:
+        if signed.signature is None:
+            raise InvalidSignature
+        key.verify(signed.signature, base)
+    except InvalidSignature:
+        raise unverified("it does not match this request under the signer's key") from None
+    keyid = signed.keyid
+    created = _fresh(signed.created, signed.expires, clock, window, refuse)
+    nonce = signed.nonce
+    if not isinstance(nonce, str) or not 0 < len(nonce) <= _MAX_NONCE:
+        raise refuse("The signature has no nonce.")
+    # Within the window, the same signed request sent twice is a replay (say, an
+    # identity update applied again or a code pool drawn twice).
+    if replay.seen(keyid, nonce, now=clock):
+        raise refuse("The request was already received (replay).")
+    # The signature covers the Content-Digest header; only this ties it to the body
+    # actually received, so a changed body with the old signature fails.
+    if not hmac.compare_digest(content_digest(body), signed.digest):
+        raise refuse(
+            "The body does not match its signed Content-Digest: "
+            "Content-Digest does not match the message body"
+        )
+    replay.remember(keyid, nonce, until=created + window, now=clock)
+    return keyid
+
+
+def _fresh(
+    created: object,
+    expires: object,
+    clock: float,
+    window: float,
+    refuse: Callable[[str], SignatureRefused],
+) -> int:
+    """``created``, once it is within ``window`` of ``clock`` and not past ``expires``."""
     if not isinstance(created, int):
         raise refuse("The signature has no created time.")
     # A captured request is worth little when it expires quickly; the window also
@@ -213,24 +205,9 @@ def verify_request(
             f"The signature's created time is {abs(skew):.0f} s {side} this node's clock "
             f"(allowed: {window:.0f} s)."
         )
-    expires = result.parameters.get("expires")
     if isinstance(expires, int) and expires < clock:
         raise refuse("The signature has expired.")
-    nonce = result.nonce
-    if not isinstance(nonce, str) or not 0 < len(nonce) <= _MAX_NONCE:
-        raise refuse("The signature has no nonce.")
-    # Within the window, the same signed request sent twice is a replay (say, an
-    # identity update applied again or a code pool drawn twice).
-    if replay.seen(keyid, nonce, now=clock):
-        raise refuse("The request was already received (replay).")
-    try:
-        # The signature covers the Content-Digest header; only this ties it to the
-        # body actually received, so a changed body with the old signature fails.
-        verifier.verify_body(message, results, body)
-    except HTTPMessageSignaturesException as exc:
-        raise refuse(f"The body does not match its signed Content-Digest: {exc}") from None
-    replay.remember(keyid, nonce, until=created + window, now=clock)
-    return keyid
+    return created
 
 
 class ReplayCache:

@@ -66,12 +66,17 @@ def test_every_row_is_loaded_with_its_history_registry_and_one_audit_entry(
     assert _count(national, issued_codes) == 300
     with national.store.engine.connect() as conn:
         held = provision_store.find(conn, codes[7])
-        seqs = conn.scalars(
-            select(ids.identity_history.c.sender_seq)
-            .where(ids.identity_history.c.resident_code == codes[7])
+        history = conn.execute(
+            select(ids.identity_history.c.resident_code, ids.identity_history.c.sender,
+                   ids.identity_history.c.sender_seq)
+            .order_by(ids.identity_history.c.sender_seq)
         ).all()  # fmt: skip
     assert held is not None and held.name_folded == "高橋タロウ"
-    assert seqs == [9]  # the row number in the file (the header is row 1)
+    # One history row each, sent by the load, numbered in the order of the codes.
+    assert [(r.resident_code, r.sender_seq) for r in history] == [
+        (c, n) for n, c in enumerate(sorted(codes), start=1)
+    ]
+    assert {r.sender for r in history} == {done.sender}
     [detail] = _loads(national)
     assert "loaded 300 identities (270 resident, 30 removed) of 1 municipalities" in detail
     assert done.sha256 in detail

@@ -105,7 +105,7 @@ def load_csv(
                     count = _executemany(conn, rows, reader, sender, at)
             if count == 0:
                 raise LoadRefused(f"{path.name} holds no rows after its header.")
-            _check_codes(conn, sender, registry)
+            _check_codes(conn, sender, registry, path)
             if registry is not None:
                 _register(conn, sender, registry, at)
             seconds = time.perf_counter() - started
@@ -176,6 +176,10 @@ _LINE = re.compile(r"line (\d+)")
 def _copy(
     conn: Connection, rows: Rows, reader: Iterator[list[str]], sender: str, at: str, mode: str
 ) -> int:
+    """The identities by one COPY (the server takes a chunk while the next is checked),
+    then their history rows set-based (``_history``)."""
+    import psycopg
+
     tables = (identities, identity_history)
     if mode == "after":
         for table in tables:
@@ -186,19 +190,27 @@ def _copy(
                 conn.execute(DropConstraint(unique))
     dbapi: Any = conn.connection.driver_connection
     count = 0
-    with dbapi.cursor() as cur:
-        for first, chunk in _chunks(rows, reader):
-            keys = rows.person_keys(len(chunk))
-            ident, hist = [], []
-            for n, (key, r) in enumerate(zip(keys, chunk, strict=True), start=first):
-                code, name, born, sex, address, status, reason, changed, origin, rec = r[:10]
-                common = (f"{_escape(name)}\t{born}\t{sex}\t{_escape(address)}\t{status}\t"
-                          f"{_escape(reason)}\t{changed}\t{origin}\t{rec}")  # fmt: skip
-                ident.append(f"{code}\t{key}\t{common}\t{at}\t{_escape(r[10])}\t{_escape(r[11])}\n")
-                hist.append(f"{key}\t{code}\t{common}\t{sender}\t{n}\t{at}\n")
-            _copy_into(cur, identities.name, _IDENTITY_COLUMNS, "".join(ident), first)
-            _copy_into(cur, identity_history.name, _HISTORY_COLUMNS, "".join(hist), first)
-            count += len(chunk)
+    columns = ", ".join(_IDENTITY_COLUMNS)
+    try:
+        with dbapi.cursor() as cur:
+            with cur.copy(f"COPY {identities.name} ({columns}) FROM STDIN") as copy:
+                for _first, chunk in _chunks(rows, reader):
+                    keys = rows.person_keys(len(chunk))
+                    copy.write("".join([
+                        f"{r[0]}\t{key}\t{_escape(r[1])}\t{r[2]}\t{r[3]}\t{_escape(r[4])}\t"
+                        f"{r[5]}\t{_escape(r[6])}\t{r[7]}\t{r[8]}\t{r[9]}\t{at}\t"
+                        f"{_escape(r[10])}\t{_escape(r[11])}\n"
+                        for key, r in zip(keys, chunk, strict=True)
+                    ]).encode())  # fmt: skip
+                    count += len(chunk)
+    except psycopg.errors.UniqueViolation as exc:
+        found = _LINE.search(exc.diag.context or "")
+        row = f"Row {int(found.group(1)) + 1}" if found else "A row"  # row 1 is the header
+        raise LoadRefused(
+            f"{row}: its resident code is already held by this node or earlier in the file "
+            f"({exc.diag.message_detail or exc})."
+        ) from None
+    _history(conn, sender, at)
     if mode == "after":
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
         for table in tables:
@@ -210,19 +222,19 @@ def _copy(
     return count
 
 
-def _copy_into(cur: Any, table: str, columns: Sequence[str], data: str, first: int) -> None:
-    import psycopg
-
-    try:
-        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write(data.encode())
-    except psycopg.errors.UniqueViolation as exc:
-        found = _LINE.search(exc.diag.context or "")
-        row = f"Row {first + int(found.group(1)) - 1}" if found else "A row"
-        raise LoadRefused(
-            f"{row}: its resident code is already held by this node or earlier in the file "
-            f"({exc.diag.message_detail or exc})."
-        ) from None
+def _history(conn: Connection, sender: str, at: str) -> None:
+    """One history row per loaded identity (R22), sent by the load and numbered in the
+    order of the resident codes: written by the database from the rows just loaded."""
+    shared = [c for c in _HISTORY_COLUMNS if c not in ("sender", "sender_seq", "applied_at")]
+    conn.execute(
+        text(
+            f"INSERT INTO {identity_history.name} ({', '.join(_HISTORY_COLUMNS)}) "
+            f"SELECT {', '.join(shared)}, :sender, "
+            "row_number() OVER (ORDER BY resident_code), applied_at "
+            f"FROM {identities.name} WHERE applied_at = :at"
+        ),
+        {"sender": sender, "at": at},
+    )
 
 
 # --- SQLite: executemany ----------------------------------------------------
@@ -233,7 +245,6 @@ def _executemany(
 ) -> int:
     seen: dict[str, int] = {}
     ident_sql = _insert(identities.name, _IDENTITY_COLUMNS)
-    hist_sql = _insert(identity_history.name, _HISTORY_COLUMNS)
     count = 0
     for first, chunk in _chunks(rows, reader):
         codes = [r[0] for r in chunk]
@@ -255,9 +266,8 @@ def _executemany(
         keys = rows.person_keys(len(chunk))
         conn.exec_driver_sql(ident_sql, [(r[0], key, *r[1:9], r[9], at, r[10], r[11])
                                          for key, r in zip(keys, chunk, strict=True)])  # fmt: skip
-        conn.exec_driver_sql(hist_sql, [(key, *r[:10], sender, n, at) for n, (key, r)
-                                        in enumerate(zip(keys, chunk, strict=True), start=first)])  # fmt: skip
         count += len(chunk)
+    _history(conn, sender, at)
     return count
 
 
@@ -268,7 +278,7 @@ def _insert(table: str, columns: Sequence[str]) -> str:
 # --- after the rows: retired codes and the national code registry -------------
 
 
-def _check_codes(conn: Connection, sender: str, registry: Table | None) -> None:
+def _check_codes(conn: Connection, sender: str, registry: Table | None, path: Path) -> None:
     """Refuse a code a code change retired here (R6), or one the registry issued to
     another municipality than the row's origin."""
     h = identity_history.c
@@ -280,7 +290,8 @@ def _check_codes(conn: Connection, sender: str, registry: Table | None) -> None:
         ).first()  # fmt: skip
         if row is not None:
             raise LoadRefused(
-                f"Row {row.sender_seq}: resident code {row.resident_code} was retired by a "
+                f"Row {_row_of(path, row.resident_code)}: resident code {row.resident_code} "
+                "was retired by a "
                 "code change and is never used again (R6)."
             )
     if registry is None or conn.execute(select(registry.c.code).limit(1)).first() is None:
@@ -293,9 +304,21 @@ def _check_codes(conn: Connection, sender: str, registry: Table | None) -> None:
     ).first()  # fmt: skip
     if row is not None:
         raise LoadRefused(
-            f"Row {row.sender_seq}: resident code {row.resident_code} was issued to "
+            f"Row {_row_of(path, row.resident_code)}: resident code {row.resident_code} was "
+            "issued to "
             f"municipality {row.municipality}, not to {row.origin} (R6)."
         )
+
+
+def _row_of(path: Path, code: str) -> int:
+    """The number of the row holding ``code`` (read again: only a refusal needs it)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        column = next(reader).index("resident_code")
+        for number, row in enumerate(reader, start=2):
+            if row[column] == code:
+                return number
+    return 0
 
 
 def _register(conn: Connection, sender: str, registry: Table, at: str) -> None:

@@ -26,7 +26,7 @@ OPTIONAL = ("recorded_at",)
 SEXES = frozenset({"male", "female"})
 STATUSES = frozenset({"resident", "removed"})
 LIMITS = {"name": 100, "address": 300, "change_reason": 32}  # as IdentityUpdate's
-_FOLDED_KEPT = 100_000  # folded addresses remembered (a household shares one)
+_FOLDED_KEPT = 200_000  # folded names and addresses remembered
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -100,23 +100,23 @@ class Rows:
                 f"Row {number}: {code!r} is not a resident code (11 digits, the last a "
                 "modulus-11 check digit)."
             )
-        for what, value in (("name", name), ("address", address), ("change_reason", reason)):
-            if not value.strip() or len(value) > LIMITS[what]:
-                raise LoadRefused(
-                    f"Row {number}: the {what} must be 1 to {LIMITS[what]} characters."
-                )
-            if _CONTROL.search(value):
-                raise LoadRefused(f"Row {number}: the {what} holds a control character.")
+        if (
+            not 0 < len(name) <= LIMITS["name"] or not 0 < len(address) <= LIMITS["address"]
+            or not 0 < len(reason) <= LIMITS["change_reason"]
+            or _CONTROL.search(name + address + reason) or not name.strip()
+            or not address.strip() or not reason.strip()
+        ):  # fmt: skip
+            self._text_refused(number, name, address, reason)
         if sex not in SEXES:
             raise LoadRefused(f"Row {number}: the sex is {sex!r}, not male or female.")
         if status not in STATUSES:
             raise LoadRefused(f"Row {number}: the status is {status!r}, not resident or removed.")
-        for what, value in (("date_of_birth", born), ("change_date", changed)):
-            if not self._date_ok(value):
-                raise LoadRefused(
-                    f"Row {number}: the {what} {value!r} is not a date (YYYY-MM-DD) up to today."
-                )
-        if not self._origin_ok(origin):
+        dates = self._dates
+        if not (dates.get(born) or self._date_ok(born)):
+            raise LoadRefused(self._bad_date(number, "date_of_birth", born))
+        if not (dates.get(changed) or self._date_ok(changed)):
+            raise LoadRefused(self._bad_date(number, "change_date", changed))
+        if not (self._origins.get(origin) or self._origin_ok(origin)):
             raise LoadRefused(
                 f"Row {number}: the origin {origin!r} is not a local government code."
             )
@@ -133,13 +133,31 @@ class Rows:
             self.residents += 1
         else:
             self.removed += 1
-        folded = self._folded.get(address)
+        return (code, name, born, sex, address, status, reason, changed, origin, recorded,
+                self._fold(name), self._fold(address))  # fmt: skip
+
+    def _fold(self, value: str) -> str:
+        """``fold(value)``, remembered: names and addresses repeat across a file."""
+        folded = self._folded.get(value)
         if folded is None:
             if len(self._folded) >= _FOLDED_KEPT:
                 self._folded.clear()  # memory flat in the file's size
-            folded = self._folded[address] = fold(address)
-        return (code, name, born, sex, address, status, reason, changed, origin, recorded,
-                fold(name), folded)  # fmt: skip
+            folded = self._folded[value] = fold(value)
+        return folded
+
+    @staticmethod
+    def _text_refused(number: int, name: str, address: str, reason: str) -> None:
+        for what, value in (("name", name), ("address", address), ("change_reason", reason)):
+            if not value.strip() or len(value) > LIMITS[what]:
+                raise LoadRefused(
+                    f"Row {number}: the {what} must be 1 to {LIMITS[what]} characters."
+                )
+            if _CONTROL.search(value):
+                raise LoadRefused(f"Row {number}: the {what} holds a control character.")
+
+    @staticmethod
+    def _bad_date(number: int, what: str, value: str) -> str:
+        return f"Row {number}: the {what} {value!r} is not a date (YYYY-MM-DD) up to today."
 
     def _date_ok(self, value: str) -> bool:
         ok = self._dates.get(value)

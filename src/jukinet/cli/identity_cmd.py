@@ -76,3 +76,42 @@ def load(
         f"({done.rows / max(done.seconds, 1e-9):,.0f}/s, {done.method}, indexes {done.indexes}); "
         f"history sender {done.sender}."
     )
+
+
+@app.command("partitions")
+@handle_errors
+def partitions() -> None:
+    """Make the provision log's partitions of this month and the next ones (PostgreSQL)."""
+    from jukinet.nodes.identity import provision_retention
+
+    with _node() as store:
+        made = provision_retention.ensure_partitions(store)
+        with store.engine.connect() as conn:
+            held = sorted(provision_retention.months(conn)) if provision_retention.partitioned(
+                conn) else []  # fmt: skip
+    if not held:
+        console.print("The provision log is one table here (SQLite): no partitions to make.")
+        return
+    console.print(f"Made {', '.join(made) or 'none'}; months held: {held[0]:%Y-%m} to "
+                  f"{held[-1]:%Y-%m}.")  # fmt: skip
+
+
+@app.command("prune")
+@handle_errors
+def prune(
+    operator: str = typer.Option("system", "--operator", help="Who prunes (audited)."),
+    keep_years: int = typer.Option(7, min=1, help="Keep provision records this many years."),
+    keep_days: int | None = typer.Option(
+        None, min=1, help="Keep this many days instead of --keep-years."
+    ),
+) -> None:
+    """Remove the provision records older than the retention (7 years, MISSION.md)."""
+    from datetime import UTC, datetime
+
+    from jukinet.nodes.identity import provision_retention
+
+    cutoff = provision_retention.cutoff_of(datetime.now(UTC), keep_years, keep_days)
+    with _node() as store:
+        done = provision_retention.prune(store, cutoff, actor=operator)
+    dropped = f"; dropped {', '.join(done.partitions)}" if done.partitions else ""
+    console.print(f"Pruned {done.rows:,} provision records older than {done.cutoff}{dropped}.")

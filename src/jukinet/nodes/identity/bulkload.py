@@ -223,14 +223,14 @@ def _copy(
 
 
 def _history(conn: Connection, sender: str, at: str) -> None:
-    """One history row per loaded identity (R22), sent by the load and numbered in the
-    order of the resident codes: written by the database from the rows just loaded."""
+    """One history row per loaded identity (R22), sent by the load and numbered 1..n as
+    the database reads the rows just loaded (no sort: it cost a third of a load)."""
     shared = [c for c in _HISTORY_COLUMNS if c not in ("sender", "sender_seq", "applied_at")]
     conn.execute(
         text(
             f"INSERT INTO {identity_history.name} ({', '.join(_HISTORY_COLUMNS)}) "
             f"SELECT {', '.join(shared)}, :sender, "
-            "row_number() OVER (ORDER BY resident_code), applied_at "
+            "row_number() OVER (), applied_at "
             f"FROM {identities.name} WHERE applied_at = :at"
         ),
         {"sender": sender, "at": at},

@@ -141,6 +141,78 @@ def _floor_run(admin_url: str, csv_path: Path) -> None:
     print(n / seconds)
 
 
+def _pct(values: list[float], p: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, len(ordered) * p // 100)] * 1000
+
+
+def measure(home: Path, codes: list[str], samples: int) -> dict[str, float]:
+    """Lookup by code and search by name and date of birth, in-process through the
+    service functions (provision row, audit entry and commit each): p50, p99 in ms."""
+    from bench.provision import BENCH_TABLE, PENSION
+    from jukinet.network.messages import LookupRequest, SearchRequest
+    from jukinet.nodes.identity import provision, provision_store
+
+    (home / "legal.toml").write_text(BENCH_TABLE)
+    store = national.open_node(home)
+    table = provision.load_table(home)
+    picked = random.Random(5).sample(codes, samples)
+    out: dict[str, float] = {}
+    try:
+        times = []
+        for code in picked:
+            start = time.perf_counter()
+            req = LookupRequest(affair=PENSION, resident_code=code)
+            answer = provision.lookup(store, table, "pension-fund", req)
+            times.append(time.perf_counter() - start)
+            assert answer.found
+        out["lookup_p50"], out["lookup_p99"] = _pct(times, 50), _pct(times, 99)
+        with store.engine.connect() as conn:
+            people = [provision_store.find(conn, c) for c in picked]
+        times = []
+        for person in people:
+            assert person is not None
+            req = SearchRequest(affair=PENSION, name=person.identity.name,
+                                date_of_birth=person.identity.date_of_birth)  # fmt: skip
+            start = time.perf_counter()
+            found = provision.search(store, table, "pension-fund", req)
+            times.append(time.perf_counter() - start)
+            assert found.candidates
+        out["search_p50"], out["search_p99"] = _pct(times, 50), _pct(times, 99)
+    finally:
+        store.close()
+    return out
+
+
+def _floor_reads(url: str, codes_file: Path) -> None:
+    """The bare indexed SELECTs of lookup and search, in a process of its own."""
+    from jukinet.storage.database import make_engine
+
+    codes = codes_file.read_text().split()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        times, keys = [], []
+        for code in codes:
+            start = time.perf_counter()
+            row = conn.exec_driver_sql(
+                "SELECT name_folded, date_of_birth FROM identities WHERE resident_code = %s",
+                (code,),
+            ).one()
+            times.append(time.perf_counter() - start)
+            keys.append(row)
+        lookup = (_pct(times, 50), _pct(times, 99))
+        times = []
+        for folded, born in keys:
+            start = time.perf_counter()
+            conn.exec_driver_sql(
+                "SELECT * FROM identities WHERE name_folded = %s AND date_of_birth = %s LIMIT 1000",
+                (folded, born),
+            ).all()
+            times.append(time.perf_counter() - start)
+    engine.dispose()
+    print(*lookup, _pct(times, 50), _pct(times, 99))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pg", required=True, help="PostgreSQL URL (a database of tests).")
@@ -148,41 +220,74 @@ def main() -> None:
     parser.add_argument("--sqlite-persons", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="Keep the last PostgreSQL node.")
     parser.add_argument("--home", type=Path, help="Where the kept node's folder goes.")
+    parser.add_argument("--modes", default="after,with", help="Index modes to load with.")
+    parser.add_argument(
+        "--measure", type=int, default=0, help="Then time this many lookups and searches."
+    )
     parser.add_argument("--floor-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-reads", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_of:
         _floor_run(args.pg, args.floor_of)
         return
+    if args.floor_reads:
+        _floor_reads(args.pg, args.floor_reads)
+        return
     print(f"jukinet bulk-load benchmark — {date.today()} — {platform.node()} "
           f"({os.cpu_count()} cores, Python {platform.python_version()}) — "
-          f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (shared machine)")  # fmt: skip
+          f"load average {os.getloadavg()[0]:.2f} (shared machine)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         start = time.perf_counter()
         csv_path = root / "identities.csv"
-        write_csv(csv_path, args.persons)
+        codes = write_csv(csv_path, args.persons)
         size = csv_path.stat().st_size / 2**20
         print(f"wrote {args.persons:,} identities ({size:,.0f} MiB CSV) in "
               f"{time.perf_counter() - start:.0f} s (set-up)")  # fmt: skip
         fl = floor(args.pg, csv_path)
         print(f"  floor (plain COPY, unindexed text table, own process)  {fl:>10,.0f} persons/s")
-        for i, mode in enumerate(("after", "with")):
-            keep = args.keep and i == 1
+        modes = args.modes.split(",")
+        for i, mode in enumerate(modes):
+            last = i == len(modes) - 1
             schema = f"bench_load_{mode}_{uuid.uuid4().hex[:8]}"
             home = (args.home or root) / f"national-{mode}"
-            rate, how = load_node(home, _schema(args.pg, schema), csv_path, mode)
+            url = _schema(args.pg, schema)
+            rate, how = load_node(home, url, csv_path, mode)
             print(f"[load {args.persons:,} into PostgreSQL, {how}]  {rate:>10,.0f} persons/s  "
                   f"({rate / fl:.2f} of floor)  load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-            if keep:
+            if last and args.measure:
+                _report_reads(home, url, codes, args.measure, root)
+            if last and args.keep:
                 print(f"  kept: schema {schema}, node folder {home}")
             else:
                 _drop(args.pg, schema)
+        del codes
         if args.sqlite_persons:
             small = root / "small.csv"
             write_csv(small, args.sqlite_persons, seed=8)
             home = root / "national-sqlite"
             rate, how = load_node(home, f"sqlite:///{home}.db", small, "auto")
             print(f"[load {args.sqlite_persons:,} into SQLite, {how}]  {rate:>10,.0f} persons/s")
+
+
+def _report_reads(home: Path, url: str, codes: list[str], samples: int, root: Path) -> None:
+    got = measure(home, codes, samples)
+    picked = root / "picked.txt"
+    picked.write_text("\n".join(random.Random(5).sample(codes, samples)))
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bulkload", "--floor-reads", str(picked), "--pg", url],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    fl = [float(x) for x in out.stdout.split()]
+    print(f"[lookup by code, in-process service, {len(codes):,} held]  p50 "
+          f"{got['lookup_p50']:.2f} ms  p99 {got['lookup_p99']:.2f} ms  "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"  floor (bare SELECT by primary key, own process)  p50 {fl[0]:.2f} ms  "
+          f"p99 {fl[1]:.2f} ms")  # fmt: skip
+    print(f"[search by name and birth date, in-process service]  p50 {got['search_p50']:.2f} ms  "
+          f"p99 {got['search_p99']:.2f} ms")  # fmt: skip
+    print(f"  floor (bare indexed SELECT on folded name, own process)  p50 {fl[2]:.2f} ms  "
+          f"p99 {fl[3]:.2f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -65,9 +65,9 @@ def load(
     if indexes not in ("auto", "with", "after"):
         raise ConfigurationError(f"--indexes is auto, with or after, not {indexes!r}.")
     with _node() as store:
-        registry = None
-        if store.kind == "national":
-            from jukinet.nodes.national.tables import issued_codes as registry
+        from jukinet.nodes.national.tables import issued_codes
+
+        registry = issued_codes if store.kind == "national" else None
         done = load_csv(store, csv_file, operator=operator, registry=registry,
                         indexes=indexes)  # type: ignore[arg-type]  # fmt: skip
     console.print(

@@ -104,7 +104,7 @@ _VARIANT_TABLE = str.maketrans(VARIANTS)
 # and, for ``fold``, the variation selectors (U+FE00–FE0F, U+E0100–E01EF). One regex
 # pass costs a fifth of a per-character loop (a bulk load folds every name).
 _SPACES = re.compile(r"\s+")
-_SPACES_AND_SELECTORS = re.compile("[\\s\uFE00-\uFE0F\U000E0100-\U000E01EF]+")
+_SPACES_AND_SELECTORS = re.compile("[\\s\ufe00-\ufe0f\U000e0100-\U000e01ef]+")
 
 
 def _kana(text: str, *, drop_selectors: bool) -> str:

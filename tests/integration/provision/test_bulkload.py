@@ -139,7 +139,7 @@ def test_a_code_twice_or_already_held_is_refused_with_its_row(
     load_csv(national.store, _write(tmp_path / "b.csv", [_row(c) for c in codes[:10]]),
              operator="ops", registry=issued_codes)  # fmt: skip
     again = [_row(c) for c in codes[10:]] + [_row(codes[0])]
-    with pytest.raises(LoadRefused, match="Row 22: .*already held"):
+    with pytest.raises(LoadRefused, match=r"Row 22: .*already held"):
         load_csv(national.store, _write(tmp_path / "c.csv", again), operator="ops",
                  registry=issued_codes, indexes=indexes)  # type: ignore[arg-type]  # fmt: skip
     assert _count(national, ids.identities) == 10
@@ -160,7 +160,7 @@ def test_a_code_issued_to_another_municipality_is_refused(national: Node, tmp_pa
 
 def test_a_header_without_a_column_is_refused(national: Node, tmp_path: Path) -> None:
     path = _write(tmp_path / "ids.csv", [_row(c) for c in _codes(2)], header=REQUIRED[:-1])
-    with pytest.raises(LoadRefused, match="Row 1 .*missing: origin"):
+    with pytest.raises(LoadRefused, match=r"Row 1 .*missing: origin"):
         load_csv(national.store, path, operator="ops", registry=issued_codes)
 
 

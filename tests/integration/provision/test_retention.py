@@ -53,13 +53,17 @@ def test_rows_past_a_shortened_retention_are_pruned_and_newer_kept(national: Nod
     old_month = retention.partition_name(retention.month_of(old.isoformat()))
     assert (old_month in done.partitions) is pg
     with national.store.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(ids.provision_tree)).scalar_one() == tree
+        assert (
+            conn.execute(select(func.count()).select_from(ids.provision_tree)).scalar_one() == tree
+        )
         if pg:
             assert old_month not in retention.months(conn).values()
         kept = conn.execute(select(ids.provisions)).one()
         size, root = provision_log.size(conn)
         proof = provision_log.inclusion(conn, int(kept.leaf), size)
-    merkle.check_record(proof, size, root, int(kept.leaf), merkle.leaf_hash(provision_log.leaf_of(kept)))
+    merkle.check_record(
+        proof, size, root, int(kept.leaf), merkle.leaf_hash(provision_log.leaf_of(kept))
+    )
     [entry] = [e for e in national.audit() if e.operation == "provisions.prune"]
     assert entry.actor == "ops" and entry.detail.startswith("pruned 2 provision records older than")
 

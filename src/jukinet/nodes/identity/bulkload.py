@@ -192,20 +192,22 @@ def _copy(
     count = 0
     columns = ", ".join(_IDENTITY_COLUMNS)
     try:
-        with dbapi.cursor() as cur:
-            with cur.copy(f"COPY {identities.name} ({columns}) FROM STDIN") as copy:
-                for _first, chunk in _chunks(rows, reader):
-                    keys = rows.person_keys(len(chunk))
-                    copy.write("".join([
+        with (
+            dbapi.cursor() as cur,
+            cur.copy(f"COPY {identities.name} ({columns}) FROM STDIN") as copy,
+        ):
+            for _first, chunk in _chunks(rows, reader):
+                keys = rows.person_keys(len(chunk))
+                copy.write("".join([
                         f"{r[0]}\t{key}\t{_escape(r[1])}\t{r[2]}\t{r[3]}\t{_escape(r[4])}\t"
                         f"{r[5]}\t{_escape(r[6])}\t{r[7]}\t{r[8]}\t{r[9]}\t{at}\t"
                         f"{_escape(r[10])}\t{_escape(r[11])}\n"
                         for key, r in zip(keys, chunk, strict=True)
                     ]).encode())  # fmt: skip
-                    count += len(chunk)
+                count += len(chunk)
     except psycopg.errors.UniqueViolation as exc:
-        found = _LINE.search(exc.diag.context or "")
-        row = f"Row {int(found.group(1)) + 1}" if found else "A row"  # row 1 is the header
+        line = _LINE.search(exc.diag.context or "")
+        row = f"Row {int(line.group(1)) + 1}" if line else "A row"  # row 1 is the header
         raise LoadRefused(
             f"{row}: its resident code is already held by this node or earlier in the file "
             f"({exc.diag.message_detail or exc})."
@@ -291,22 +293,20 @@ def _check_codes(conn: Connection, sender: str, registry: Table | None, path: Pa
         if row is not None:
             raise LoadRefused(
                 f"Row {_row_of(path, row.resident_code)}: resident code {row.resident_code} "
-                "was retired by a "
-                "code change and is never used again (R6)."
+                "was retired by a code change and is never used again (R6)."
             )
     if registry is None or conn.execute(select(registry.c.code).limit(1)).first() is None:
         return
-    row = conn.execute(
+    other = conn.execute(
         select(h.sender_seq, h.resident_code, h.origin, registry.c.municipality)
         .join(registry, registry.c.code == h.resident_code)
         .where(h.sender == sender, registry.c.municipality != h.origin)
         .order_by(h.sender_seq).limit(1)
     ).first()  # fmt: skip
-    if row is not None:
+    if other is not None:
         raise LoadRefused(
-            f"Row {_row_of(path, row.resident_code)}: resident code {row.resident_code} was "
-            "issued to "
-            f"municipality {row.municipality}, not to {row.origin} (R6)."
+            f"Row {_row_of(path, other.resident_code)}: resident code {other.resident_code} "
+            f"was issued to municipality {other.municipality}, not to {other.origin} (R6)."
         )
 
 

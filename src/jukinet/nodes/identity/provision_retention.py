@@ -72,7 +72,9 @@ def months(conn: Connection) -> dict[date, str]:
     return found
 
 
-def make_months(conn: Connection, since: date | None = None, today: date | None = None) -> list[str]:
+def make_months(
+    conn: Connection, since: date | None = None, today: date | None = None
+) -> list[str]:
     """Make the month partitions from ``since`` (or this month) to ``AHEAD`` months after
     this one, those missing; returns the names made. A month's rows already in the
     default partition are moved into it."""

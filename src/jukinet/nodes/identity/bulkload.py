@@ -210,7 +210,7 @@ def _copy(
         row = f"Row {int(line.group(1)) + 1}" if line else "A row"  # row 1 is the header
         raise LoadRefused(
             f"{row}: its resident code is already held by this node or earlier in the file "
-            f"({exc.diag.message_detail or exc})."
+            f"({(exc.diag.message_detail or str(exc)).rstrip('.')})."
         ) from None
     _history(conn, sender, at)
     if mode == "after":

@@ -12,6 +12,7 @@ from jukinet.audit import merkle
 from jukinet.nodes.identity import provision_log, provision_store
 from jukinet.nodes.identity import provision_retention as retention
 from jukinet.nodes.identity import tables as ids
+from tests.conftest import UrlFactory
 from tests.integration.provision.nodes import Node
 
 FIXED = ("national:national", "agency:pension-fund", "jpf", "national-pension-status", "lookup")
@@ -99,3 +100,47 @@ def test_partitions_are_made_ahead_and_a_provision_of_a_month_without_one_is_kep
         rows = conn.exec_driver_sql(f"SELECT count(*) FROM {retention.DEFAULT}").scalar_one()
     assert retention.partition_name(far.date().replace(day=1)) in made
     assert rows == 0 and len(_ats(national)) == 1
+
+
+def test_the_migration_moves_existing_provision_rows_into_their_months(
+    database: UrlFactory,
+) -> None:
+    """R14: an upgraded node keeps every provision row, in its month on PostgreSQL, and
+    the ids go on from where they were."""
+    from alembic import command
+
+    from jukinet.nodes.identity.schema import SHARED_VERSIONS
+    from jukinet.nodes.national.store import MIGRATIONS
+    from jukinet.nodes.national.store import migrate as national_migrate
+    from jukinet.storage.database import make_engine
+    from jukinet.storage.migrations import alembic_config
+
+    engine = make_engine(database("upgrade"))
+    try:
+        command.upgrade(alembic_config(engine, MIGRATIONS, [SHARED_VERSIONS]), "0006")
+        with engine.begin() as conn:
+            for at in ("2025-03-04T05:06:07.000000+00:00", "2026-11-30T23:59:59.999999+00:00"):
+                conn.execute(
+                    ids.provisions.insert().values(
+                        at=at, node="n", agency="a", recipient="r", affair="f",
+                        function="lookup", person_key="k", resident_code="12345678901",
+                        fields="name", request_id="q", leaf=None,
+                    )
+                )  # fmt: skip
+        national_migrate(engine)
+        with engine.begin() as conn:
+            rows = conn.execute(select(ids.provisions.c.id, ids.provisions.c.at)).all()
+            conn.execute(
+                ids.provisions.insert().values(
+                    at=datetime.now(UTC).isoformat(), node="n", agency="a", recipient="r",
+                    affair="f", function="lookup", person_key="k", resident_code="12345678901",
+                    fields="name", request_id="q",
+                )
+            )  # fmt: skip
+            new_id = conn.execute(select(func.max(ids.provisions.c.id))).scalar_one()
+            held = retention.months(conn) if retention.partitioned(conn) else {}
+    finally:
+        engine.dispose()
+    assert sorted(r.id for r in rows) == [1, 2] and new_id == 3
+    if engine.dialect.name == "postgresql":
+        assert "provisions_y2025m03" in held.values() and "provisions_y2026m11" in held.values()

@@ -99,7 +99,7 @@ def load_csv(
                     raise LoadRefused(f"{path.name} is empty: row 1 must be the header.")
                 rows = Rows(header, at, today or date.today())
                 if pg:
-                    count = _copy(conn, rows, reader, sender, at, mode)
+                    count = _copy(conn, rows, reader, sender, at, mode, path)
                 else:
                     mode = "with"  # a small node: the indexes stay
                     count = _executemany(conn, rows, reader, sender, at)
@@ -171,10 +171,33 @@ def _escape(value: str) -> str:
 
 
 _LINE = re.compile(r"line (\d+)")
+_PK = f"pk_{identities.name}"
+
+
+def _held_twice(conn: Connection, path: Path) -> None:
+    """Refuse a code held twice (in the file, or by the node and the file) before the
+    primary key is built again, naming the row that repeats it."""
+    code = conn.exec_driver_sql(
+        f"SELECT resident_code FROM {identities.name} GROUP BY resident_code "
+        "HAVING count(*) > 1 LIMIT 1"
+    ).scalar()
+    if code is not None:
+        rows = _rows_of(path, code)
+        row = f"Row {rows[-1]}" if rows else "A row"
+        raise LoadRefused(
+            f"{row}: its resident code is already held by this node or earlier in the file "
+            f"(Key (resident_code)=({code}) already exists)."
+        )
 
 
 def _copy(
-    conn: Connection, rows: Rows, reader: Iterator[list[str]], sender: str, at: str, mode: str
+    conn: Connection,
+    rows: Rows,
+    reader: Iterator[list[str]],
+    sender: str,
+    at: str,
+    mode: str,
+    path: Path,
 ) -> int:
     """The identities by one COPY (the server takes a chunk while the next is checked),
     then their history rows set-based (``_history``)."""
@@ -188,6 +211,10 @@ def _copy(
                 conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
             for unique in uniques:
                 conn.execute(DropConstraint(unique))
+        # The primary key too: 10 million random codes inserted into its B-tree one by
+        # one cost more than the COPY itself; built after, by one sort. A code held
+        # twice is then found by one grouping (``_held_twice``).
+        conn.exec_driver_sql(f"ALTER TABLE {identities.name} DROP CONSTRAINT {_PK}")
     dbapi: Any = conn.connection.driver_connection
     count = 0
     columns = ", ".join(_IDENTITY_COLUMNS)
@@ -212,9 +239,14 @@ def _copy(
             f"{row}: its resident code is already held by this node or earlier in the file "
             f"({(exc.diag.message_detail or str(exc)).rstrip('.')})."
         ) from None
-    _history(conn, sender, at)
     if mode == "after":
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
+        _held_twice(conn, path)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {identities.name} ADD CONSTRAINT {_PK} PRIMARY KEY (resident_code)"
+        )
+    _history(conn, sender, at)
+    if mode == "after":
         for table in tables:
             found, uniques = _secondary(table)
             for index in found:
@@ -311,14 +343,17 @@ def _check_codes(conn: Connection, sender: str, registry: Table | None, path: Pa
 
 
 def _row_of(path: Path, code: str) -> int:
-    """The number of the row holding ``code`` (read again: only a refusal needs it)."""
+    """The number of the first row holding ``code``."""
+    rows = _rows_of(path, code)
+    return rows[0] if rows else 0
+
+
+def _rows_of(path: Path, code: str) -> list[int]:
+    """The numbers of the rows holding ``code`` (read again: only a refusal needs it)."""
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
-        column = next(reader).index("resident_code")
-        for number, row in enumerate(reader, start=2):
-            if row[column] == code:
-                return number
-    return 0
+        column = [h.strip() for h in next(reader)].index("resident_code")
+        return [n for n, row in enumerate(reader, start=2) if row[column] == code]
 
 
 def _register(conn: Connection, sender: str, registry: Table, at: str) -> None:
@@ -328,7 +363,8 @@ def _register(conn: Connection, sender: str, registry: Table, at: str) -> None:
             f"INSERT INTO {registry.name} (code, municipality, issued_at) "
             "SELECT h.resident_code, h.origin, :at FROM identity_history h "
             f"WHERE h.sender = :sender AND NOT EXISTS (SELECT 1 FROM {registry.name} c "
-            "WHERE c.code = h.resident_code)"
+            # In code order: the registry's B-tree grows at its end, not at random.
+            "WHERE c.code = h.resident_code) ORDER BY h.resident_code"
         ),
         {"at": at, "sender": sender},
     )

@@ -395,3 +395,13 @@ class DisclosureUnverified(InvalidInput):
     out of it that the node's published provision log holds (R14)."""
 
     code = "disclosure-unverified"
+
+
+# Loading identities in bulk into a prefecture or national node (docs/operations.md).
+
+
+class LoadRefused(InvalidInput):
+    """A bulk load whose file has a bad row, or a row the node cannot take: the whole file
+    is refused, nothing is loaded; the message names the row."""
+
+    code = "load-refused"

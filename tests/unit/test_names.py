@@ -93,3 +93,14 @@ def test_hiragana_reading_folds_like_its_katakana(reading: str) -> None:
     katakana = "".join(chr(ord(c) + 0x60) for c in reading)
     assert fold(reading) == fold(katakana)
     assert fold_kana(reading) == fold_kana(katakana)
+
+
+def test_folding_drops_exactly_what_str_isspace_calls_a_space() -> None:
+    """R2 (search by the 4 items): the regex fold uses drops the same spaces as before."""
+    import sys
+
+    from jukinet.domain import names
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if names._SPACES.fullmatch(c)] == spaces
+    assert fold("葛\U000e0100飾\ufe00 区") == "葛飾区"

@@ -81,6 +81,9 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "ids": LazyCommand("ids_cmd", "app", "Intrusion detection: alerts, the hotlist (R7)."),
     "report": LazyCommand("report_cmd", "app", "Reports for the advisory committee (R25)."),
+    "identity": LazyCommand(
+        "identity_cmd", "app", "Identity information of this node: load, retention."
+    ),
 }
 
 app = typer.Typer(

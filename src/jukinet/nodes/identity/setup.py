@@ -12,6 +12,7 @@ from jukinet import config
 from jukinet.audit import log as audit
 from jukinet.errors import ConfigurationError
 from jukinet.keys import NodeKey
+from jukinet.nodes.identity import provision_retention
 from jukinet.nodes.identity.schema import SHARED_VERSIONS
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.identity.tables import node
@@ -95,7 +96,10 @@ def open_identity_node(
     engine = make_engine(cfg.database_url)
     try:
         check_identity_schema(engine, migrations)
-        return store(engine, NodeKey.load(cfg.key_path))
+        opened = store(engine, NodeKey.load(cfg.key_path))
+        # The provision log's months ahead (PostgreSQL; provision_retention).
+        provision_retention.ensure_partitions(opened)
+        return opened
     except BaseException:
         engine.dispose()
         raise

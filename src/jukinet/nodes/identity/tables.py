@@ -134,8 +134,9 @@ quarantine = Table(
 
 # One row per person provided per call to an administrative body (R2, R14): who got
 # what about whom, when, for which affair. Written in the same transaction as the
-# answer is decided; append-only (no code updates or deletes a row). Kept 7 years
-# (issue 4); no pruning job yet. ``person_key`` ties the rows of one person across
+# answer is decided; append-only (no code updates a row). Kept 7 years, then pruned
+# (``provision_retention``; on PostgreSQL partitioned by month, migration 0007).
+# ``person_key`` ties the rows of one person across
 # code changes (R6) for disclosure; ``resident_code`` is the code as asked.
 provisions = Table(
     "provisions",

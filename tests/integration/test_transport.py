@@ -699,3 +699,35 @@ def test_a_slow_sender_is_timed_out(world: World, security_log: pytest.LogCaptur
 
     _run(world, scenario)
     assert any("did not arrive" in r.getMessage() for r in security_log.records)
+
+
+def test_a_request_signed_by_one_node_over_anothers_certificate_is_refused(
+    world: World, security_log: pytest.LogCaptureFixture
+) -> None:
+    """R7, R8: the caller is the node its TLS handshake proved and the node that signed,
+    the same one. Chiyoda's valid signature sent over Shinjuku's certificate is refused
+    (403, naming both), and never reaches the endpoint; over its own certificate the same
+    signed request is served."""
+
+    async def scenario(app: FastAPI, url: str) -> None:
+        headers = _signed_headers(world, f"{url}/updates", BODY)
+        [(status, content_type, problem)] = await _raw(
+            world, "POST", f"{url}/updates", BODY, headers, who=SHINJUKU
+        )
+        assert (status, content_type) == (403, "application/problem+json")
+        assert problem["type"] == "urn:jukinet:problem:signature-refused"
+        assert problem["detail"] == (
+            f"The request is signed by {CHIYODA} but came over the TLS certificate of "
+            f"{SHINJUKU}; a node signs with its own certificate's identity."
+        )
+        fresh = _signed_headers(world, f"{url}/updates", BODY)
+        [(status, _, answer)] = await _raw(
+            world, "POST", f"{url}/updates", BODY, fresh, who=CHIYODA
+        )
+        assert status == 200 and answer["peer"]["node_id"] == CHIYODA
+
+    _run(world, scenario)
+    refusals = [r.getMessage() for r in security_log.records if r.name == "jukinet.security"]
+    assert any(
+        f"refused POST /updates from {CHIYODA}: The request is signed" in r for r in refusals
+    )

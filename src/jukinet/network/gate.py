@@ -138,6 +138,7 @@ class PeerGate:
             body = await _read_body(request, receive, row, keyid)
             unread = False
             scope[PEER_KEY] = _verify(request, row, body, arrived)
+            _bound(seen.subject, keyid)
         except Refusal as refusal:
             log_refusal(request.method, request.url.path, refusal)
             seen.refused(refusal)
@@ -270,6 +271,23 @@ def addressed_url(request: Request) -> tuple[str | None, str]:
             return None, f"The request was addressed to {host}, not to this node."
         authority = host
     return f"https://{authority}{target}", ""
+
+
+def _bound(subject: str | None, keyid: str) -> None:
+    """A signed request must come over its signer's own TLS certificate: the caller is
+    the node the handshake proved (its certificate's CN) and the one that signed, the
+    same node. ``subject`` is None only where no TLS ran (an in-process ASGI client)."""
+    if subject is None:
+        return
+    holder = common_name(subject)
+    if holder != keyid:
+        raise Refusal(
+            403,
+            "signature-refused",
+            f"The request is signed by {keyid} but came over the TLS certificate of "
+            f"{holder or 'no node'}; a node signs with its own certificate's identity.",
+            keyid,
+        )
 
 
 def _check_head(request: Request, row: Endpoint) -> str:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -34,7 +35,14 @@ from sqlalchemy import (
     update,
 )
 
-from jukinet.network.messages import IdentityUpdate, PeerLink, UpdateAck, UpdateBatch
+from jukinet.network import wakeup
+from jukinet.network.messages import (
+    MAX_BATCH,
+    IdentityUpdate,
+    PeerLink,
+    UpdateAck,
+    UpdateBatch,
+)
 
 __all__ = [
     "DeliveryWorker",
@@ -208,6 +216,13 @@ class DeliveryWorker:
     was already marked delivered means the receiver lacks updates (e.g. it was
     restored from a backup): the worker resends from the acknowledged seq + 1.
     Database calls run in a worker thread so the event loop stays free.
+
+    The worker delivers as soon as it is told there is something new: ``wake()`` from
+    this process (the prefecture after applying a batch), or a poke on the Unix socket
+    ``wake_socket`` from another process on the host (a clerk's CLI, ``wakeup.py``).
+    ``idle`` is only the fallback poll for a lost poke. Each delivery takes everything
+    pending up to ``batch`` updates, so batches grow with the load and the worker goes
+    on at once while a full batch was sent.
     """
 
     def __init__(
@@ -217,9 +232,10 @@ class DeliveryWorker:
         sender: str,
         send: Send,
         *,
-        batch: int = 500,
-        idle: float = 0.05,
+        batch: int = MAX_BATCH,
+        idle: float = 1.0,
         backoff: tuple[float, float] = (0.2, 10.0),
+        wake_socket: Path | None = None,
     ) -> None:
         self.engine = engine
         self.table = table
@@ -228,6 +244,7 @@ class DeliveryWorker:
         self._batch = batch
         self._idle = idle
         self._backoff = backoff
+        self._wake_socket = wake_socket
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last_delivery_at: datetime | None = None
@@ -250,8 +267,18 @@ class DeliveryWorker:
                 loop.call_soon_threadsafe(self._event.set)
 
     async def run_forever(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled, listening on ``wake_socket`` meanwhile."""
         self._loop = asyncio.get_running_loop()
+        listener = wakeup.Listener(self._wake_socket, self.wake) if self._wake_socket else None
+        if listener is not None:
+            listener.start(self._loop)
+        try:
+            await self._deliver()
+        finally:
+            if listener is not None:
+                listener.close()
+
+    async def _deliver(self) -> None:
         delay = self._backoff[0]
         cursor: int | None = None
         while True:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
@@ -24,6 +25,7 @@ from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import Decision
 from jukinet.errors import ConfigurationError, PoolExhausted
 from jukinet.keys import NodeKey
+from jukinet.network import wakeup
 from jukinet.network.messages import IdentityUpdate
 from jukinet.nodes.municipality import codec
 from jukinet.nodes.municipality.tables import (
@@ -60,6 +62,7 @@ class RegisterTx:
         self._store = store
         self._next_household: int | None = None
         self.pool_warning: str | None = None
+        self.enqueued = 0  # identity updates put into the outbox in this transaction
 
     @property
     def municipality_code(self) -> LocalGovernmentCode:
@@ -254,6 +257,7 @@ class RegisterTx:
             )  # fmt: skip
             rows.append({"seq": i, "payload": update.model_dump_json(), "created_at": stamp})
         self.conn.execute(insert(outbox), rows)
+        self.enqueued += len(rows)
 
     def write_households(self, items: Sequence[Household], event_id: int) -> None:
         rows = [codec.household_row(h) for h in items]
@@ -293,9 +297,14 @@ class RegisterTx:
 class RegisterStore:
     """A municipality's register database and node key."""
 
-    def __init__(self, engine: Engine, key: NodeKey) -> None:
+    def __init__(self, engine: Engine, key: NodeKey, home: Path | None = None) -> None:
         self.engine = engine
         self.key = key
+        # Who is told, after a commit that put identity updates into the outbox, to
+        # deliver them now: the delivery worker in this process (``wakers``, set by the
+        # node), else the node process through its wake socket in ``home``.
+        self.wakers: list[Callable[[], None]] = []
+        self._wake_socket = wakeup.wake_path(home) if home is not None else None
         with engine.connect() as conn:
             meta = dict(conn.execute(select(node.c.key, node.c.value)).all())
         if "municipality_code" not in meta:
@@ -310,7 +319,18 @@ class RegisterStore:
     def transaction(self) -> Iterator[RegisterTx]:
         with self.engine.begin() as conn:
             audit.lock_head(conn)
-            yield RegisterTx(conn, self)
+            tx = RegisterTx(conn, self)
+            yield tx
+        if tx.enqueued:  # committed: the updates are safe, tell the worker
+            self.wake_delivery()
+
+    def wake_delivery(self) -> None:
+        """Have the delivery worker look at the outbox now (best effort: a lost
+        wake-up only waits for the worker's fallback poll)."""
+        for wake in self.wakers:
+            wake()
+        if not self.wakers and self._wake_socket is not None:
+            wakeup.poke(self._wake_socket)
 
     def audit_alone(self, draft: audit.Draft) -> None:
         """One entry in a transaction of its own (R9: a rollback, an emergency order)."""

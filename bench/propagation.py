@@ -178,7 +178,7 @@ def _floor(home: Path, count: int) -> tuple[float, float, float]:
         codes: list[str] = []
         while len(codes) < count:
             ask = min(MAX_POOL, count - len(codes))
-            codes += pools.issue(store, "131016", ask, actor="bench").codes
+            codes += pools.issue_pool(store, "131016", ask, actor="bench").codes
         t0 = time.perf_counter()
         for i in range(1, count + 1):
             update = IdentityUpdate(

@@ -142,7 +142,8 @@ class RegisterTx:
             self.conn.execute(
                 update(code_pool).where(code_pool.c.code.in_(chunk)).values(assigned=True)
             )
-        left = self.pool_remaining()
+        # Counted only up to the warning level: a full pool is not counted per birth.
+        left = self.pool_remaining(up_to=self._store.low_water)
         if left < self._store.low_water:
             self.pool_warning = (
                 f"Only {left} unused resident codes are left in the pool "
@@ -150,12 +151,13 @@ class RegisterTx:
             )
         return codes
 
-    def pool_remaining(self) -> int:
-        return int(
-            self.conn.execute(
-                select(func.count()).select_from(code_pool).where(code_pool.c.assigned.is_(False))
-            ).scalar_one()
-        )
+    def pool_remaining(self, up_to: int | None = None) -> int:
+        """How many unused codes the pool holds (at most ``up_to``, if given)."""
+        unused = select(code_pool.c.code).where(code_pool.c.assigned.is_(False))
+        if up_to is not None:
+            unused = unused.limit(up_to)
+        query = select(func.count()).select_from(unused.subquery())
+        return int(self.conn.execute(query).scalar_one())
 
     def unseen(self, codes: Iterable[ResidentCode]) -> set[ResidentCode]:
         """The codes never seen here: in no pool, on no record, never retired (R6)."""

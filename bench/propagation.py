@@ -116,6 +116,8 @@ def run(rate: float, seconds: float) -> None:
                 break
         threading.Thread(target=lambda: [None for _ in up.stdout or ()], daemon=True).start()
         try:
+            cpu_before = _node_cpu(up.pid)
+            window_before = time.process_time()
             start = time.perf_counter()
             for i in range(count):
                 due = start + i / rate
@@ -126,7 +128,9 @@ def run(rate: float, seconds: float) -> None:
                 birth = ev.Birth(parent, child, Sex.FEMALE, TODAY, TODAY)
                 service.record_event(store, clerk, birth, TODAY)
             offered = count / (time.perf_counter() - start)
+            window_cpu = time.process_time() - window_before
             latencies, span = _wait_and_measure(layout, count)
+            cpu = {k: v - cpu_before.get(k, 0.0) for k, v in _node_cpu(up.pid).items()}
         finally:
             up.send_signal(signal.SIGINT)
             up.wait(timeout=60)
@@ -144,7 +148,34 @@ def run(rate: float, seconds: float) -> None:
         f"    {floor[0]:,.0f} updates/s, p50 {floor[1] * 1000:.2f} ms, p99 {floor[2] * 1000:.2f} ms"
     )
     print(f"  throughput / floor              : {count / span / floor[0]:.2f}")
+    print(f"  CPU per update: window (this process) {window_cpu / count * 1e6:,.0f} µs", end="")
+    for name, seconds in sorted(cpu.items()):
+        print(f", {name} {seconds / count * 1e6:,.0f} µs", end="")
+    print()
     print(f"  load average (1, 5, 15 min)     : {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _node_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each node process under ``root`` (Linux /proc),
+    named by the node kind on its command line."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        proc = Path("/proc") / str(pid)
+        try:
+            for task in (proc / "task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            words = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        line = " ".join(w.decode(errors="replace") for w in words)
+        kind = next((k for k in ("national", "prefecture", "municipality") if k in line), None)
+        if kind is not None and pid != root:
+            found[kind] = found.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
 
 
 def _wait_and_measure(layout: NetworkLayout, count: int) -> tuple[list[float], float]:

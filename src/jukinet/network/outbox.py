@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +44,7 @@ from jukinet.network.messages import (
     UpdateAck,
     UpdateBatch,
 )
+from jukinet.storage.database import read_only
 
 __all__ = [
     "DeliveryWorker",
@@ -236,6 +238,8 @@ class DeliveryWorker:
         idle: float = 1.0,
         backoff: tuple[float, float] = (0.2, 10.0),
         wake_socket: Path | None = None,
+        writers: Callable[[], AbstractContextManager[object]] | None = None,
+        linger: float = 0.05,
     ) -> None:
         self.engine = engine
         self.table = table
@@ -245,6 +249,16 @@ class DeliveryWorker:
         self._idle = idle
         self._backoff = backoff
         self._wake_socket = wake_socket
+        # Woken, the worker waits this long before it reads, so that what is recorded
+        # meanwhile goes in the same batch: every delivery costs a request, a signature
+        # and a transaction with an audit entry at the receiver, and at one update per
+        # batch those fixed costs took the cores from the window (batches grow with the
+        # load; a full batch goes on at once).
+        self._linger = linger
+        # The turn the node's writers queue on (``IdentityStore.writers``, the register's
+        # ``WriterTurns``): taken around the worker's own write too, so that it waits
+        # its turn there rather than in SQLite's busy handler, which sleeps in steps.
+        self._writers = writers or contextlib.nullcontext
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last_delivery_at: datetime | None = None
@@ -350,17 +364,22 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._event.wait()
+        if self._linger > 0:
+            await asyncio.sleep(self._linger)
         self._event.clear()
 
+    # Reads take no write lock: a clerk's CLI writing the same SQLite database from
+    # another process held it most of the time under load, and the worker's reads then
+    # slept in the busy handler for seconds.
     def _delivered_through(self) -> int:
         with self.engine.connect() as conn:
-            return delivered_through(conn, self.table)
+            return delivered_through(read_only(conn), self.table)
 
     def _read(self, after: int) -> list[IdentityUpdate]:
         with self.engine.connect() as conn:
-            return pending(conn, self.table, self._batch, after=after)
+            return pending(read_only(conn), self.table, self._batch, after=after)
 
     def _mark(self, through: int, held: list[int], at: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._writers(), self.engine.begin() as conn:
             mark_delivered(conn, self.table, through, at)
             mark_quarantined(conn, self.table, held, through, at)

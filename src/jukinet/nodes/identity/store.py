@@ -94,6 +94,11 @@ class IdentityStore(IdentityReads):
             if self._forwarded:  # committed: have the delivery worker forward it now
                 self.wake_delivery()
 
+    @property
+    def writers(self) -> threading.Lock:
+        """The lock this process's writers queue on before the database (``transaction``)."""
+        return self._writers
+
     def wake_delivery(self) -> None:
         """Tell the delivery worker of ``forward_to`` there is news (best effort: a lost
         wake-up only waits for its fallback poll): the one in this process (``wakers``,

@@ -68,6 +68,7 @@ def create_app(home: Path) -> FastAPI:
                     ob.make_sender(client, runtime.settings.upstream_url),
                     idle=runtime.settings.outbox_poll,
                     wake_socket=wakeup.wake_path(home),
+                    writers=store.turns,
                 )
                 store.wakers.append(worker.wake)  # events recorded in this process
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from jukinet.nodes.municipality.tables import (
     record_history,
     retired_codes,
 )
+from jukinet.storage.turns import WriterTurns
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +308,8 @@ class RegisterStore:
         # node), else the node process through its wake socket in ``home``.
         self.wakers: list[Callable[[], None]] = []
         self._wake_socket = wakeup.wake_path(home) if home is not None else None
+        # The writers of this register on this host (clerks' CLIs, the node) take turns.
+        self.turns = WriterTurns(home / "run" / "writers.lock") if home else nullcontext
         with engine.connect() as conn:
             meta = dict(conn.execute(select(node.c.key, node.c.value)).all())
         if "municipality_code" not in meta:
@@ -319,7 +322,7 @@ class RegisterStore:
 
     @contextmanager
     def transaction(self) -> Iterator[RegisterTx]:
-        with self.engine.begin() as conn:
+        with self.turns(), self.engine.begin() as conn:
             audit.lock_head(conn)
             tx = RegisterTx(conn, self)
             yield tx

@@ -64,8 +64,9 @@ def delivery_worker(store: IdentityStore, send: Send, *, poll: float = 1.0) -> D
     every transaction that puts updates into it (in this process or, through the wake
     socket, another); ``poll`` is its fallback poll."""
     worker = DeliveryWorker(
-        store.engine, outbox, store.node_id, send, idle=poll, wake_socket=store.wake_socket
-    )
+        store.engine, outbox, store.node_id, send, idle=poll, wake_socket=store.wake_socket,
+        writers=lambda: store.writers,
+    )  # fmt: skip
     store.wakers.append(worker.wake)
     return worker
 

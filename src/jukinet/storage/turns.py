@@ -26,32 +26,34 @@ __all__ = ["WriterTurns"]
 
 
 class WriterTurns:
-    """Call it for a context manager that holds the turn at ``path`` while inside."""
+    """Call it for a context manager that holds the turn at ``path`` while inside; it
+    gives whether the turn was had (False: out of patience, or no lock file)."""
 
     def __init__(self, path: Path, patience: float = 30.0) -> None:
         self.path = path
         self._patience = patience
 
     @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
+    def __call__(self) -> Iterator[bool]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:  # a read-only or full home: the database's own lock still holds
-            yield
+            yield False
             return
         try:
             deadline = time.monotonic() + self._patience
-            while True:
+            had = False
+            while not had:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
+                    had = True
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         break
                     time.sleep(0.001)
                 except OSError:
                     break
-            yield
+            yield had
         finally:
             os.close(fd)  # releases the lock with its open file description

@@ -29,23 +29,26 @@ from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy import text
+
 from jukinet.card.machine import CardChip
 from jukinet.card.reader import InProcessReader
 from jukinet.deploy.network import init_network, write_topology
 from jukinet.domain import events as ev
 from jukinet.domain.access import Role, Session
-from jukinet.domain.codes import LocalGovernmentCode, resident_code_check_digit
+from jukinet.domain.codes import LocalGovernmentCode
 from jukinet.domain.identity import Sex
 from jukinet.domain.record import Address, Name
 from jukinet.keys import NodeKey
 from jukinet.network.layout import NetworkLayout
-from jukinet.network.messages import IdentityUpdate, UpdateBatch
+from jukinet.network.messages import MAX_POOL, IdentityUpdate, UpdateBatch
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.identity.authority import admit_to_national
 from jukinet.nodes.municipality import operator_cards, service, staff
 from jukinet.nodes.municipality.operators import get
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.nodes.municipality.store import RegisterStore
+from jukinet.nodes.national import pools
 from jukinet.nodes.national import service as national
 from jukinet.seed.places import Places
 
@@ -113,6 +116,8 @@ def run(rate: float, seconds: float) -> None:
                 break
         threading.Thread(target=lambda: [None for _ in up.stdout or ()], daemon=True).start()
         try:
+            cpu_before = _node_cpu(up.pid)
+            window_before = time.process_time()
             start = time.perf_counter()
             for i in range(count):
                 due = start + i / rate
@@ -123,7 +128,9 @@ def run(rate: float, seconds: float) -> None:
                 birth = ev.Birth(parent, child, Sex.FEMALE, TODAY, TODAY)
                 service.record_event(store, clerk, birth, TODAY)
             offered = count / (time.perf_counter() - start)
+            window_cpu = time.process_time() - window_before
             latencies, span = _wait_and_measure(layout, count)
+            cpu = {k: v - cpu_before.get(k, 0.0) for k, v in _node_cpu(up.pid).items()}
         finally:
             up.send_signal(signal.SIGINT)
             up.wait(timeout=60)
@@ -140,6 +147,35 @@ def run(rate: float, seconds: float) -> None:
     print(
         f"    {floor[0]:,.0f} updates/s, p50 {floor[1] * 1000:.2f} ms, p99 {floor[2] * 1000:.2f} ms"
     )
+    print(f"  throughput / floor              : {count / span / floor[0]:.2f}")
+    print(f"  CPU per update: window (this process) {window_cpu / count * 1e6:,.0f} µs", end="")
+    for name, seconds in sorted(cpu.items()):
+        print(f", {name} {seconds / count * 1e6:,.0f} µs", end="")
+    print()
+    print(f"  load average (1, 5, 15 min)     : {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _node_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each node process under ``root`` (Linux /proc),
+    named by the node kind on its command line."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        proc = Path("/proc") / str(pid)
+        try:
+            for task in (proc / "task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            words = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        line = " ".join(w.decode(errors="replace") for w in words)
+        kind = next((k for k in ("national", "prefecture", "municipality") if k in line), None)
+        if kind is not None and pid != root:
+            found[kind] = found.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
 
 
 def _wait_and_measure(layout: NetworkLayout, count: int) -> tuple[list[float], float]:
@@ -168,10 +204,16 @@ def _floor(home: Path, count: int) -> tuple[float, float, float]:
     store = national.open_node(home)
     times = []
     try:
+        # Codes the registry issued to the municipality, as its births use (R6): a code
+        # never issued would be quarantined, not applied.
+        codes: list[str] = []
+        while len(codes) < count:
+            ask = min(MAX_POOL, count - len(codes))
+            codes += pools.issue_pool(store, "131016", ask, actor="bench").codes
         t0 = time.perf_counter()
         for i in range(1, count + 1):
             update = IdentityUpdate(
-                seq=i, origin="131016", resident_code=_code(i), name=f"山田 子{i}",
+                seq=i, origin="131016", resident_code=codes[i - 1], name=f"山田 子{i}",
                 date_of_birth=TODAY, sex="female", address="東京都千代田区丸の内一丁目1番1号",
                 status="resident", change_reason="birth", change_date=TODAY,
                 recorded_at=datetime.now(UTC),
@@ -183,6 +225,10 @@ def _floor(home: Path, count: int) -> tuple[float, float, float]:
             )  # fmt: skip
             times.append(time.perf_counter() - s)
         rate = count / (time.perf_counter() - t0)
+        with store.engine.connect() as conn:
+            applied = conn.execute(text("SELECT count(*) FROM identities")).scalar_one()
+        if applied != count:
+            raise SystemExit(f"the floor applied {applied} of {count} updates")
     finally:
         store.close()
     return rate, _pct(times, 50), _pct(times, 99)
@@ -197,11 +243,6 @@ def _parent(store: RegisterStore, clerk: Session) -> str:
         "アメリカ合衆国", TODAY, TODAY,
     )  # fmt: skip
     return service.record_event(store, clerk, arrival, TODAY).records[0].resident_code
-
-
-def _code(i: int) -> str:
-    body = f"{i:010d}"
-    return body + str(resident_code_check_digit(body))
 
 
 def main() -> None:

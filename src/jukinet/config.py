@@ -55,6 +55,10 @@ class NetworkSettings(BaseModel):
     national_url: str
     upstream_url: str  # where identity updates go: the prefecture, or the national node
     directory_refresh: float = Field(default=2.0, gt=0)
+    # Seconds between the delivery worker's looks at its outbox when nobody woke it
+    # (docs/reliability.md): a writer wakes it at once, so this only bounds the delay
+    # of an update whose wake-up was lost.
+    outbox_poll: float = Field(default=1.0, gt=0)
     # How often the running node signs a checkpoint of its audit log (R25, docs/audit.md).
     audit_checkpoint_every: float = Field(default=300.0, gt=0)
     # Seconds a directory the national node signs stays valid (R9, docs/emergency.md);

@@ -161,3 +161,20 @@ def test_seeding_sends_one_update_per_resident(
 def test_born_before_the_epoch_is_fine(store: RegisterStore, clerk: Session) -> None:
     service.record_event(store, clerk, arrival(person(born=date(1920, 1, 1))), TODAY)
     assert updates(store)[-1].date_of_birth == date(1920, 1, 1)
+
+
+def test_a_committed_event_wakes_the_delivery_worker_and_a_refused_one_does_not(
+    store: RegisterStore, clerk: Session, family: Family
+) -> None:
+    """R22: the node's worker is told of an event's updates once they are committed
+    (``RegisterStore.wakers``), never of an event that was refused and rolled back."""
+    woken: list[int] = []
+    store.wakers.append(lambda: woken.append(len(updates(store))))
+    with pytest.raises(EventRefused):
+        service.record_event(
+            store, clerk, ev.Death(family.head.resident_code, RECENT, RECENT), TODAY
+        )
+    assert woken == []
+    before = len(updates(store))
+    service.record_event(store, clerk, ev.Death(family.child.resident_code, RECENT, RECENT), TODAY)
+    assert woken == [before + 1]  # once, with the update already readable

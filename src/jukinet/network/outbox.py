@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -34,7 +36,15 @@ from sqlalchemy import (
     update,
 )
 
-from jukinet.network.messages import IdentityUpdate, PeerLink, UpdateAck, UpdateBatch
+from jukinet.network import wakeup
+from jukinet.network.messages import (
+    MAX_BATCH,
+    IdentityUpdate,
+    PeerLink,
+    UpdateAck,
+    UpdateBatch,
+)
+from jukinet.storage.database import read_only
 
 __all__ = [
     "DeliveryWorker",
@@ -208,6 +218,13 @@ class DeliveryWorker:
     was already marked delivered means the receiver lacks updates (e.g. it was
     restored from a backup): the worker resends from the acknowledged seq + 1.
     Database calls run in a worker thread so the event loop stays free.
+
+    The worker delivers as soon as it is told there is something new: ``wake()`` from
+    this process (the prefecture after applying a batch), or a poke on the Unix socket
+    ``wake_socket`` from another process on the host (a clerk's CLI, ``wakeup.py``).
+    ``idle`` is only the fallback poll for a lost poke. Each delivery takes everything
+    pending up to ``batch`` updates, so batches grow with the load and the worker goes
+    on at once while a full batch was sent.
     """
 
     def __init__(
@@ -217,9 +234,12 @@ class DeliveryWorker:
         sender: str,
         send: Send,
         *,
-        batch: int = 500,
-        idle: float = 0.05,
+        batch: int = MAX_BATCH,
+        idle: float = 1.0,
         backoff: tuple[float, float] = (0.2, 10.0),
+        wake_socket: Path | None = None,
+        writers: Callable[[], AbstractContextManager[object]] | None = None,
+        linger: float = 0.05,
     ) -> None:
         self.engine = engine
         self.table = table
@@ -228,6 +248,17 @@ class DeliveryWorker:
         self._batch = batch
         self._idle = idle
         self._backoff = backoff
+        self._wake_socket = wake_socket
+        # Woken, the worker waits this long before it reads, so that what is recorded
+        # meanwhile goes in the same batch: every delivery costs a request, a signature
+        # and a transaction with an audit entry at the receiver, and at one update per
+        # batch those fixed costs took the cores from the window (batches grow with the
+        # load; a full batch goes on at once).
+        self._linger = linger
+        # The turn the node's writers queue on (``IdentityStore.writers``, the register's
+        # ``WriterTurns``): taken around the worker's own write too, so that it waits
+        # its turn there rather than in SQLite's busy handler, which sleeps in steps.
+        self._writers = writers or contextlib.nullcontext
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last_delivery_at: datetime | None = None
@@ -250,8 +281,18 @@ class DeliveryWorker:
                 loop.call_soon_threadsafe(self._event.set)
 
     async def run_forever(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled, listening on ``wake_socket`` meanwhile."""
         self._loop = asyncio.get_running_loop()
+        listener = wakeup.Listener(self._wake_socket, self.wake) if self._wake_socket else None
+        if listener is not None:
+            listener.start(self._loop)
+        try:
+            await self._deliver()
+        finally:
+            if listener is not None:
+                listener.close()
+
+    async def _deliver(self) -> None:
         delay = self._backoff[0]
         cursor: int | None = None
         while True:
@@ -323,17 +364,22 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._event.wait()
+        if self._linger > 0:
+            await asyncio.sleep(self._linger)
         self._event.clear()
 
+    # Reads take no write lock: a clerk's CLI writing the same SQLite database from
+    # another process held it most of the time under load, and the worker's reads then
+    # slept in the busy handler for seconds.
     def _delivered_through(self) -> int:
         with self.engine.connect() as conn:
-            return delivered_through(conn, self.table)
+            return delivered_through(read_only(conn), self.table)
 
     def _read(self, after: int) -> list[IdentityUpdate]:
         with self.engine.connect() as conn:
-            return pending(conn, self.table, self._batch, after=after)
+            return pending(read_only(conn), self.table, self._batch, after=after)
 
     def _mark(self, through: int, held: list[int], at: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._writers(), self.engine.begin() as conn:
             mark_delivered(conn, self.table, through, at)
             mark_quarantined(conn, self.table, held, through, at)

@@ -17,7 +17,7 @@ import errno
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 
 from jukinet.errors import ConfigurationError, StorageFull
@@ -73,6 +73,14 @@ def _full_disk(context: ExceptionContext) -> None:
         ) from exc
 
 
+READ_ONLY = "jukinet_read_only"
+
+
+def read_only(conn: Connection) -> Connection:
+    """``conn`` for reads only: on SQLite its transaction takes no write lock."""
+    return conn.execution_options(**{READ_ONLY: True})
+
+
 def _sqlite_tuning(engine: Engine) -> None:
     # pysqlite opens transactions lazily and on its own terms; take that over so
     # every transaction is BEGIN IMMEDIATE (the documented SQLAlchemy recipe).
@@ -87,4 +95,9 @@ def _sqlite_tuning(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A connection marked READ_ONLY (``read_only``) reads a snapshot without the
+        # write lock: WAL readers never wait for a writer, nor in the busy handler.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -21,6 +21,7 @@ from jukinet.documents.signing import DocumentSigner
 from jukinet.domain.codes import LocalGovernmentCode, prefecture_code_of
 from jukinet.errors import PeerUnreachable
 from jukinet.network import outbox as ob
+from jukinet.network import wakeup
 from jukinet.network.copy_messages import TokenCheck, TokenVerdict
 from jukinet.network.messages import NodeStatus, node_id
 from jukinet.network.messages_moving import MovingAck, MovingMessage
@@ -65,7 +66,11 @@ def create_app(home: Path) -> FastAPI:
                     outbox,
                     runtime.node_id,
                     ob.make_sender(client, runtime.settings.upstream_url),
+                    idle=runtime.settings.outbox_poll,
+                    wake_socket=wakeup.wake_path(home),
+                    writers=store.turns,
                 )
+                store.wakers.append(worker.wake)  # events recorded in this process
 
                 async def send_moving(receiver: str, message: MovingMessage) -> MovingAck:
                     entry = runtime.directory.lookup(node_id("municipality", receiver))

@@ -127,4 +127,4 @@ def open_register(home: Path) -> RegisterStore:
         raise ConfigurationError(f"The node in {home} is a {cfg.kind} node, not a municipality.")
     engine = make_engine(cfg.database_url)
     check_schema(engine)
-    return RegisterStore(engine, NodeKey.load(cfg.key_path))
+    return RegisterStore(engine, NodeKey.load(cfg.key_path), home)

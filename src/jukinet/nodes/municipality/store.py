@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
@@ -24,6 +25,7 @@ from jukinet.domain.record import Household, ResidentRecord
 from jukinet.domain.rules import Decision
 from jukinet.errors import ConfigurationError, PoolExhausted
 from jukinet.keys import NodeKey
+from jukinet.network import wakeup
 from jukinet.network.messages import IdentityUpdate
 from jukinet.nodes.municipality import codec
 from jukinet.nodes.municipality.tables import (
@@ -37,6 +39,7 @@ from jukinet.nodes.municipality.tables import (
     record_history,
     retired_codes,
 )
+from jukinet.storage.turns import WriterTurns
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class RegisterTx:
         self._store = store
         self._next_household: int | None = None
         self.pool_warning: str | None = None
+        self.enqueued = 0  # identity updates put into the outbox in this transaction
 
     @property
     def municipality_code(self) -> LocalGovernmentCode:
@@ -139,7 +143,8 @@ class RegisterTx:
             self.conn.execute(
                 update(code_pool).where(code_pool.c.code.in_(chunk)).values(assigned=True)
             )
-        left = self.pool_remaining()
+        # Counted only up to the warning level: a full pool is not counted per birth.
+        left = self.pool_remaining(up_to=self._store.low_water)
         if left < self._store.low_water:
             self.pool_warning = (
                 f"Only {left} unused resident codes are left in the pool "
@@ -147,12 +152,13 @@ class RegisterTx:
             )
         return codes
 
-    def pool_remaining(self) -> int:
-        return int(
-            self.conn.execute(
-                select(func.count()).select_from(code_pool).where(code_pool.c.assigned.is_(False))
-            ).scalar_one()
-        )
+    def pool_remaining(self, up_to: int | None = None) -> int:
+        """How many unused codes the pool holds (at most ``up_to``, if given)."""
+        unused = select(code_pool.c.code).where(code_pool.c.assigned.is_(False))
+        if up_to is not None:
+            unused = unused.limit(up_to)
+        query = select(func.count()).select_from(unused.subquery())
+        return int(self.conn.execute(query).scalar_one())
 
     def unseen(self, codes: Iterable[ResidentCode]) -> set[ResidentCode]:
         """The codes never seen here: in no pool, on no record, never retired (R6)."""
@@ -254,6 +260,7 @@ class RegisterTx:
             )  # fmt: skip
             rows.append({"seq": i, "payload": update.model_dump_json(), "created_at": stamp})
         self.conn.execute(insert(outbox), rows)
+        self.enqueued += len(rows)
 
     def write_households(self, items: Sequence[Household], event_id: int) -> None:
         rows = [codec.household_row(h) for h in items]
@@ -293,9 +300,16 @@ class RegisterTx:
 class RegisterStore:
     """A municipality's register database and node key."""
 
-    def __init__(self, engine: Engine, key: NodeKey) -> None:
+    def __init__(self, engine: Engine, key: NodeKey, home: Path | None = None) -> None:
         self.engine = engine
         self.key = key
+        # Who is told, after a commit that put identity updates into the outbox, to
+        # deliver them now: the delivery worker in this process (``wakers``, set by the
+        # node), else the node process through its wake socket in ``home``.
+        self.wakers: list[Callable[[], None]] = []
+        self._wake_socket = wakeup.wake_path(home) if home is not None else None
+        # The writers of this register on this host (clerks' CLIs, the node) take turns.
+        self.turns = WriterTurns(home / "run" / "writers.lock") if home else nullcontext
         with engine.connect() as conn:
             meta = dict(conn.execute(select(node.c.key, node.c.value)).all())
         if "municipality_code" not in meta:
@@ -308,9 +322,20 @@ class RegisterStore:
 
     @contextmanager
     def transaction(self) -> Iterator[RegisterTx]:
-        with self.engine.begin() as conn:
+        with self.turns(), self.engine.begin() as conn:
             audit.lock_head(conn)
-            yield RegisterTx(conn, self)
+            tx = RegisterTx(conn, self)
+            yield tx
+        if tx.enqueued:  # committed: the updates are safe, tell the worker
+            self.wake_delivery()
+
+    def wake_delivery(self) -> None:
+        """Have the delivery worker look at the outbox now (best effort: a lost
+        wake-up only waits for the worker's fallback poll)."""
+        for wake in self.wakers:
+            wake()
+        if not self.wakers and self._wake_socket is not None:
+            wakeup.poke(self._wake_socket)
 
     def audit_alone(self, draft: audit.Draft) -> None:
         """One entry in a transaction of its own (R9: a rollback, an emergency order)."""

@@ -30,6 +30,25 @@ class NationalStore(IdentityStore):
 
     def __init__(self, engine: Engine, key: NodeKey) -> None:
         super().__init__(engine, key)
+        # Who each code of the batch being applied was issued to (``read_registry``).
+        self._issued: dict[str, str] | None = None
+
+    def writes_alone(self, u: IdentityUpdate, standing: Standing) -> bool:
+        """An update of an identity held here may revoke its certificates (R15), which
+        ``apply_one`` does; one that brings a new person here (a birth) revokes nothing."""
+        return (standing.previous if u.previous_code is not None else standing.current) is None
+
+    def read_registry(self, conn: Connection, codes: list[str] | None) -> None:
+        """Read whom each of ``codes`` was issued to, in one query per chunk."""
+        if codes is None:
+            self._issued = None
+            return
+        issued: dict[str, str] = {}
+        c = issued_codes.c
+        for chunk in _chunks(codes):
+            rows = conn.execute(select(c.code, c.municipality).where(c.code.in_(chunk)))
+            issued.update({row.code: row.municipality for row in rows})
+        self._issued = issued
 
     def apply_one(self, conn: Connection, sender: str, u: IdentityUpdate, at: str = "") -> None:
         """Apply ``u``, then revoke the JPKI certificates it makes wrong (R15), in ``conn``."""
@@ -75,9 +94,12 @@ class NationalStore(IdentityStore):
         if not first:
             return
         code = u.resident_code
-        to = conn.execute(
-            select(issued_codes.c.municipality).where(issued_codes.c.code == code)
-        ).scalar()
+        if self._issued is not None and code in self._issued:
+            to: str | None = self._issued[code]
+        else:  # not read for the batch, or not issued then: the registry itself decides
+            to = conn.execute(
+                select(issued_codes.c.municipality).where(issued_codes.c.code == code)
+            ).scalar()
         if to is None:
             raise UpdateRefused(
                 f"Resident code {code} was never issued by the national node (R6); "

@@ -49,7 +49,9 @@ def create_app(home: Path) -> FastAPI:
         try:
             async with runtime.client() as client:
                 worker = service.delivery_worker(
-                    store, make_sender(client, runtime.settings.upstream_url)
+                    store,
+                    make_sender(client, runtime.settings.upstream_url),
+                    poll=runtime.settings.outbox_poll,
                 )
                 async with background(
                     keep_directory_fresh(runtime, client),
@@ -73,10 +75,8 @@ def create_app(home: Path) -> FastAPI:
 
     @app.post("/updates", responses={403: {"description": refused}})
     async def updates(batch: UpdateBatch, peer: Caller) -> UpdateAck:
-        ack = await asyncio.to_thread(service.receive, store, peer, batch)
-        if worker is not None:
-            worker.wake()
-        return ack
+        # Applying wakes the delivery worker towards the national node (store.wakers).
+        return await asyncio.to_thread(service.receive, store, peer, batch)
 
     not_cosigned = "The checkpoint is not the municipality's, or it forks what was cosigned (R25)."
 

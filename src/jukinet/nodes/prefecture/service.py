@@ -59,9 +59,16 @@ def receive(store: IdentityStore, sender: Sender, batch: UpdateBatch) -> UpdateA
     return store.apply_batch(sender, batch, authority=authority)
 
 
-def delivery_worker(store: IdentityStore, send: Send) -> DeliveryWorker:
-    """The worker that forwards this prefecture's outbox to the national node."""
-    return DeliveryWorker(store.engine, outbox, store.node_id, send)
+def delivery_worker(store: IdentityStore, send: Send, *, poll: float = 1.0) -> DeliveryWorker:
+    """The worker that forwards this prefecture's outbox to the national node, woken by
+    every transaction that puts updates into it (in this process or, through the wake
+    socket, another); ``poll`` is its fallback poll."""
+    worker = DeliveryWorker(
+        store.engine, outbox, store.node_id, send, idle=poll, wake_socket=store.wake_socket,
+        writers=lambda: store.writers,
+    )  # fmt: skip
+    store.wakers.append(worker.wake)
+    return worker
 
 
 def status(

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from jukinet.keys import NodeKey
+from jukinet.network import wakeup
 from jukinet.nodes.identity import setup
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.prefecture.tables import outbox
@@ -29,4 +30,6 @@ def migrate(engine: Engine) -> None:
 
 
 def open_store(home: Path) -> PrefectureStore:
-    return setup.open_identity_node(home, KIND, MIGRATIONS, PrefectureStore)
+    store = setup.open_identity_node(home, KIND, MIGRATIONS, PrefectureStore)
+    store.wake_socket = wakeup.wake_path(home)  # a CLI's release wakes the node's worker
+    return store

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     # Imported where used: they bring SQLAlchemy and the network client, which
     # commands such as ``jukinet code check`` do not need.
+    from jukinet.nodes.identity.store import IdentityStore
     from jukinet.nodes.municipality.store import RegisterStore
 
 console = Console(highlight=False)
@@ -115,3 +116,30 @@ def day(value: str | None, default: date | None = None) -> date:
 OperatorOption: Any = typer.Option(
     None, "--operator", "-u", help="Operator user name (or JUKINET_OPERATOR)."
 )
+
+
+@contextmanager
+def identity_node(holding: str) -> Iterator[IdentityStore]:
+    """The store of the prefecture or national node at the home, closed afterwards; on
+    any other kind a ConfigurationError that says the node does not hold ``holding``."""
+    from jukinet import config
+
+    kind = config.load(state.home).kind
+    if kind == "prefecture":
+        from jukinet.nodes.prefecture import service as prefecture
+
+        store: IdentityStore = prefecture.open_node(state.home)
+    elif kind == "national":
+        from jukinet.nodes.national import service as national
+
+        store = national.open_node(state.home)
+    else:
+        from jukinet.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"{state.home} is a {kind} node; only prefecture and national nodes hold {holding}."
+        )
+    try:
+        yield store
+    finally:
+        store.close()

@@ -7,43 +7,14 @@ provision log's partitions and retention ("Keeping the provision log").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from jukinet.cli._common import console, handle_errors, state
+from jukinet.cli._common import console, handle_errors, identity_node
 from jukinet.errors import ConfigurationError
 
-if TYPE_CHECKING:
-    from jukinet.nodes.identity.store import IdentityStore
-
 app = typer.Typer(no_args_is_help=True, help="Identity information of this node: load, retention.")
-
-
-@contextmanager
-def _node() -> Iterator[IdentityStore]:
-    from jukinet import config
-
-    kind = config.load(state.home).kind
-    if kind == "prefecture":
-        from jukinet.nodes.prefecture import service as prefecture
-
-        store: IdentityStore = prefecture.open_node(state.home)
-    elif kind == "national":
-        from jukinet.nodes.national import service as national
-
-        store = national.open_node(state.home)
-    else:
-        raise ConfigurationError(
-            f"{state.home} is a {kind} node; only prefecture and national nodes hold identities."
-        )
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @app.command("load")
@@ -64,7 +35,7 @@ def load(
 
     if indexes not in ("auto", "with", "after"):
         raise ConfigurationError(f"--indexes is auto, with or after, not {indexes!r}.")
-    with _node() as store:
+    with identity_node("identities") as store:
         from jukinet.nodes.national.tables import issued_codes
 
         registry = issued_codes if store.kind == "national" else None
@@ -84,7 +55,7 @@ def partitions() -> None:
     """Make the provision log's partitions of this month and the next ones (PostgreSQL)."""
     from jukinet.nodes.identity import provision_retention
 
-    with _node() as store:
+    with identity_node("identities") as store:
         made = provision_retention.ensure_partitions(store)
         with store.engine.connect() as conn:
             held = sorted(provision_retention.months(conn)) if provision_retention.partitioned(
@@ -111,7 +82,7 @@ def prune(
     from jukinet.nodes.identity import provision_retention
 
     cutoff = provision_retention.cutoff_of(datetime.now(UTC), keep_years, keep_days)
-    with _node() as store:
+    with identity_node("identities") as store:
         done = provision_retention.prune(store, cutoff, actor=operator)
     dropped = f"; dropped {', '.join(done.partitions)}" if done.partitions else ""
     console.print(f"Pruned {done.rows:,} provision records older than {done.cutoff}{dropped}.")

@@ -6,42 +6,11 @@ each decision is one audit entry on that node (docs/network.md, "Quarantine").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
-
 import typer
 
-from jukinet.cli._common import console, handle_errors, state
-from jukinet.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from jukinet.nodes.identity.store import IdentityStore
+from jukinet.cli._common import console, handle_errors, identity_node
 
 app = typer.Typer(no_args_is_help=True, help="Refused identity updates held on this node.")
-
-
-@contextmanager
-def _node() -> Iterator[IdentityStore]:
-    from jukinet import config
-
-    kind = config.load(state.home).kind
-    if kind == "prefecture":
-        from jukinet.nodes.prefecture import service as prefecture
-
-        store: IdentityStore = prefecture.open_node(state.home)
-    elif kind == "national":
-        from jukinet.nodes.national import service as national
-
-        store = national.open_node(state.home)
-    else:
-        raise ConfigurationError(
-            f"{state.home} is a {kind} node; only prefecture and national nodes hold a quarantine."
-        )
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @app.command("list")
@@ -52,7 +21,7 @@ def list_items(
     """The quarantined updates: sender, seq, resident code, why, and any decision."""
     from jukinet.nodes.identity import quarantine
 
-    with _node() as store:
+    with identity_node("a quarantine") as store:
         found = quarantine.items(store, open_only=not every)
     for i in found:
         decision = f"{i.resolution} by {i.resolved_by}" if i.resolution else "open"
@@ -74,7 +43,7 @@ def release(
     """Apply a quarantined update now (after its cause is fixed; the person's earlier first)."""
     from jukinet.nodes.identity import quarantine
 
-    with _node() as store:
+    with identity_node("a quarantine") as store:
         done = quarantine.release(store, item, operator=operator, note=note or None)
     console.print(f"Released: {done.sender} update {done.sender_seq} is applied.")
 
@@ -89,6 +58,6 @@ def drop(
     """Record that a quarantined update will not be applied."""
     from jukinet.nodes.identity import quarantine
 
-    with _node() as store:
+    with identity_node("a quarantine") as store:
         done = quarantine.drop(store, item, operator=operator, note=note)
     console.print(f"Dropped: {done.sender} update {done.sender_seq} will not be applied.")

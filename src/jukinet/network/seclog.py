@@ -27,8 +27,10 @@ Each line is also handed to the node's rules engine (``network/ids.py``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -92,6 +94,8 @@ class SecurityLog:
     engine: Engine | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _failing: bool = field(default=False, repr=False)
+    _fd: int | None = field(default=None, repr=False)
+    _file_id: tuple[int, int] | None = field(default=None, repr=False)
 
     @classmethod
     def in_home(cls, home: Path, node_id: str, engine: Engine | None = None) -> SecurityLog:
@@ -176,17 +180,46 @@ class SecurityLog:
         node goes on answering (a write then gets its own clear refusal: 507)."""
         if self.path is None:
             return
-        line = ecs_line(record) + "\n"
+        line = (ecs_line(record) + "\n").encode("utf-8")
         with self._lock:
             try:
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write(line)
+                fd = self._open(self.path)
+                while line:
+                    line = line[os.write(fd, line) :]
             except OSError as exc:
+                self._close()
                 if not self._failing:
                     _fallback.error("security log %s cannot be written: %s", self.path, exc)
                 self._failing = True
             else:
                 self._failing = False
+
+    def _open(self, path: Path) -> int:
+        """The log's file descriptor (O_APPEND), kept open between lines; reopened when
+        the file at ``path`` is no longer the one held (rotated away or removed), as
+        ``logging.handlers.WatchedFileHandler`` does: one ``stat`` a line instead of an
+        open and a close (the security log takes two lines a request)."""
+        try:
+            st = os.stat(path)
+            now: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except FileNotFoundError:
+            now = None
+        if self._fd is not None and now == self._file_id:
+            return self._fd
+        self._close()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        held = os.fstat(fd)
+        self._fd, self._file_id = fd, (held.st_dev, held.st_ino)
+        return fd
+
+    def __del__(self) -> None:  # a log replaced in its home (tests, a restart) lets go of its file
+        self._close()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = self._file_id = None
 
 
 _NODES: dict[str, SecurityLog] = {}

@@ -73,6 +73,30 @@ def test_one_caller_touching_many_distinct_residents_is_an_alert(tmp_path: Path)
     assert alert["jukinet"]["count"] == 5
 
 
+def test_residents_touched_before_the_window_no_longer_count(tmp_path: Path) -> None:
+    """R7: the distinct count is of the residents inside the window only; one touched
+    both before and inside the window counts once, and an alert starts a new count."""
+    rules = DEFAULT_RULES.replace("threshold = 1000", "threshold = 4")
+    log = _log(tmp_path, rules)
+    assert log.engine is not None
+    [rule] = [r for r in log.engine.rules if r.name == "bulk-residents"]
+    later = START + timedelta(seconds=rule.window + 1)
+
+    def touch(*who: str, at: datetime) -> None:
+        log.event("provision", "success", caller="agency:onkyu", residents=len(who),
+                  touched=list(who), at=at)  # fmt: skip
+
+    touch("a", "b", "c", at=START)
+    touch("c", "d", at=later)  # a and b have left the window; c counts once
+    touch("c", at=later)
+    assert _alerts(log) == []
+    touch("e", "f", at=later)
+    [alert] = _alerts(log)
+    assert alert["jukinet"]["count"] == 4  # c, d, e, f
+    touch("g", "h", "i", at=later)  # counting again from nothing
+    assert len(_alerts(log)) == 1
+
+
 def test_a_read_outside_the_declared_hours_is_an_alert(tmp_path: Path) -> None:
     log = _log(tmp_path)
     log.event("provision", "success", caller="agency:onkyu", residents=1, at=START)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -202,6 +202,11 @@ class Engine:
     _seen: dict[tuple[str, str], deque[tuple[float, str]]] = field(
         default_factory=lambda: defaultdict(deque)
     )
+    # Per (rule, value) of a distinct rule: how often each item is in its window, so the
+    # distinct count is the dict's size (kept as events enter and leave, not recounted).
+    _items: dict[tuple[str, str], Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
     _windows: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     _blocks: dict[tuple[str, str], Block] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -238,14 +243,26 @@ class Engine:
         seen = self._seen[(rule.name, value)]
         if rule.kind == "rate":
             return self._rate(rule, value, now)
-        items = touched if rule.kind == "distinct" else ("",)
-        seen.extend((now, item) for item in items)
-        while seen and seen[0][0] <= now - rule.window:
-            seen.popleft()
-        count = len({item for _, item in seen}) if rule.kind == "distinct" else len(seen)
+        if rule.kind != "distinct":
+            seen.append((now, ""))
+            while seen and seen[0][0] <= now - rule.window:
+                seen.popleft()
+            count = len(seen)
+        else:
+            present = self._items[(rule.name, value)]
+            for item in touched:
+                seen.append((now, item))
+                present[item] += 1
+            while seen and seen[0][0] <= now - rule.window:
+                _, gone = seen.popleft()
+                present[gone] -= 1
+                if not present[gone]:
+                    del present[gone]
+            count = len(present)
         if count < rule.threshold:
             return None
         seen.clear()  # one alert per burst: the next needs the threshold again
+        self._items.pop((rule.name, value), None)
         return count
 
     def _rate(self, rule: Rule, value: str, now: float) -> float | None:

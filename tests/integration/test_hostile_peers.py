@@ -252,7 +252,11 @@ def test_many_idle_connections_leave_the_node_memory_bounded_and_it_answers(net:
         return peak, took
 
     peak, took = asyncio.run(attack())
-    assert peak - floor < 64 * MB, f"the node grew by {(peak - floor) / MB:.0f} MB"
+    # Unbounded, 1,000 TLS connections would hold at least 250 MB of read buffers alone
+    # (256 KiB each in asyncio's and uvloop's SSLProtocol). The connection cap (128) keeps
+    # them near 32 MB, plus what the allocator keeps of the evicted ones: measured 63 MB
+    # under asyncio + h11 and 67 MB under uvloop + httptools on this 2-core machine.
+    assert peak - floor < 96 * MB, f"the node grew by {(peak - floor) / MB:.0f} MB"
     assert took < 5
 
 

@@ -249,7 +249,7 @@ def front_protocol(
     """The protocol class for uvicorn's ``http`` setting, bound to this server."""
 
     class Front(TLSFront):
-        pass
+        """This server's front: its HTTP class, limits, TLS context and log, set below."""
 
     Front.http_class = type("GuardedHttp", (Guarded,), {"limits": limits})
     Front.context = context

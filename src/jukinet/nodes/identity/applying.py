@@ -72,6 +72,19 @@ def standing(conn: Connection, u: IdentityUpdate) -> Standing:
     return Standing(current, retired, _holding(conn, old), _retired(conn, old))
 
 
+def _landing(
+    u: IdentityUpdate, standing: Standing
+) -> tuple[dict[str, Any], Any, str, dict[str, str]]:
+    """The update's column values, the identity row it lands on (None: a new person),
+    that row's code, and the folded name and address (search by the 4 items follow
+    every write). A code change moves the identity to the new code, keeping the person;
+    the old code stays retired, pointing to the person."""
+    moved = standing.previous if u.previous_code is not None else standing.current
+    code = u.previous_code if u.previous_code is not None else u.resident_code
+    folded = {"name_folded": fold(u.name), "address_folded": fold(u.address)}
+    return _values(u), moved, code, folded
+
+
 def _values(u: IdentityUpdate) -> dict[str, Any]:
     return {
         "name": u.name, "date_of_birth": u.date_of_birth, "sex": u.sex, "address": u.address,
@@ -90,13 +103,7 @@ def write(
 ) -> None:
     """Write ``u`` (already checked): the identity, its history row and, with
     ``forward_to``, the update into that outbox under this node's own seq."""
-    values = _values(u)
-    # Which row the update lands on: a code change moves the identity to the new
-    # code, keeping the person; the old code stays retired, pointing to the person.
-    moved = standing.previous if u.previous_code is not None else standing.current
-    code = u.previous_code if u.previous_code is not None else u.resident_code
-    # The folded name and address (search by the 4 items) follow every write.
-    folded = {"name_folded": fold(u.name), "address_folded": fold(u.address)}
+    values, moved, code, folded = _landing(u, standing)
     if moved is None:
         person_key = uuid.uuid4().hex
         conn.execute(
@@ -210,10 +217,7 @@ class BatchWriter:
 
     def write(self, u: IdentityUpdate, standing: Standing) -> None:
         """Collect ``u``'s rows (checked already), as ``write`` would write them."""
-        values = _values(u)
-        moved = standing.previous if u.previous_code is not None else standing.current
-        code = u.previous_code if u.previous_code is not None else u.resident_code
-        folded = {"name_folded": fold(u.name), "address_folded": fold(u.address)}
+        values, moved, code, folded = _landing(u, standing)
         if moved is None:
             person_key = uuid.uuid4().hex
             self._new.append({"resident_code": u.resident_code, "person_key": person_key,

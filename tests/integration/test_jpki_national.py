@@ -64,7 +64,11 @@ residents = 0
 CHIYODA, CHUO = "municipality:131016", "municipality:131024"
 PREFECTURE, MONITOR = "prefecture:130001", "monitor:operations"
 ADDRESS = {CHIYODA: "東京都千代田区丸の内一丁目1番1号", CHUO: "東京都中央区銀座四丁目1番1号"}
-TODAY_JST = datetime.now(JST).date().isoformat()
+
+
+def _jst_day(entry: x509.RevokedCertificate) -> str:
+    """The day, in Japan, that a CRL entry says the certificate was revoked."""
+    return entry.revocation_date_utc.astimezone(JST).date().isoformat()
 
 
 @dataclass
@@ -317,7 +321,7 @@ def test_a_municipality_revokes_a_lost_card_s_certificates_and_the_crl_says_so(
     with pytest.raises(CardCertificateRefused) as refused:
         verify_signature(b"doc", card.sign(b"doc"), signing, net.ca(), crl)
     assert refused.value.message == (
-        f"The signing certificate was revoked on {TODAY_JST} (the card was reported lost)."
+        f"The signing certificate was revoked on {_jst_day(entry)} (the card was reported lost)."
     )
     # openssl reads the same CRL and refuses the certificate too.
     files = {}
@@ -350,7 +354,7 @@ def test_a_name_change_revokes_the_signing_certificate_by_itself(net: Net) -> No
     with pytest.raises(CardCertificateRefused) as refused:
         verify_signature(b"doc", card.sign(b"doc"), signing, net.ca(), crl)
     assert refused.value.message == (
-        f"The signing certificate was revoked on {TODAY_JST} "
+        f"The signing certificate was revoked on {_jst_day(entry)} "
         "(the holder's name, date of birth, sex or address changed)."
     )
     # The user-authentication certificate names no one: it stays good.

@@ -65,7 +65,9 @@ from jukinet.network.messages import (
     VerifyResponse,
     node_id,
 )
+from jukinet.nodes.identity import provision_batch as shape
 from jukinet.nodes.identity import provision_store as q
+from jukinet.nodes.identity import pseudonym_store
 from jukinet.nodes.identity.disclosure import disclosure
 from jukinet.nodes.identity.provision_seal import seal
 from jukinet.nodes.identity.provision_writer import Pending, Work
@@ -77,6 +79,7 @@ __all__ = [
     "CHUNK",
     "LEGAL_TABLE_FILE",
     "batch",
+    "batch_answer",
     "disclosure",
     "load_table",
     "lookup",
@@ -146,6 +149,20 @@ class _Provider:
             self.pending.provided.append(call)
             self.pending.after.append(lambda: self._touched(persons))
         if persons:  # the audit entry of this call (or chunk) seals the rows (R12, R14)
+            self.sealed = seal([(*fixed, *person) for person in persons], at)
+
+    def log_keys(self, conn: Connection, provided: dict[str, str], retired: dict[str, str]) -> None:
+        """``log`` for a batch chunk, by person key: ``provided`` and ``retired`` map each
+        person's key to the code asked (one row per person, no identity objects)."""
+        fixed = (self.store.node_id, self.agency, self.recipient.code, self.affair.code,
+                 str(self.function))  # fmt: skip
+        at = audit.now()
+        persons = [(key, asked, self.given) for key, asked in provided.items()]
+        persons += [(key, asked, "") for key, asked in retired.items()]
+        call = q.Provided(at, fixed, persons, self.request_id, self.affair.basis)
+        q.log_calls(conn, [call], self.store.disclosure_secret(conn))
+        self._touched(persons)
+        if persons:  # the audit entry of the chunk seals the rows (R12, R14)
             self.sealed = seal([(*fixed, *person) for person in persons], at)
 
     def _touched(self, persons: Sequence[tuple[str, str, str]]) -> None:
@@ -319,6 +336,28 @@ def verify_work(
 # --- batch (R24) --------------------------------------------------------------------
 
 
+def batch_answer(
+    store: IdentityStore,
+    table: LegalTable,
+    agency: str,
+    affair: str,
+    lines: Iterable[bytes | str],
+    first_row: int = 1,
+) -> Iterator[bytes]:
+    """Status (and the affair's fields) of every resident code in ``lines``, in input order,
+    as JSON lines: one block of bytes per chunk (``provision_batch``).
+
+    Authorised at once (a refusal raises here, before any row); the rows then come
+    chunk by chunk: per chunk one set-based read over the sorted codes (the kept sector
+    pseudonyms joined in), the provision rows and one audit entry in one transaction.
+    ``lines`` is read lazily, so memory stays flat whatever its length. A malformed
+    line (not a code, longer than ``policy.MAX_BATCH_LINE`` bytes, binary, not UTF-8)
+    gives one row with a short ``error`` naming its row, and the batch goes on.
+    """
+    p = _authorize(store, table, agency, affair, Function.BATCH)
+    return _batch(p, policy.parse_batch(lines, first_row))
+
+
 def batch(
     store: IdentityStore,
     table: LegalTable,
@@ -327,65 +366,50 @@ def batch(
     lines: Iterable[bytes | str],
     first_row: int = 1,
 ) -> Iterator[BatchRow]:
-    """Status (and the affair's fields) of every resident code in ``lines``, in input order.
-
-    Authorised at once (a refusal raises here, before any row); the rows then come
-    chunk by chunk: per chunk one set-based read over the sorted codes, the provision
-    rows and one audit entry in one transaction. ``lines`` is read lazily, so memory
-    stays flat whatever its length. A malformed line (not a code, longer than
-    ``policy.MAX_BATCH_LINE`` bytes, binary, not UTF-8) gives one row with a short
-    ``error`` naming its row, and the batch goes on.
-    """
-    p = _authorize(store, table, agency, affair, Function.BATCH)
-    return _batch(p, policy.parse_batch(lines, first_row))
+    """``batch_answer``'s rows as messages (authorised at once, read lazily)."""
+    blocks = batch_answer(store, table, agency, affair, lines, first_row)
+    return (BatchRow.model_validate_json(line) for block in blocks for line in block.splitlines())
 
 
-def _batch(p: _Provider, items: Iterator[BatchItem]) -> Iterator[BatchRow]:
+def _batch(p: _Provider, items: Iterator[BatchItem]) -> Iterator[bytes]:
     chunks = 0
+    render = shape.Render(p.fields)
     while chunk := list(islice(items, CHUNK)):
         chunks += 1
-        yield from _batch_chunk(p, chunk, chunks)
+        yield _batch_chunk(p, render, chunk, chunks)
     if chunks == 0:
         with p.store.transaction() as conn:
             p.audit(conn, "empty batch")
 
 
-def _batch_chunk(p: _Provider, chunk: list[BatchItem], number: int) -> list[BatchRow]:
+def _batch_chunk(p: _Provider, render: shape.Render, chunk: list[BatchItem], number: int) -> bytes:
     codes = sorted({code for _, code, _ in chunk if code is not None})  # B-tree locality
+    sector = p.affair.sector
     with p.store.transaction() as conn:
-        held, retired = q.by_codes(conn, codes)
-        records = {code: p.record(conn, person) for code, person in held.items()}
-        provided: dict[str, tuple[HeldIdentity, str]] = {}  # one row per person per chunk
-        for code in codes:
-            person = held.get(code)
-            if person is not None and person.person_key not in provided:
-                provided[person.person_key] = (person, code)
-        asked_retired: dict[str, tuple[HeldIdentity, str]] = {}
-        for code_asked, person in sorted(retired.items()):
-            if person.person_key not in provided:
-                asked_retired.setdefault(person.person_key, (person, code_asked))
-        p.log(conn, list(provided.values()), list(asked_retired.values()))
+        held = shape.read_held(conn, codes, sector)
+        if sector is not None and any(r[-1] is None for r in held):
+            # Computed once per person and sector, then kept (pseudonym_store).
+            made = pseudonym_store.missing(
+                conn, p.store.pseudonym_secret(conn), sector, {r[1] for r in held if r[-1] is None}
+            )
+            held = [r if r[-1] is not None else (*r[:-1], made[r[1]]) for r in held]
+        records: dict[str, str] = {}
+        provided: dict[str, str] = {}  # one row per person per chunk: key -> code asked
+        for r in held:
+            records[r[0]] = render(r)
+            provided.setdefault(r[1], r[0])
+        missing = [c for c in codes if c not in records]
+        retired = shape.read_retired(conn, missing) if missing else {}
+        asked_retired: dict[str, str] = {}
+        for code_asked, key in sorted(retired.items()):
+            if key not in provided:
+                asked_retired.setdefault(key, code_asked)
+        p.log_keys(conn, provided, asked_retired)
         errors = sum(1 for _, code, _ in chunk if code is None)
-        gone = len(codes) - len(held) - len(retired)
+        gone = len(codes) - len(records) - len(retired)
         p.audit(
             conn,
             f"chunk {number}, rows {chunk[0][0]}-{chunk[-1][0]}: provided {len(provided)}, "
             f"retired {len(retired)}, not found {gone}, malformed {errors} ({p.given})",
         )
-    rows: list[BatchRow] = []
-    for row, asked, error in chunk:
-        if asked is None:
-            rows.append(BatchRow.model_construct(row=row, error=error))
-            continue
-        record = records.get(asked)
-        if record is None and asked in retired:
-            rows.append(BatchRow.model_construct(
-                row=row, resident_code=asked, found=False, status="retired"
-            ))  # fmt: skip
-            continue
-        rows.append(
-            BatchRow.model_construct(
-                row=row, resident_code=asked, found=record is not None, record=record
-            )
-        )
-    return rows
+    return shape.answer_lines(chunk, records, retired)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +15,6 @@ from jukinet.domain.legal import LegalTable
 from jukinet.domain.provision import MAX_BATCH_LINE
 from jukinet.network.messages import (
     BatchFirstRow,
-    BatchRow,
     DisclosureRequest,
     LookupRequest,
     LookupResponse,
@@ -37,7 +36,7 @@ from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.card_proof import CardEvidence
 from jukinet.nodes.identity.store import IdentityStore
 
-__all__ = ["CardSource", "batch_lines", "body_lines", "router"]
+__all__ = ["CardSource", "body_lines", "router"]
 
 # What the use cases refuse themselves (network/openapi.py adds the peer check's refusals).
 _NOT_SERVED = (
@@ -51,19 +50,6 @@ NOT_THEIRS: Responses = {
         "must hold (R14)."
     }
 }
-
-
-def batch_lines(rows: Iterable[BatchRow], per_chunk: int = 1000) -> Iterator[bytes]:
-    """Batch rows as JSON lines, a chunk at a time (a sync iterator: Starlette runs it,
-    and the database work behind ``rows``, in a worker thread, off the event loop)."""
-    chunk: list[str] = []
-    for row in rows:
-        chunk.append(row.model_dump_json(exclude_none=True) + "\n")
-        if len(chunk) >= per_chunk:
-            yield "".join(chunk).encode()
-            chunk = []
-    if chunk:
-        yield "".join(chunk).encode()
 
 
 def body_lines(body: bytes, limit: int = MAX_BATCH_LINE) -> Iterator[bytes]:
@@ -127,10 +113,13 @@ def router(store: IdentityStore, table: LegalTable, card: CardSource | None = No
         # The body is already in memory: the peer check verified its Content-Digest
         # before anything was done with it.
         lines = body_lines(await request.body())
-        rows = await asyncio.to_thread(
-            provision.batch, store, table, peer.code, affair, lines, first_row
+        # Authorised (or refused) in a worker thread; the answer is then a sync iterator
+        # of one block of JSON lines per chunk: Starlette runs it, and the database work
+        # behind it, in a worker thread, off the event loop.
+        blocks = await asyncio.to_thread(
+            provision.batch_answer, store, table, peer.code, affair, lines, first_row
         )
-        return JsonLines(batch_lines(rows))
+        return JsonLines(blocks)
 
     @api.post("/disclosure", responses=NOT_THEIRS)
     async def provision_disclosure(req: DisclosureRequest, peer: Caller) -> ProvenDisclosure:

@@ -102,6 +102,19 @@ retired_codes = Table(
     Column("retired_on", Date, nullable=False),
 )
 
+# Each person's sector pseudonym (``pseudonym``), kept once computed so that a batch
+# reads it with the identity (``pseudonym_store``). Derived from the person key and the
+# node's secret: no new information (R1). A person keeps the key across code changes
+# (R6), so a row never needs to change; rows are made on a person's first provision
+# in the sector.
+pseudonyms = Table(
+    "pseudonyms",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("sector", Text, primary_key=True),
+    Column("pseudonym", String(20), nullable=False),
+)
+
 inbox_state = Table(
     "inbox_state",
     metadata,

@@ -6,13 +6,16 @@ On the node's own database (its engine, so the same SQLite pragmas or PostgreSQL
 settings), for each chunk of the codes in FILE (one per line), sorted, in one
 transaction that commits:
 
-- the same read as the node's batch: the identity columns the node reads
-  (``provision_store.by_codes``), ``resident_code IN (...)`` over the sorted chunk;
+- the same read as the node's batch: the identity columns the node reads with the
+  kept sector pseudonym joined in (``provision_batch.read_held``), ``resident_code
+  IN (...)`` over the sorted chunk;
 - the same provision information the node writes (``provision_store.log_provisions``
   and ``provision_log.append``): one ``provisions`` row per person provided with all
   its columns (the fixed ones copied from the node's last batch row), its leaf index
   and keyed commitment, the provision tree's stored hashes of each leaf (the same
-  leaf lines, hashed as the node does) and the tree head's update.
+  leaf lines, hashed as the node does) and the tree head's update; and, as the node
+  does after a chunk, the newest rows taken into the person index in one sorted
+  ``INSERT … SELECT`` once there are ``provision_store.PERSON_RUN`` of them.
 
 Not done here: the answer rows (records, pseudonyms, JSON), the HTTP exchange and the
 one audit entry a chunk (a row per 5,000 persons). Prints one JSON object: codes/s,
@@ -35,10 +38,13 @@ from sqlalchemy import Connection
 from bench.floors import own_cpu
 from jukinet.audit import merkle
 from jukinet.audit import provision_log as fmt
+from jukinet.nodes.identity.provision_store import PERSON_RUN
+from jukinet.nodes.identity.provision_store import PERSONS_MARK as MARK
 from jukinet.nodes.national import service as national
 
-_READ = ("resident_code, person_key, name, date_of_birth, sex, address, status, "
-         "change_reason, change_date, name_folded, address_folded")  # fmt: skip
+_READ = ("i.resident_code, i.person_key, i.name, i.date_of_birth, i.sex, i.address, i.status, "
+         "i.change_reason, i.change_date, p.pseudonym")  # fmt: skip
+SECTOR = "pension"  # the benchmark affair's sector (bench/provision.py)
 _WRITE = ("at, node, agency, recipient, affair, function, person_key, resident_code, "
           "fields, request_id, leaf, basis, commitment")  # fmt: skip
 
@@ -51,6 +57,20 @@ def _head(conn: Connection) -> merkle.Appender:
     return merkle.Appender(
         int(size), {(lv, n): h for (lv, n, _), h in zip(edge, hashes, strict=True)}
     )
+
+
+def index_persons(conn: Connection, mark: str) -> None:
+    """The node's person index run (``provision_store.index_persons``) in plain SQL."""
+    upto = int(conn.exec_driver_sql(f"SELECT value FROM node WHERE key = '{MARK}'").scalar_one())
+    top = conn.exec_driver_sql("SELECT max(id) FROM provisions").scalar_one()
+    if top - upto < PERSON_RUN:
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO provision_persons (person_key, id, at) SELECT person_key, id, at "
+        f"FROM provisions WHERE id > {mark} AND id <= {mark} ORDER BY person_key, id",
+        (upto, top),
+    )
+    conn.exec_driver_sql(f"UPDATE node SET value = {mark} WHERE key = '{MARK}'", (str(top),))
 
 
 def run(home: Path, codes: list[str], chunk: int) -> dict[str, float]:
@@ -79,9 +99,13 @@ def run(home: Path, codes: list[str], chunk: int) -> dict[str, float]:
         template = fmt.LeafTemplate(at, node_id, recipient, affair, basis, "batch", fields, request)
         with engine.begin() as conn:
             marks = ", ".join([mark] * len(part))
-            read = f"SELECT {_READ} FROM identities WHERE resident_code IN ({marks})"
+            read = (
+                f"SELECT {_READ} FROM identities i LEFT JOIN pseudonyms p ON "
+                f"p.person_key = i.person_key AND p.sector = {mark} "
+                f"WHERE i.resident_code IN ({marks})"
+            )
             mark_read = time.perf_counter()
-            people = {r[1]: r[0] for r in conn.exec_driver_sql(read, tuple(part))}
+            people = {r[1]: r[0] for r in conn.exec_driver_sql(read, (SECTOR, *part))}
             mark_hash = time.perf_counter()
             spent["read"] += mark_hash - mark_read
             tree = _head(conn)
@@ -100,6 +124,7 @@ def run(home: Path, codes: list[str], chunk: int) -> dict[str, float]:
             conn.exec_driver_sql(insert_hash, hashes)
             head = (tree.size, tree.root(), b"".join(tree.right_edge()))
             conn.exec_driver_sql(set_head, head)
+            index_persons(conn, mark)
             provided += len(rows)
     elapsed, cpu = time.perf_counter() - t0, own_cpu() - cpu0
     store.close()

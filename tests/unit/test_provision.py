@@ -5,6 +5,7 @@ compares, and how a batch file's lines parse (R2, R5, R23, R24)."""
 from __future__ import annotations
 
 import json
+import random
 import sys
 from datetime import date
 
@@ -18,7 +19,7 @@ from jukinet.domain.identity import IdentityInfo, Sex
 from jukinet.domain.legal import Function
 from jukinet.domain.legal_parse import load_shipped_legal_table, parse_legal_table
 from jukinet.domain.names import fold
-from jukinet.errors import InvalidInput, ProvisionRefused
+from jukinet.errors import InvalidInput, JukinetError, ProvisionRefused
 
 TABLE = load_shipped_legal_table()
 MARUNOUCHI = "東京都千代田区丸の内一丁目1番1号"
@@ -287,3 +288,19 @@ def test_a_table_without_prefectures_serves_nothing_at_a_prefecture() -> None:
     (a,) = only_national.recipients
     with pytest.raises(ProvisionRefused):
         policy.check_served(a, "prefecture", "130001")
+
+
+def test_the_plain_code_path_parses_as_the_full_parser_does() -> None:
+    """R24: a line of 11 digits takes a short path; it must say what the full parser
+    says, for good and wrong check digits, line breaks and lengths."""
+    rng = random.Random(11)
+    for _ in range(3000):
+        body = f"{rng.randrange(10**10):010d}"
+        line = f"{body}{rng.randrange(10)}{rng.choice(['', chr(10), chr(13) + chr(10)])}"
+        for raw in (line.encode(), line, b" " + line.encode()):
+            ((_, fast, fast_error),) = policy.parse_batch([raw], first_row=2)
+            try:
+                slow, slow_error = policy.parse_batch_line(raw), None
+            except JukinetError as exc:
+                slow, slow_error = None, f"row 2: {exc.message}"
+            assert (fast, fast_error) == (slow, slow_error)

@@ -405,6 +405,7 @@ def _batch_chunk(p: _Provider, render: shape.Render, chunk: list[BatchItem], num
             if key not in provided:
                 asked_retired.setdefault(key, code_asked)
         p.log_keys(conn, provided, asked_retired)
+        q.index_persons(conn)  # a run of the newest rows into the person index, sorted
         errors = sum(1 for _, code, _ in chunk if code is None)
         gone = len(codes) - len(records) - len(retired)
         p.audit(

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from jukinet.audit import log as audit
 from jukinet.audit.log import Problem
 from jukinet.nodes.identity.tables import provisions
+
+_quote: Any = json.encoder.encode_basestring  # typeshed has it untyped
 
 _SEALED = ("node", "agency", "recipient", "affair", "function", "person_key",
            "resident_code", "fields")  # fmt: skip
@@ -31,7 +35,10 @@ _SEAL = re.compile(r"request (?P<request>[0-9a-f]{32}):.*; rows (?P<rows>\d+) at
 
 def digest(rows: Iterable[Sequence[object]]) -> str:
     """SHA-256 of the rows (each in ``_SEALED`` order) as sorted canonical JSON."""
-    lines = sorted(json.dumps([str(v) for v in row], ensure_ascii=False) for row in rows)
+    # Each line is json.dumps([str(v) ...], ensure_ascii=False), built from the encoder's
+    # own string quoting: the same bytes without the encoder's per-call set-up (a batch
+    # chunk seals 5,000 rows).
+    lines = sorted("[" + ", ".join([_quote(str(v)) for v in row]) + "]" for row in rows)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 

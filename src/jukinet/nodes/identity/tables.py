@@ -113,6 +113,7 @@ pseudonyms = Table(
     Column("person_key", String(32), primary_key=True),
     Column("sector", Text, primary_key=True),
     Column("pseudonym", String(20), nullable=False),
+    sqlite_with_rowid=False,
 )
 
 inbox_state = Table(
@@ -161,7 +162,7 @@ provisions = Table(
     Column("recipient", String(64), nullable=False),  # legal-table recipient code
     Column("affair", String(64), nullable=False),
     Column("function", String(8), nullable=False),  # lookup | search | verify | batch
-    Column("person_key", String(32), nullable=False, index=True),
+    Column("person_key", String(32), nullable=False),  # indexed by provision_persons
     Column("resident_code", String(11), nullable=False),
     Column("fields", Text, nullable=False),  # comma-separated; "" for verify
     Column("request_id", String(32), nullable=False),
@@ -171,6 +172,19 @@ provisions = Table(
     Column("leaf", BigInteger, unique=True),
     Column("basis", Text),
     Column("commitment", String(64)),
+)
+
+# The person index of ``provisions`` for the disclosure query (a person's rows, newest
+# first): clustered by (person key, id), written in sorted runs of the newest rows
+# (``provision_store.index_persons``) rather than an entry at random per row; the rows
+# above the last run (``node.persons_indexed_upto``) are read by a range scan.
+provision_persons = Table(
+    "provision_persons",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # The provision log's Merkle tree (R14; docs/audit.md, "The provision log"): the stored

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import tomllib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator
 from contextlib import aclosing
@@ -156,35 +158,94 @@ class AgencyClient:
         the last line sent and answered, chunk by chunk.
         """
         done, last = first_row - 1, 0
-        for block in _blocks(lines, chunk):
-            query = urlencode({"affair": affair, "first_row": done + 1})
-            url, body = f"{self.url}/provision/batch?{query}", b"".join(block)
-            # An async generator: closed here, also when the reader stops early.
-            answers = cast(
-                "AsyncGenerator[bytes, None]",
-                self._client.raw_lines_post(url, body, "text/plain; charset=utf-8"),
-            )
-            async with aclosing(answers):
+        blocks = _blocks(lines, chunk)
+        # Two chunks in flight: the next one goes up (and the node works on it) while
+        # this one's answer is read; its answer waits in the connection's buffers, so
+        # memory stays flat (TCP flow control holds the node back).
+        current = self._send(affair, done + 1, next(blocks, None))
+        try:
+            while current is not None:
+                answers, first, size = current
+                upcoming = self._send(affair, done + size + 1, next(blocks, None))
                 try:
-                    async for raw in answers:
-                        row = BatchRow.model_validate_json(raw)
+                    async for row in self._rows(answers, first, last):
                         last = row.row
                         yield row
-                except (HttpProcessingError, ValueError):  # too long, not JSON, not a row
-                    raise PeerUnreachable(
-                        f"{self.url} sent a batch answer line that cannot be read, "
-                        f"{_after(last)}: the rows after it were not answered."
-                    ) from None
-                except PeerUnreachable as exc:
-                    if not last:
-                        raise  # nothing answered yet: the reason as it is
-                    cause = type(exc.__cause__).__name__ if exc.__cause__ else exc.message
-                    raise PeerUnreachable(
-                        f"{self.url}: the batch answer broke off {_after(last)} ({cause}): "
-                        "the rows after it were not answered."
-                    ) from exc
-            done += len(block)
-            progress(done)
+                except BaseException:
+                    if upcoming is not None:
+                        await _abandon(upcoming)
+                    raise
+                done += size
+                progress(done)
+                current = upcoming
+        finally:
+            if current is not None:
+                await _abandon(current)
+
+    def _send(self, affair: str, first_row: int, block: list[bytes] | None) -> _InFlight | None:
+        """The request of ``block`` started: its answer lines, and a task that reads the
+        first of them (so the request goes up now); None for no block."""
+        if block is None:
+            return None
+        query = urlencode({"affair": affair, "first_row": first_row})
+        url, body = f"{self.url}/provision/batch?{query}", b"".join(block)
+        answers = cast(
+            "AsyncGenerator[bytes, None]",
+            self._client.raw_lines_post(url, body, "text/plain; charset=utf-8"),
+        )
+        return answers, asyncio.ensure_future(_first(answers)), len(block)
+
+    async def _rows(
+        self, answers: AsyncGenerator[bytes, None], first: asyncio.Future[bytes | None], last: int
+    ) -> AsyncIterator[BatchRow]:
+        """The batch rows of one request's answer; a line that cannot be read or an
+        answer that breaks off raises PeerUnreachable naming the last row answered."""
+        async with aclosing(answers):
+            try:
+                raw = await first
+                if raw is None:
+                    return
+                row = BatchRow.model_validate_json(raw)
+                last = row.row
+                yield row
+                async for raw in answers:
+                    row = BatchRow.model_validate_json(raw)
+                    last = row.row
+                    yield row
+            except (HttpProcessingError, ValueError):  # too long, not JSON, not a row
+                raise PeerUnreachable(
+                    f"{self.url} sent a batch answer line that cannot be read, "
+                    f"{_after(last)}: the rows after it were not answered."
+                ) from None
+            except PeerUnreachable as exc:
+                if not last:
+                    raise  # nothing answered yet: the reason as it is
+                cause = type(exc.__cause__).__name__ if exc.__cause__ else exc.message
+                raise PeerUnreachable(
+                    f"{self.url}: the batch answer broke off {_after(last)} ({cause}): "
+                    "the rows after it were not answered."
+                ) from exc
+
+
+# A chunk's request in flight: its answer lines, the task reading the first, its size.
+_InFlight = tuple["AsyncGenerator[bytes, None]", "asyncio.Future[bytes | None]", int]
+
+
+async def _first(answers: AsyncGenerator[bytes, None]) -> bytes | None:
+    try:
+        return await answers.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+async def _abandon(flight: _InFlight) -> None:
+    """Stop a request in flight whose answer is no longer wanted."""
+    answers, first, _ = flight
+    first.cancel()
+    with contextlib.suppress(BaseException):
+        await first
+    with contextlib.suppress(BaseException):
+        await answers.aclose()
 
 
 def _after(row: int) -> str:

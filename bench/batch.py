@@ -73,9 +73,18 @@ def over_http(layout: NetworkLayout, sample: list[str]) -> Figure:
         n = asyncio.run(go())
         elapsed = time.perf_counter() - t0
         node_us = (session_cpu(node.pid) - node0) / n * 1e6
+        print(f"  node peak RSS {_peak_kib(node.pid) / 1024:,.0f} MiB")
         return Figure(n / elapsed, server_us=node_us, client_us=(own_cpu() - client0) / n * 1e6)
     finally:
         stop(node)
+
+
+def _peak_kib(pid: int) -> int:
+    """A process's peak resident memory (``VmHWM``), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def in_process(layout: NetworkLayout, sample: list[str], profile: Path | None) -> Figure:

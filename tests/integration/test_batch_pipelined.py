@@ -10,8 +10,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from jukinet.agency.client import AgencyClient, AgencySettings
 from jukinet.domain.codes import generate_resident_code
+from jukinet.errors import PeerRefused
 from tests.integration.provision.nodes import Node
 from tests.integration.test_batch_resume import AFFAIR, national, node_app
 from tests.mtls import identities, serving
@@ -71,3 +74,22 @@ def test_a_batch_keeps_two_chunks_in_flight_and_answers_in_order(
     assert [r.resident_code for r in rows] == [*codes[:4], None, lines[5], *codes[4:]]
     assert [r.found for r in rows] == [True] * 4 + [False, False] + [True] * 4
     assert seen == [3, 6, 9, 10]
+
+
+def test_a_refused_batch_sends_no_second_chunk(national: Node, tmp_path: Path) -> None:
+    """R2: a batch the node refuses is refused once, with one audit entry: the next
+    chunk goes up only once the one before is being answered."""
+    lines = [national.person() for _ in range(7)]
+    server, agency = identities(tmp_path)
+    app = HoldFirst(node_app(national), patience=0.1)
+    before = national.counts()
+
+    async def scenario() -> None:
+        async with serving(app, server) as url, AgencyClient(AgencySettings(agency, url, url)) as c:
+            async for _row in c.batch("passport-issuance", lines, chunk=3):
+                pass
+
+    with pytest.raises(PeerRefused, match="403"):
+        asyncio.run(scenario())
+    assert app.requests == 1
+    assert national.counts() == (before[0], before[1] + 1)

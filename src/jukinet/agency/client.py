@@ -166,12 +166,19 @@ class AgencyClient:
         try:
             while current is not None:
                 answers, first, size = current
-                upcoming = self._send(affair, done + size + 1, next(blocks, None))
+                # The next chunk goes up once this one is being answered (a refused or
+                # failed request is not followed by another).
+                await asyncio.wait([first])
+                taken = not first.cancelled() and first.exception() is None
+                upcoming = self._send(
+                    affair, done + size + 1, next(blocks, None) if taken else None
+                )
                 try:
                     async for row in self._rows(answers, first, last):
                         last = row.row
                         yield row
-                except BaseException:
+                except BaseException:  # also the reader stopping early (GeneratorExit)
+                    current = None  # closed by _rows
                     if upcoming is not None:
                         await _abandon(upcoming)
                     raise

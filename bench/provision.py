@@ -17,8 +17,9 @@ requests (``NodeClient``, 16 keep-alive connections):
   (b+v) the signing client, the floor server verifying every signature as a node does;
 - batch status of ``--batch`` random codes through the agency client: persons/s —
   beside (c), in a process of its own (``bench/batch_floor.py``), the same rows read
-  and the same provision rows and provision-log hashes written by plain SQL on the
-  same database, sorted chunks of ``provision.CHUNK``, one transaction per chunk;
+  and the same provision rows, provision-log hashes and person-index runs written
+  by plain SQL on the same database, sorted chunks of ``provision.CHUNK``, one
+  transaction per chunk (``bench/batch.py`` runs this part alone);
 - search by the 4 items in-process (the service function, no HTTP, no process of its
   own): p50, p99 — beside the bare indexed SELECT on the folded name.
 

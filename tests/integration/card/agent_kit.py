@@ -59,18 +59,20 @@ class CertifiedCard:
         return build_crl(self.ca, revoked, 1, datetime.now(UTC))
 
 
-def certified_card(keys: CardKeys) -> CertifiedCard:
-    """A card whose JPKI certificates the network's JPKI CA issued (as at the window)."""
+def certified_card(keys: CardKeys, *, signing: bool = True) -> CertifiedCard:
+    """A card whose JPKI certificates the network's JPKI CA issued (as at the window);
+    without ``signing``, a child's card: no signing key nor certificate (R15)."""
     ca = create_ca("agent test")
     auth = issue_authentication(ca, keys.jpki_auth.public_key(), RESIDENT.date_of_birth)
     sign = issue_signing(ca, keys.jpki_sign.public_key(), RESIDENT)
     der = JpkiCertificates(
         auth.public_bytes(Encoding.DER),
-        sign.public_bytes(Encoding.DER),
+        sign.public_bytes(Encoding.DER) if signing else None,
         ca.cert.public_bytes(Encoding.DER),
     )
     holder = Holder("12345678901", "C000000001", "131016", RESIDENT.name, date(2031, 3, 31))
-    pins = CardPins(jpki_auth=PIN, jpki_sign=PASSWORD, resident="5678", municipal="2468")
+    password = PASSWORD if signing else None
+    pins = CardPins(jpki_auth=PIN, jpki_sign=password, resident="5678", municipal="2468")
     authorities = Authorities(
         der, Ed25519PrivateKey.generate(), certs.public_bytes(Ed25519PrivateKey.generate())
     )

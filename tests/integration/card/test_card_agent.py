@@ -9,7 +9,9 @@ server side's verifier and, independently, by ``openssl``.
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -348,8 +350,47 @@ def test_malformed_requests_get_one_sentence_and_cost_no_try(
         status, _, answer = agent.call("POST", "/v1/sign", body)
         assert status == 400 and expected in answer["message"], (body, answer)
         assert "97" not in answer["message"] and "zyx" not in answer["message"]
+    raw = {"Content-Type": "text/plain"}
+    status, _, answer = agent.call("POST", "/v1/sign", headers=raw)
+    assert status == 400 and "Content-Type: application/json" in answer["message"]
+    big = {"kind": "signing", "pin": PASSWORD, "data": _b64(b"x" * 400_000)}
+    status, _, answer = agent.call("POST", "/v1/sign", big)
+    assert status == 413 and answer["message"] == "The request body is too large."
     assert _tries(agent) == {"tries_left": 3, "blocked": False}
     assert _tries(agent, "signing") == {"tries_left": 5, "blocked": False}
+
+
+def test_without_a_card_the_page_is_told_to_insert_it(agent: Agent) -> None:
+    status, _, body = _sign_in(agent, new_challenge())
+    assert (status, body["error"]) == (409, "card-not-present")
+    assert body["message"] == "There is no card in the reader: insert the resident card."
+
+
+def test_a_childs_card_has_no_signing_certificate(
+    tmp_path: Path, card_keys: CardKeys, agent: Agent, insert_card: Callable[[Chip, int], Inserted]
+) -> None:
+    """R15: no signing certificate under 15; the user-authentication key still signs in."""
+    child = certified_card(card_keys, signing=False)
+    key = new_chip_key()
+    write_image(tmp_path / "child.img", child.content, key)
+    insert_card(open_image(tmp_path / "child.img", key), 0)
+    status, _, body = agent.call("GET", "/v1/status")
+    assert body["card"]["application"] == "JPKI" and body["signing_certificate"] is False
+    document = {"kind": "signing", "pin": "ABCDEF12", "data": _b64(b"doc")}
+    status, _, body = agent.call("POST", "/v1/sign", document)
+    assert (status, body["error"]) == (401, "wrong-pin")  # a password nobody was told
+    assert _sign_in(agent, new_challenge())[0] == 200
+
+
+def test_the_command_refuses_an_origin_that_is_not_one() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "jukinet", "card-agent", "--allow-origin", "https://portal.example.jp/"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[3] / "src")},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: 'https://portal.example.jp/' is not an origin")
+    assert "Traceback" not in done.stderr
 
 
 def test_the_pin_is_never_written_out(

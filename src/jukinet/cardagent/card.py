@@ -167,6 +167,21 @@ class Card:
                 raise PinBlocked(blocked_message(kind)) from None
             raise
 
+    @staticmethod
+    def _has_signing(terminal: Terminal) -> bool:
+        """Whether the card holds a signing certificate (EF 0008), read without a PIN."""
+        present = terminal.read_file(jpki.CERTS_PRESENT)
+        return len(present) > 2 and present[2] == 1
+
+    @staticmethod
+    def _signing_first(terminal: Terminal, kind: KeyKind) -> None:
+        """A card without a signing certificate is told so before its password is asked:
+        a password nobody was told would only spend its tries."""
+        if kind is KeyKind.SIGNING and not Card._has_signing(terminal):
+            raise NoSuchCertificate(
+                "The card holds no signing certificate (none is issued to a person under 15)."
+            )
+
     def status(self) -> Status:
         name = self._reader()
         if name is None:
@@ -179,12 +194,11 @@ class Card:
                     raise
                 except CardError:
                     return Status(name, True, None, None, {})
-                present = terminal.read_file(jpki.CERTS_PRESENT)
+                signing = self._has_signing(terminal)
                 pins = {}
                 for kind, fid in _PIN_FID.items():
                     left = terminal.tries_left(fid)
                     pins[kind] = PinStatus(left, left == 0)
-                signing = len(present) > 2 and present[2] == 1
                 return Status(name, True, "JPKI", signing, pins)
         except CardNotPresent:
             return Status(name, False, None, None, {})
@@ -193,16 +207,12 @@ class Card:
         """The DER certificate of ``kind``; the signing one after its password."""
         with self._terminal() as terminal:
             self._select_jpki(terminal)
+            self._signing_first(terminal, kind)
             if kind is KeyKind.SIGNING:
                 if pin is None:
                     raise CardError("The signing certificate is read with the signing password.")
                 self._verify(terminal, kind, pin)
-            der = terminal.read_file(_CERT_FID[kind])
-            if not der:
-                raise NoSuchCertificate(
-                    "The card holds no signing certificate (none is issued to a person under 15)."
-                )
-            return der
+            return terminal.read_file(_CERT_FID[kind])
 
     def sign(self, request: SignRequest, origin: str) -> Signed:
         """The card's signature: a sign-in bound to ``origin``, or the document."""
@@ -215,11 +225,8 @@ class Card:
         kind = request.kind
         with self._terminal() as terminal:
             self._select_jpki(terminal)
+            self._signing_first(terminal, kind)
             self._verify(terminal, kind, request.pin)
             certificate = terminal.read_file(_CERT_FID[kind])
-            if not certificate:
-                raise NoSuchCertificate(
-                    "The card holds no signing key (none is issued to a person under 15)."
-                )
             signature = terminal.sign(_KEY_FID[kind], digest_info(algorithm, message))
         return Signed(signature, certificate, message)

@@ -376,9 +376,16 @@ def test_a_childs_card_has_no_signing_certificate(
     insert_card(open_image(tmp_path / "child.img", key), 0)
     status, _, body = agent.call("GET", "/v1/status")
     assert body["card"]["application"] == "JPKI" and body["signing_certificate"] is False
+    tries = body["pins"]["signing"]
     document = {"kind": "signing", "pin": "ABCDEF12", "data": _b64(b"doc")}
-    status, _, body = agent.call("POST", "/v1/sign", document)
-    assert (status, body["error"]) == (401, "wrong-pin")  # a password nobody was told
+    asked = {"kind": "signing", "pin": "ABCDEF12"}
+    for path, sent in (("/v1/sign", document), ("/v1/certificate", asked)):
+        status, _, body = agent.call("POST", path, sent)
+        assert (status, body["error"]) == (404, "no-certificate")
+        assert body["message"] == (
+            "The card holds no signing certificate (none is issued to a person under 15)."
+        )
+    assert _tries(agent, "signing") == tries  # no try of the password nobody was told
     assert _sign_in(agent, new_challenge())[0] == 200
 
 

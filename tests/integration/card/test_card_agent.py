@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -414,3 +415,10 @@ def test_the_pin_is_never_written_out(
     assert agent.output.startswith(f"card agent on http://127.0.0.1:{agent.port} for {ORIGIN}")
     for secret in ("9753", PIN, PASSWORD):
         assert secret not in agent.output
+
+
+def test_the_agent_listens_on_127_0_0_1_only(agent: Agent) -> None:
+    """Another address of this machine (127.0.0.2 is the loopback too) finds no agent."""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.2", agent.port), timeout=10).close()
+    socket.create_connection(("127.0.0.1", agent.port), timeout=10).close()

@@ -63,6 +63,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "quarantine_cmd", "app", "Refused identity updates held on this node."
     ),
     "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19) and the card reader."),
+    "card-agent": LazyCommand(
+        "card_agent_cmd",
+        "card_agent",
+        "Let pages of the allowed sites use the card in this terminal's reader (127.0.0.1 only).",
+    ),
     "copy": LazyCommand("copy_cmd", "app", "Copies of the resident record at the window."),
     "document": LazyCommand("copy_cmd", "document_app", "Check a signed copy of the record."),
     "move-out": LazyCommand(

@@ -273,6 +273,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=1_000_000)
+    parser.add_argument("--lookup-only", action="store_true", help="skip batch and search")
     args = parser.parse_args()
     print(f"jukinet provision benchmark — {date.today()} — {platform.node()} "
           f"({os.cpu_count()} cores, Python {platform.python_version()})")  # fmt: skip
@@ -288,6 +289,8 @@ def main() -> None:
                            ("bv", "floor (b+v) no-op verifying, signing client")):  # fmt: skip
             print(_row(label, lk[key], "req/s", lk["jukinet"]))
         print(f"load: {_load()}")
+        if args.lookup_only:
+            return
         bt, parts = bench_batch(layout, codes, args.batch)
         print(_header(f"batch status, {args.batch:,} codes, per person"))
         print(_row("jukinet national node, agency client", bt["jukinet"], "/s   "))

@@ -33,6 +33,7 @@ from jukinet.network.openapi import (
     require_batch_media_type,
 )
 from jukinet.network.peer import Caller
+from jukinet.network.signed_request import SIGNED_KEY
 from jukinet.nodes.identity import provision
 from jukinet.nodes.identity.card_proof import CardEvidence
 from jukinet.nodes.identity.store import IdentityStore
@@ -100,16 +101,25 @@ def router(store: IdentityStore, table: LegalTable, card: CardSource | None = No
     writer = store.provision_writer
 
     @api.post("/provision/lookup", responses=REFUSED)
-    async def provision_lookup(req: LookupRequest, peer: Caller) -> LookupResponse:
-        return await writer.run(provision.lookup_work(store, table, peer.code, req))
+    async def provision_lookup(
+        req: LookupRequest, peer: Caller, request: Request
+    ) -> LookupResponse:
+        signed = request.scope.get(SIGNED_KEY)
+        return await writer.run(provision.lookup_work(store, table, peer.code, req, signed))
 
     @api.post("/provision/verify", responses=REFUSED)
-    async def provision_verify(req: VerifyRequest, peer: Caller) -> VerifyResponse:
-        return await writer.run(provision.verify_work(store, table, peer.code, req))
+    async def provision_verify(
+        req: VerifyRequest, peer: Caller, request: Request
+    ) -> VerifyResponse:
+        signed = request.scope.get(SIGNED_KEY)
+        return await writer.run(provision.verify_work(store, table, peer.code, req, signed))
 
     @api.post("/provision/search", responses=REFUSED)
-    async def provision_search(req: SearchRequest, peer: Caller) -> SearchResponse:
-        return await writer.run(provision.search_work(store, table, peer.code, req))
+    async def provision_search(
+        req: SearchRequest, peer: Caller, request: Request
+    ) -> SearchResponse:
+        signed = request.scope.get(SIGNED_KEY)
+        return await writer.run(provision.search_work(store, table, peer.code, req, signed))
 
     @api.post(
         "/provision/batch",

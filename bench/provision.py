@@ -152,8 +152,11 @@ def _node(home: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def bench_lookup(layout: NetworkLayout, codes: list[str], seconds: float) -> dict[str, Figure]:
+def bench_lookup(
+    layout: NetworkLayout, codes: list[str], seconds: float, workers: int = 1
+) -> dict[str, Figure]:
     home = layout.node("national:national")
+    _set_workers(home, workers)
     agency = AgencyClient.from_folder(layout.client("agency:pension-fund")).settings.identity
 
     def lookup(r: float) -> LookupRequest:
@@ -182,6 +185,14 @@ def bench_lookup(layout: NetworkLayout, codes: list[str], seconds: float) -> dic
         wait_up(agency, url)
         out["bv"] = asyncio.run(signed(f"{url}/noop", pid))
     return out
+
+
+def _set_workers(home: Path, workers: int) -> None:
+    """The national node's server processes (``[network] workers`` in its node.toml)."""
+    path = home / "node.toml"
+    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("workers =")]
+    at = lines.index("[network]") + 1
+    path.write_text("\n".join([*lines[:at], f"workers = {workers}", *lines[at:]]) + "\n")
 
 
 def _national_port(home: Path) -> int:
@@ -274,6 +285,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=1_000_000)
     parser.add_argument("--lookup-only", action="store_true", help="skip batch and search")
+    parser.add_argument("--workers", type=int, default=1, help="the node's server processes")
     args = parser.parse_args()
     print(f"jukinet provision benchmark — {date.today()} — {platform.node()} "
           f"({os.cpu_count()} cores, Python {platform.python_version()})")  # fmt: skip
@@ -281,9 +293,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Places() as places:
         layout, codes, load = build(Path(tmp) / "net", places, args.persons)
         print(f"\nloaded {args.persons:,} identities at {load:,.0f}/s (set-up, plain inserts)")
-        lk = bench_lookup(layout, codes, args.seconds)
+        lk = bench_lookup(layout, codes, args.seconds, args.workers)
         print(_header("lookup by code, mTLS, provision row + audit entry durable per request"))
-        print(_row("jukinet national node, signing client", lk["jukinet"], "req/s"))
+        node = f"jukinet national node ({args.workers} worker(s)), signing client"
+        print(_row(node, lk["jukinet"], "req/s"))
         for key, label in (("a", "floor (a) no-op, unsigned client"),
                            ("b", "floor (b) no-op, signing client"),
                            ("bv", "floor (b+v) no-op verifying, signing client")):  # fmt: skip

@@ -33,13 +33,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
@@ -54,7 +54,15 @@ from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache, _claimed_keyid, verify_request
 from jukinet.network.signed_request import SIGNED_KEY, SignedRequest
 
-__all__ = ["BODY_TIMEOUT", "PEER_KEY", "PROBLEM_MEDIA_TYPE", "Peer", "PeerGate", "problem"]
+__all__ = [
+    "BODY_TIMEOUT",
+    "PEER_KEY",
+    "PROBLEM_MEDIA_TYPE",
+    "FastRoute",
+    "Peer",
+    "PeerGate",
+    "problem",
+]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PEER_KEY = "jukinet.peer"  # where the gate leaves the verified caller in the ASGI scope
@@ -79,6 +87,12 @@ def problem(status: int, code: str, detail: str) -> Problem:
         status=status,
         detail=detail,
     )
+
+
+# A route's lean path (``app.state.fast_routes``, by (method, path template)): given the
+# checked request, its caller, what it signed and its body, the answer, or None to
+# let the app's own route (FastAPI: its validation and refusals) take the request.
+FastRoute = Callable[["Request", "Peer", "SignedRequest", bytes], Awaitable["Response | None"]]
 
 
 class Refusal(Exception):
@@ -147,6 +161,14 @@ class PeerGate:
             await _answer(scope, receive, send, refusal, unread)
             return
         seen.event("request", "success", caller=scope[PEER_KEY].node_id)
+        fast: FastRoute | None = getattr(scope["app"].state, "fast_routes", {}).get(
+            (row.method, row.path)
+        )
+        if fast is not None:
+            response = await fast(request, scope[PEER_KEY], scope[SIGNED_KEY], body)
+            if response is not None:
+                await response(scope, receive, send)
+                return
         await self.app(scope, _replay(body, receive), send)
 
 

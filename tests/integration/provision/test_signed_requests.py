@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -208,3 +209,68 @@ def test_each_provision_keeps_its_signed_request_and_it_verifies_offline(
         store.close()
     bad = _audit_requests(home, "--request", requests[1].request_id)
     assert bad.returncode == 3 and "does not verify" in bad.stdout
+
+
+def test_the_lean_route_answers_as_the_fastapi_route_byte_for_byte(layout: NetworkLayout) -> None:
+    """R2, R23: the lookup, verify and search answered on the gate's lean path
+    (``provision_api.fast_routes``) are the FastAPI routes' answers byte for byte, found
+    or not, and so are the refusals (problem+json) and a body FastAPI refuses (422)."""
+    from jukinet.keys import load_private_key
+    from jukinet.network.signatures import sign_request
+    from jukinet.nodes.national.api import create_app
+    from tests.asgi import call
+
+    home = layout.node("national:national")
+    agency = AgencyClient.from_folder(layout.client("agency:pension-fund")).settings.identity
+    key = load_private_key(agency.key_path)
+    app = create_app(home)
+    assert set(app.state.fast_routes) == {
+        ("POST", f"/provision/{f}") for f in ("lookup", "verify", "search")
+    }
+    taken: list[bool] = []  # whether the lean path answered (or left it to FastAPI)
+
+    def counted(route: Any) -> Any:
+        async def counting(*args: Any) -> Any:
+            answer = await route(*args)
+            taken.append(answer is not None)
+            return answer
+
+        return counting
+
+    lean = {where: counted(route) for where, route in app.state.fast_routes.items()}
+    born = "1950-05-05"
+    bodies = [
+        ("/provision/lookup", {"affair": AFFAIR, "resident_code": CODES[0]}),
+        ("/provision/lookup", {"affair": AFFAIR, "resident_code": "96089210434"}),
+        ("/provision/lookup", {"affair": "passport-issuance", "resident_code": CODES[0]}),
+        ("/provision/lookup", {"affair": AFFAIR, "resident_code": "12345678901"}),
+        ("/provision/verify", {"affair": AFFAIR, "resident_code": CODES[1], "name": NAME,
+                               "date_of_birth": born, "sex": "female", "address": ADDRESS}),
+        ("/provision/search", {"affair": AFFAIR, "name": NAME, "date_of_birth": born}),
+        ("/provision/search", {"affair": AFFAIR, "name": "", "date_of_birth": born}),
+    ]  # fmt: skip
+
+    async def ask(path: str, body: bytes) -> tuple[int, str, bytes]:
+        signed = sign_request("POST", f"https://national{path}", {}, body, key, agency.node_id)
+        headers = {"content-type": "application/json", **signed}
+        answer = await call(app, "POST", path, body, headers)
+        return answer.status, answer.media_type, answer.body
+
+    async def both() -> None:
+        for path, fields in bodies:
+            body = json.dumps(fields, ensure_ascii=False).encode()
+            app.state.fast_routes = lean
+            fast = await ask(path, body)
+            app.state.fast_routes = {}
+            routed = await ask(path, body)
+            assert fast == routed, (path, fields)
+        # The lean path answered all but the bodies FastAPI refuses (a bad code, no name).
+        assert taken == [True, True, True, False, True, True, False]
+        # What each case answered (so that the comparison covers every kind of answer).
+        app.state.fast_routes = lean
+        seen = [(await ask(p, json.dumps(f).encode()))[:2] for p, f in bodies]
+        assert [status for status, _ in seen] == [200, 200, 403, 422, 200, 200, 422]
+        assert seen[2][1] == seen[3][1] == "application/problem+json"
+
+    asyncio.run(both())
+    app.state.fast_routes = {}

@@ -274,3 +274,78 @@ def test_the_lean_route_answers_as_the_fastapi_route_byte_for_byte(layout: Netwo
 
     asyncio.run(both())
     app.state.fast_routes = {}
+
+
+def test_two_server_processes_write_one_audit_log_and_one_provision_log(
+    layout: NetworkLayout,
+) -> None:
+    """R12, R14, R25: with ``workers = 2`` the national node serves from two processes,
+    each with its own provision writer; concurrent lookups through both leave one audit
+    log and one provision log that verify (no forked head), every provision with its
+    kept request, and the command that stops the node stops both."""
+    home = layout.node("national:national")
+    toml = home / "node.toml"
+    before = toml.read_text()
+    lines = [ln for ln in before.splitlines() if not ln.startswith("workers =")]
+    lines.insert(lines.index("[network]") + 1, "workers = 2")
+    toml.write_text("\n".join(lines) + "\n")
+    from jukinet import config
+
+    cfg = config.load(home)
+    assert cfg.network is not None and cfg.network.workers == 2
+    url = f"https://127.0.0.1:{cfg.network.port}"
+    agency = AgencyClient.from_folder(layout.client("agency:pension-fund")).settings.identity
+    store = national.open_node(home)
+    with store.transaction() as conn:
+        rows_before = len(conn.execute(select(provisions.c.id)).all())
+    store.close()
+    node = subprocess.Popen(
+        [str(EXE), "--home", str(home), "node", "run"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    calls = 200
+
+    async def go() -> list[int]:
+        async with NodeClient(agency, connections=8) as client:
+            for _ in range(300):
+                try:
+                    await client.get(f"{url}/health")
+                    break
+                except Exception:
+                    await asyncio.sleep(0.1)
+            workers = [
+                int(p) for p in subprocess.run(
+                    ["pgrep", "-P", str(node.pid)], capture_output=True, text=True
+                ).stdout.split()
+            ]  # fmt: skip
+
+            async def one(i: int) -> None:
+                req = LookupRequest(affair=AFFAIR, resident_code=CODES[i % 2])
+                assert (await client.post(f"{url}/provision/lookup", req))["found"] is True
+
+            await asyncio.gather(*(one(i) for i in range(calls)))
+            return workers
+
+    try:
+        workers = asyncio.run(go())
+    finally:
+        node.terminate()
+        node.wait(timeout=30)
+        toml.write_text(before)
+    assert len(workers) == 2
+    assert not [p for p in workers if Path(f"/proc/{p}").exists()]  # both stopped
+    verified = subprocess.run(
+        [str(EXE), "--home", str(home), "audit", "verify"], capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "Audit log intact" in verified.stdout
+    store = national.open_node(home)
+    try:
+        with store.transaction() as conn:
+            rows = conn.execute(select(provisions.c.request_id)).all()
+            ids = {r.request_id for r in kept.kept(conn)}
+    finally:
+        store.close()
+    new = rows[rows_before:]
+    assert len(new) == calls and {r.request_id for r in new} <= ids

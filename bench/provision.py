@@ -1,12 +1,13 @@
 """Benchmark: provision to agencies at the national node, each figure beside its floors.
 
     .venv/bin/python -m bench.provision [--persons 1000000] [--seconds 10] [--batch 1000000]
+        [--lookup-only] [--workers 1]
 
 Builds a network folder, loads ``--persons`` synthetic identities straight into the
 national node's SQLite database (set-up, not measured), runs the national node as
-its own process (``jukinet node run``: uvicorn, one worker, TLS 1.3 with client
-certificates) and measures, as the pension fund's agency over mTLS with signed
-requests (``NodeClient``, 16 keep-alive connections):
+its own process (``jukinet node run``: uvicorn, ``--workers`` server processes (the
+node's ``[network] workers``), TLS 1.3 with client certificates) and measures, as the
+pension fund's agency over mTLS with signed requests (``NodeClient``, 16 keep-alive connections):
 
 - lookup by code (provision row and audit entry durable per request) for
   ``--seconds`` after one second of warm-up: requests/s, p50, p99 — beside floors
@@ -190,7 +191,10 @@ def bench_lookup(
 def _set_workers(home: Path, workers: int) -> None:
     """The national node's server processes (``[network] workers`` in its node.toml)."""
     path = home / "node.toml"
-    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("workers =")]
+    text = path.read_text()
+    if workers == 1 and "\nworkers =" not in text:
+        return  # the default (and a node.toml of a version without the setting)
+    lines = [ln for ln in text.splitlines() if not ln.startswith("workers =")]
     at = lines.index("[network]") + 1
     path.write_text("\n".join([*lines[:at], f"workers = {workers}", *lines[at:]]) + "\n")
 

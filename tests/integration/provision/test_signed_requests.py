@@ -349,3 +349,23 @@ def test_two_server_processes_write_one_audit_log_and_one_provision_log(
         store.close()
     new = rows[rows_before:]
     assert len(new) == calls and {r.request_id for r in new} <= ids
+
+
+def test_only_the_national_node_runs_more_than_one_server_process(layout: NetworkLayout) -> None:
+    """A prefecture with ``workers = 2`` does not start: one clear error, no traceback."""
+    home = layout.node("prefecture:130001")
+    toml = home / "node.toml"
+    before = toml.read_text()
+    lines = [ln for ln in before.splitlines() if not ln.startswith("workers =")]
+    lines.insert(lines.index("[network]") + 1, "workers = 2")
+    toml.write_text("\n".join(lines) + "\n")
+    try:
+        run = subprocess.run(
+            [str(EXE), "--home", str(home), "node", "run"], capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+    finally:
+        toml.write_text(before)
+    assert run.returncode != 0
+    assert "only the national node runs more than one server process" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -62,6 +62,10 @@ def build_server(
         log_config=None,
         timeout_graceful_shutdown=int(graceful_seconds),
         server_header=False,
+        # Nodes are reached directly, never through a proxy: uvicorn's default trusts
+        # X-Forwarded-For from 127.0.0.1, which would let a caller on this host name
+        # another source for the security log and the IDS rules.
+        proxy_headers=False,
         http="httptools",  # replaced below by the TLS front over httptools
         ws="none",  # nodes speak plain HTTP requests only
         loop="uvloop",  # for serve(); serve_async runs on the caller's loop

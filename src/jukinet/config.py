@@ -71,6 +71,10 @@ class NetworkSettings(BaseModel):
     firewall_file: str | None = None
     firewall_apply: list[str] = []
     firewall_sources: dict[str, str] = {}  # node id -> address, for clients without a URL
+    # Server processes sharing the listening socket (docs/network.md, "Worker processes"):
+    # the national node only; each has its own event loop, provision writer and database
+    # connections, the database's own locks order their writes.
+    workers: int = Field(default=1, ge=1, le=32)
 
 
 class NodeConfig(BaseModel):

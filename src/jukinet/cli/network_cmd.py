@@ -312,7 +312,26 @@ def run() -> None:
         from jukinet.nodes.national.api import create_app
     else:
         raise ConfigurationError(f"Unknown node kind {cfg.kind!r} in {state.home}.")
+    workers = cfg.network.workers
+    if workers > 1 and cfg.kind != "national":
+        raise ConfigurationError(
+            f"workers = {workers} in {state.home}/node.toml: only the national node runs "
+            "more than one server process (its update and delivery workers are its first "
+            "process's)."
+        )
     try:
+        if workers > 1:
+            from jukinet.network.server import serve_workers
+
+            home = cfg.home
+            status = serve_workers(
+                lambda: create_app(home), workers, host=cfg.network.host,
+                port=cfg.network.port, cert_path=cfg.cert_path, key_path=cfg.key_path,
+                ca_path=cfg.ca_path,
+            )  # fmt: skip
+            if status:
+                raise typer.Exit(status)
+            return
         serve(
             create_app(cfg.home),
             host=cfg.network.host,

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from jukinet.audit import log as audit
 from jukinet.nodes.identity.store import IdentityStore
-from jukinet.nodes.identity.tables import provisions
+from jukinet.nodes.identity.tables import provision_requests, provisions
 
 RETENTION_YEARS = 7  # MISSION.md, "Retention": provision records 7 years
 AHEAD = 3  # months made ahead of the current one
@@ -170,6 +170,8 @@ def prune(store: IdentityStore, cutoff: datetime, *, actor: str = "system") -> P
         old = provisions.c.at < cut
         rows += conn.execute(select(func.count()).select_from(provisions).where(old)).scalar_one()
         conn.execute(delete(provisions).where(old))
+        # The signed requests behind them go with them (provision_requests).
+        conn.execute(delete(provision_requests).where(provision_requests.c.at < cut))
         detail = f"pruned {rows} provision records older than {cut}"
         if dropped:
             detail += f"; dropped {', '.join(dropped)}"

@@ -70,6 +70,7 @@ def create_app(home: Path) -> FastAPI:
     runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
     cards = card.card_source(home)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
+    app.state.fast_routes = provision_api.fast_routes(store, table)  # the lean lookup path
 
     refused = "A batch names another sender, or an update is not this municipality's to send (R1)."
 

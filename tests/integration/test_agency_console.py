@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,22 @@ from sqlalchemy import create_engine, func, select
 
 from jukinet import config
 from jukinet.agency.affairs import affairs_of
-from jukinet.agency.batch_job import BatchJobs, JobStatus, agency_jobs
-from jukinet.agency.client import AgencyClient
+from jukinet.agency.batch_job import BatchJobs, JobStatus, agency_jobs, batch_items
+from jukinet.agency.client import AgencyClient, AgencySettings, write_settings
 from jukinet.domain.codes import generate_resident_code
 from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import JukinetError, PeerRefused
+from jukinet.keys import NodeKey
+from jukinet.network.client import NodeIdentity
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages_history import HistoryRequest
 from jukinet.network.topology import free_port_block
 from jukinet.nodes.identity import tables as ids
 from jukinet.nodes.national import service as national_service
+from tests.conftest import UrlFactory
 from tests.integration.provision.nodes import Node
+from tests.integration.test_batch_resume import Cut, node_app
+from tests.mtls import identities, serving
 
 EXE = Path(sys.executable).with_name("jukinet")
 NATIONAL = "national:national"
@@ -153,6 +159,31 @@ class Raw(BaseModel):
 
 def this_month() -> str:
     return datetime.now(UTC).astimezone(JST).strftime("%Y-%m")
+
+
+# --- what the agency may do (R2, R5) --------------------------------------------------
+
+
+def test_the_command_lists_the_affairs_in_words_and_as_json(tmp_path: Path) -> None:
+    folder = tmp_path / "agency"
+    folder.mkdir()
+    write_settings(folder, "agency:tokyo-pref", "https://n", node_url="https://p")
+    words = subprocess.run(
+        [str(EXE), "agency", "affairs", "--as", str(folder)],
+        capture_output=True, text=True, timeout=60, env=os.environ | {"COLUMNS": "200"},
+    )  # fmt: skip
+    assert words.returncode == 0, words.stderr
+    assert "東京都知事" in words.stdout and "tokyo-public-housing" in words.stdout
+    assert "legal basis: 住民基本台帳法 第30条の15・別表第五 (公営住宅法)" in words.stdout
+    assert "search: 検索" in words.stdout and "(at most 5 candidates)" in words.stdout
+    data = subprocess.run(
+        [str(EXE), "agency", "affairs", "--as", str(folder), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert data.returncode == 0, data.stderr
+    offer = json.loads(data.stdout)
+    assert [a["code"] for a in offer["affairs"]][2] == "tokyo-public-housing"
+    assert [f["function"] for f in offer["affairs"][2]["functions"]] == ["lookup"]
 
 
 # --- the agency's own provision history (R14's other side) ----------------------------
@@ -396,3 +427,81 @@ def test_finished_jobs_are_removed_after_the_days_kept(net: Net, tmp_path: Path)
     later = datetime.fromisoformat(new.finished or "") + timedelta(days=7, seconds=1)
     assert sorted(jobs.prune(later)) == sorted([old.id, new.id])
     assert jobs.jobs() == []
+
+
+# --- a job whose node breaks off, or cannot be reached --------------------------------
+
+
+@pytest.fixture
+def local(database: UrlFactory, tmp_path: Path) -> Iterator[Node]:
+    home = tmp_path / "national"
+    national_service.init_node(home, "national", "全国センター", database("n"), NodeKey.generate())
+    node = Node(national_service.open_node(home))
+    yield node
+    node.store.close()
+
+
+def _jobs(tmp_path: Path, agency: NodeIdentity, url: str) -> BatchJobs:
+    settings = AgencySettings(agency, url, url)
+    items = batch_items(load_shipped_legal_table(), "onkyu")
+    return BatchJobs(tmp_path / "jobs", lambda: AgencyClient(settings), items)
+
+
+def test_a_connection_that_breaks_mid_way_is_a_failed_job_saying_what_was_done(
+    local: Node, tmp_path: Path
+) -> None:
+    """The node's answer breaks off after 7 rows: the job is failed, in one sentence, with
+    the 7 answers in its file, and no traceback anywhere a user looks."""
+    codes = [local.person() for _ in range(20)]
+    upload = tmp_path / "codes.csv"
+    upload.write_text("\n".join(codes) + "\n", encoding="utf-8")
+    server, agency = identities(tmp_path)
+
+    async def scenario() -> JobStatus:
+        async with serving(Cut(node_app(local), 7), server) as url:
+            jobs = _jobs(tmp_path, agency, url)
+            with upload.open("rb") as f:
+                job = jobs.submit("onkyu-entitlement", f)
+            return await jobs.start(job.id)
+
+    failed = asyncio.run(scenario())
+    assert failed.state == "failed" and failed.finished is not None
+    assert (failed.rows, failed.answered, failed.found) == (20, 7, 7)
+    assert "broke off after row 7" in failed.message, failed.message
+    assert "7 of 20 rows were answered" in failed.message and "Traceback" not in failed.message
+    jobs = _jobs(tmp_path, agency, "https://127.0.0.1:1")
+    _, *answers = _csv_rows(jobs.answers(failed.id))
+    assert [r[1] for r in answers] == codes[:7]
+    assert jobs.status(failed.id) == failed  # as saved
+
+
+def test_a_node_that_cannot_be_reached_is_a_failed_job(tmp_path: Path) -> None:
+    _, agency = identities(tmp_path)
+    port = free_port_block(1)  # nothing listens there
+    jobs = _jobs(tmp_path, agency, f"https://127.0.0.1:{port}")
+    upload = tmp_path / "codes.csv"
+    upload.write_text(f"{generate_resident_code()}\n", encoding="utf-8")
+
+    async def scenario() -> JobStatus:
+        with upload.open("rb") as f:
+            return await jobs.run(jobs.submit("onkyu-entitlement", f).id)
+
+    failed = asyncio.run(scenario())
+    assert failed.state == "failed" and failed.answered == 0
+    assert f"127.0.0.1:{port}" in failed.message and "0 of 1 rows were answered" in failed.message
+
+
+def test_a_job_left_running_by_a_stopped_service_is_marked_failed_on_recovery(
+    tmp_path: Path,
+) -> None:
+    _, agency = identities(tmp_path)
+    jobs = _jobs(tmp_path, agency, "https://127.0.0.1:1")
+    upload = tmp_path / "codes.csv"
+    upload.write_text(f"{generate_resident_code()}\n", encoding="utf-8")
+    with upload.open("rb") as f:
+        job = jobs.submit("onkyu-entitlement", f)
+    jobs._save(replace(job, state="running", started=job.created, answered=0))
+    assert jobs.recover() == [job.id]
+    found = jobs.status(job.id)
+    assert found.state == "failed" and found.message.startswith("interrupted:")
+    assert jobs.recover() == []

@@ -3,21 +3,13 @@ and items its console offers, and nothing else."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from jukinet.agency.affairs import affairs_of
-from jukinet.agency.client import write_settings
 from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import ProvisionRefused
 
 TABLE = load_shipped_legal_table()
-EXE = Path(sys.executable).with_name("jukinet")
 
 
 def test_a_body_with_one_affair_is_offered_its_verify_and_no_item() -> None:
@@ -67,25 +59,3 @@ def test_an_affair_with_a_sector_receives_the_pseudonym_not_the_resident_code() 
 def test_an_agency_not_in_the_table_is_offered_nothing() -> None:
     with pytest.raises(ProvisionRefused, match="not a recipient"):
         affairs_of(TABLE, "a-private-company")
-
-
-def test_the_command_lists_the_affairs_in_words_and_as_json(tmp_path: Path) -> None:
-    folder = tmp_path / "agency"
-    folder.mkdir()
-    write_settings(folder, "agency:tokyo-pref", "https://n", node_url="https://p")
-    words = subprocess.run(
-        [str(EXE), "agency", "affairs", "--as", str(folder)],
-        capture_output=True, text=True, timeout=60, env=os.environ | {"COLUMNS": "200"},
-    )  # fmt: skip
-    assert words.returncode == 0, words.stderr
-    assert "東京都知事" in words.stdout and "tokyo-public-housing" in words.stdout
-    assert "legal basis: 住民基本台帳法 第30条の15・別表第五 (公営住宅法)" in words.stdout
-    assert "search: 検索" in words.stdout and "(at most 5 candidates)" in words.stdout
-    data = subprocess.run(
-        [str(EXE), "agency", "affairs", "--as", str(folder), "--json"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert data.returncode == 0, data.stderr
-    offer = json.loads(data.stdout)
-    assert [a["code"] for a in offer["affairs"]][2] == "tokyo-public-housing"
-    assert [f["function"] for f in offer["affairs"][2]["functions"]] == ["lookup"]

@@ -224,9 +224,10 @@ def test_an_agency_sees_its_own_provisions_only_page_by_page(net: Net) -> None:
         (e.request_id, e.residents, e.resident_codes) for e in whole.entries
     ]
     # The pension fund sees its one lookup, counted, without the codes it did not ask for.
-    assert other.agency == PENSION and [e.residents for e in other.entries] == [1]
-    assert other.entries[0].resident_codes is None
-    assert other.entries[0].affair == "national-pension-status"
+    assert other.agency == PENSION and other.entries[-1].residents == 1
+    assert {e.affair for e in other.entries} == {"national-pension-status"}
+    assert all(e.resident_codes is None for e in other.entries)
+    assert not {e.request_id for e in other.entries} & {e.request_id for e in whole.entries}
 
 
 def test_a_month_with_nothing_is_an_empty_answer_and_the_read_is_audited(net: Net) -> None:
@@ -247,6 +248,8 @@ def test_a_month_with_nothing_is_an_empty_answer_and_the_read_is_audited(net: Ne
     ("body", "said"),
     [
         ({"month": "2026-13"}, "month"),
+        ({"month": "0000-01"}, "month"),
+        ({"since": "0001-01-01", "until": "0001-01-02"}, "years 2000 to 2999"),
         ({"since": "2026-12-01"}, "both since and until"),
         ({"month": "2026-12", "since": "2026-12-01", "until": "2026-12-02"}, "not both"),
         ({"since": "2025-01-01", "until": "2026-12-31"}, "at most 366 days"),
@@ -272,14 +275,23 @@ def test_bad_input_gets_one_clear_problem_and_changes_nothing(
 
 
 def test_the_command_prints_the_history(net: Net) -> None:
+    code = net.codes[-1]
+
+    async def lookup() -> None:
+        async with net.client(PENSION) as pension:
+            await pension.lookup("national-pension-status", code)
+
+    asyncio.run(lookup())
     done = subprocess.run(
         [str(EXE), "agency", "history", "--as", str(net.folder(PENSION)),
-         "--month", this_month()],
+         "--month", this_month(), "--codes"],
         capture_output=True, text=True, timeout=60, env=os.environ | {"COLUMNS": "250"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    (line,) = done.stdout.splitlines()
-    assert "lookup" in line and "national-pension-status" in line and "1 resident(s)" in line
+    lines = done.stdout.splitlines()
+    assert lines[-1] == f"  codes: {code}", done.stdout
+    assert "lookup" in lines[-2] and "national-pension-status" in lines[-2]
+    assert "1 resident(s)" in lines[-2] and " JST " in lines[-2]
     assert "provision(s)" in done.stderr
     bad = subprocess.run(
         [str(EXE), "agency", "history", "--as", str(net.folder(PENSION)), "--month", "12月"],

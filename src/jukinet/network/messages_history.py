@@ -20,7 +20,7 @@ only what it sent). Nothing of the person the node holds is answered.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
@@ -37,10 +37,11 @@ __all__ = [
 
 MAX_HISTORY_PAGE = 1000  # provision rows a page holds at most (codes included: ~40 KB)
 MAX_HISTORY_DAYS = 366
+_FIRST, _LAST = date(2000, 1, 1), date(2999, 12, 31)  # the network's years, with room
 Cursor = Annotated[
     str,
     Field(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}\+00:00/[0-9]{1,19}$",
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}\+00:00/[0-9]{1,18}$",
         max_length=64,
         description="The `next` of the previous page, as it came.",
     ),
@@ -48,7 +49,7 @@ Cursor = Annotated[
 Month = Annotated[
     str,
     Field(
-        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="A month in Japan time, e.g. 2026-12."
+        pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$", description="A month in Japan time, e.g. 2026-12."
     ),
 ]
 
@@ -75,6 +76,8 @@ class HistoryRequest(Request):
         if days:
             if self.since is None or self.until is None:
                 raise ValueError("a range of days needs both since and until")
+            if not (self.since >= _FIRST and self.until <= _LAST):
+                raise ValueError("since and until are days of the years 2000 to 2999")
             if self.until < self.since:
                 raise ValueError("until is before since")
             if self.until - self.since >= timedelta(days=MAX_HISTORY_DAYS):

@@ -301,20 +301,20 @@ class BatchJobs:
 
     @staticmethod
     def _copy(upload: BinaryIO, target: Path) -> tuple[int, bytes]:
-        """Copy ``upload`` to ``target``; (non-blank lines, the first line)."""
-        rows, first, tail = 0, b"", b""
+        """Copy ``upload`` to ``target``; (non-blank lines, the file's first line)."""
+        rows, tail, first = 0, b"", None
         with target.open("wb") as out:
             while block := upload.read(_COPY):
                 out.write(block)
-                text = tail + block
-                lines = text.split(b"\n")
+                lines = (tail + block).split(b"\n")
                 tail = lines.pop()
-                if not first and lines:
-                    first = lines[0][:4096]
+                if first is None and lines:
+                    first = lines[0][:4096]  # a header is short; a longer line is no header
                 rows += sum(1 for line in lines if line.strip())
         if tail.strip():
             rows += 1
-            first = first or tail[:4096]
+        if first is None:
+            first = tail[:4096]
         if not rows:
             raise InvalidInput("The file has no row: nothing to send.")
         return rows, first

@@ -128,7 +128,7 @@ def history(
             "refused %s to %s: %s [%s]", OPERATION, actor, exc, exc.code,
             extra={"peer": actor, "reason": exc.code},
         )  # fmt: skip
-        store.refused(actor, OPERATION, req.affair or "", exc)
+        store.refused(actor, OPERATION, req.affair or "provision history", exc)
         raise
     if req.affair is not None and recipient.affair(req.affair) is None:
         own = ", ".join(a.code for a in recipient.affairs)

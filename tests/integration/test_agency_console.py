@@ -13,6 +13,7 @@ import asyncio
 import csv
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,7 +35,7 @@ from jukinet.agency.batch_job import BatchJobs, JobStatus, agency_jobs, batch_it
 from jukinet.agency.client import AgencyClient, AgencySettings, write_settings
 from jukinet.domain.codes import generate_resident_code
 from jukinet.domain.legal_parse import load_shipped_legal_table
-from jukinet.errors import JukinetError, PeerRefused
+from jukinet.errors import JukinetError, NotFound, PeerRefused
 from jukinet.keys import NodeKey
 from jukinet.network.client import NodeIdentity
 from jukinet.network.layout import NetworkLayout
@@ -517,3 +518,32 @@ def test_a_job_left_running_by_a_stopped_service_is_marked_failed_on_recovery(
     found = jobs.status(job.id)
     assert found.state == "failed" and found.message.startswith("interrupted:")
     assert jobs.recover() == []
+    for name in ("../" + job.id, job.id[:-1] + "/", "0" * 32):  # only a job's own id
+        with pytest.raises(NotFound, match="no batch job"):
+            jobs.status(name)
+
+
+def test_the_command_runs_a_csv_job_and_names_its_files(net: Net, tmp_path: Path) -> None:
+    upload = tmp_path / "codes.csv"
+    upload.write_text("住民票コード\n" + "\n".join(net.codes[:3]) + "\nabc\n", encoding="utf-8")
+    command = [str(EXE), "agency", "job", str(upload), "--as", str(net.folder(ONKYU)),
+               "--affair", "onkyu-entitlement", "--jobs", str(tmp_path / "jobs")]  # fmt: skip
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, env=os.environ | {"COLUMNS": "300"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "4 rows: 3 found, 1 malformed → " in done.stdout, done.stdout
+    (folder,) = (tmp_path / "jobs").iterdir()
+    assert f"{folder / 'answers.csv'}, {folder / 'errors.csv'}" in done.stdout
+    _, *answers = _csv_rows(folder / "answers.csv")
+    assert [r[1] for r in answers] == net.codes[:3]
+    # The same agency, its node gone: one line, the job failed, and where its files are.
+    gone = tmp_path / "gone"
+    shutil.copytree(net.folder(ONKYU), gone)
+    port = free_port_block(1)
+    write_settings(gone, ONKYU, f"https://127.0.0.1:{port}", node_url=f"https://127.0.0.1:{port}")
+    command[command.index("--as") + 1] = str(gone)
+    failed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("error: batch job ") and " failed: " in failed.stderr
+    assert "0 of 4 rows were answered" in failed.stderr

@@ -11,13 +11,21 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from jukinet.agency import AgencyClient
 from jukinet.agency.affairs import ITEM_NAMES, AgencyOffer, affairs_of
 from jukinet.agency.batch_file import BatchReport, batch_file
+from jukinet.agency.batch_job import JobStatus, agency_jobs
 from jukinet.agency.client import AgencySettings
-from jukinet.cli._common import console, day, err_console, handle_errors
+from jukinet.cli._common import console, day, err_console, fail, handle_errors
 from jukinet.domain.checks import parse_sex
 from jukinet.domain.legal_parse import load_legal_table, load_shipped_legal_table
 from jukinet.errors import PeerUnreachable
@@ -258,3 +266,46 @@ def history(
     if not as_json:
         window = month or f"{since} to {until}"
         err_console.print(f"{window}: {entries:,} provision(s), {residents:,} resident(s) in all")
+
+
+@app.command("job")
+@handle_errors
+def job(
+    source: Path = typer.Argument(..., help="A CSV of resident codes (one column, or named)."),
+    folder: Path = As,
+    affair: str = Affair,
+    jobs_dir: Path = typer.Option(..., "--jobs", help="The folder the jobs are kept in."),
+    column: str | None = typer.Option(None, help="The header of the codes' column."),
+) -> None:
+    """Run a CSV as a batch job, as the console's upload does: progress, then the answer
+    and error files (UTF-8 with BOM, for Excel)."""
+    jobs = agency_jobs(jobs_dir, folder)
+    with source.open("rb") as upload:
+        queued = jobs.submit(affair, upload, filename=source.name, column=column)
+
+    async def go() -> JobStatus:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as bar:
+            task = bar.add_task(f"{queued.rows:,} rows", total=queued.rows)
+            running = jobs.start(queued.id)
+            while not running.done():
+                bar.update(task, completed=jobs.status(queued.id).answered)
+                await asyncio.sleep(0.2)
+            return await running
+
+    done = asyncio.run(go())
+    files = f"{jobs.answers(done.id)}, {jobs.errors(done.id)}"
+    if done.state != "done":
+        raise fail(f"batch job {done.id} failed: {done.message} ({files})")
+    console.print(
+        f"job {done.id}: {done.answered:,} rows: {done.found:,} found, "
+        f"{done.errors:,} malformed → {files}",
+        soft_wrap=True,
+    )

@@ -1,7 +1,8 @@
 """Batch jobs for a web page: an uploaded CSV of resident codes answered in the background,
 with progress anyone can read while it runs, and the answers and row errors as CSV (R24).
 
-    jobs = BatchJobs(Path("/var/lib/agency/jobs"), lambda: AgencyClient.from_folder(folder))
+    jobs = agency_jobs(Path("/var/lib/agency/jobs"), agency_folder)  # or BatchJobs(...)
+    jobs.recover()                     # once, when the service that runs them starts
     job = jobs.submit("national-pension-status", upload, filename="codes.csv")
     task = jobs.start(job.id)          # in the running event loop
     jobs.status(job.id)                # queued → running → done | failed, with counts
@@ -30,6 +31,9 @@ asked, found, status, then the affair's items in the answer's order) and
 Excel, which an office opens them with, reads UTF-8 only with the mark (without it the
 names come out garbled), and any CSV reader takes it. Both are written row by row as
 the answers stream in: memory stays flat whatever the file's length.
+
+A job runs in the event loop that started it (a page's server): the file work per row
+is small (one CSV line out), and the answers arrive from the node as the loop reads them.
 
 **A failure** (the node cannot be reached, the connection breaks, the node refuses) is
 the state ``failed`` with the reason in one sentence and the counts of what was done;

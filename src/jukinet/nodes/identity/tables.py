@@ -158,6 +158,8 @@ provisions = Table(
     Column("leaf", BigInteger, unique=True),
     Column("basis", Text),
     Column("commitment", String(64)),
+    # An agency's own history (provision_history): its rows in time order (migration 0008_a).
+    Index("ix_provisions_agency_at", "agency", "at", "id"),
 )
 
 # One row per signed request that provided anything (R2, R7, R14; docs/network.md,

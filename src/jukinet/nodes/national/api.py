@@ -22,7 +22,12 @@ from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes import ids_api
 from jukinet.nodes.firewall_job import firewall_job
-from jukinet.nodes.identity import provision, provision_api, provision_witness
+from jukinet.nodes.identity import (
+    provision,
+    provision_api,
+    provision_history_api,
+    provision_witness,
+)
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.national import (
     emergency_api,
@@ -83,6 +88,7 @@ def create_app(home: Path) -> FastAPI:
     cards = jpki_card.card_source(store, ca)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
     app.state.fast_routes = provision_api.fast_routes(store, table)  # the lean lookup path
+    app.include_router(provision_history_api.router(store, table))  # an agency's own (R14)
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
     app.include_router(ids_api.router(home, store.audit_alone))  # every node's IDS alerts (R7)
     app.include_router(emergency_api.router(runtime, store))  # the emergency stop (R9)

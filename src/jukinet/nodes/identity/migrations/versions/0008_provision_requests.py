@@ -1,6 +1,6 @@
 """the signed request of every provision
 
-Revision ID: 0008_hk_provision_requests
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02 16:00:00.000000
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_hk_provision_requests"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

@@ -71,6 +71,10 @@ class NetworkSettings(BaseModel):
     firewall_file: str | None = None
     firewall_apply: list[str] = []
     firewall_sources: dict[str, str] = {}  # node id -> address, for clients without a URL
+    # The national node's network console (docs/ui.md): its own HTTPS port, and the host
+    # name browsers use (a name, as WebAuthn wants; in its certificate's SAN).
+    console_port: int | None = Field(default=None, ge=1, le=65535)
+    console_host: str = "localhost"
 
 
 class NodeConfig(BaseModel):

@@ -182,7 +182,7 @@ def write(config: NodeConfig) -> None:
     if config.mayor_name:
         document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
-        unset = {"firewall_file", "firewall_apply", "firewall_sources"}  # written when set
+        unset = {"firewall_file", "firewall_apply", "firewall_sources", "console_port"}  # when set
         document["network"] = {k: v for k, v in config.network.model_dump().items()
                                if v not in (None, [], {}) or k not in unset}  # fmt: skip
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

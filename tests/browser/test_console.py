@@ -6,6 +6,8 @@ critical accessibility violations and the journey done with the keyboard alone."
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -13,7 +15,7 @@ from tests.browser.conftest import Console, axe_violations, new_operator_page, s
 from tests.e2e.conftest import jukinet
 from tests.e2e.faults import wait_for
 
-CHIYODA = "municipality:131016"
+CHIYODA, NATIONAL = "municipality:131016", "national:national"
 
 
 def assert_accessible(page: Page) -> None:
@@ -29,7 +31,9 @@ def enrol_and_sign_in(console: Console, page: Page, operator: str, password: str
     page.keyboard.type(password)  # the password field has the focus
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/signin\?enrolled=1$"))
-    expect(page.get_by_role("status")).to_have_text("カードを登録しました。サインインしてください。")
+    expect(page.get_by_role("status")).to_have_text(
+        "カードを登録しました。サインインしてください。"
+    )
     assert_accessible(page)
     page.keyboard.type(operator)  # the username field has the focus
     page.keyboard.press("Tab")
@@ -95,6 +99,11 @@ def test_isolate_and_resume_with_two_operators(console: Console, browser: Browse
         expect(page.get_by_role("status")).to_contain_text("命令を受け付けました")
         wait_for(lambda: "isolated" in jukinet("network", "status", str(net.root)).stdout,
                  "network status never showed the isolation")  # fmt: skip
+        page.get_by_role("link", name="ネットワーク").click()
+        expect(page.get_by_role("alert")).to_contain_text(CHIYODA)
+        assert_accessible(page)
+        shot(page, "network-isolated")
+        page.get_by_role("link", name="緊急停止").click()
 
         page.get_by_label("再開する範囲").select_option(CHIYODA)
         page.locator("form:has(#resume-scope) button").click()
@@ -122,8 +131,13 @@ def test_isolate_and_resume_with_two_operators(console: Console, browser: Browse
         other.get_by_role("link", name="ネットワーク").click()
         expect(other.locator(f'tr[data-node="{CHIYODA}"] td').nth(2)).to_have_text("稼働")
 
+        other.get_by_role("link", name="監査").click()
+        expect(other.locator("h1")).to_have_text("監査ログのチェックポイント")
+        assert_accessible(other)
+        shot(other, "audit")
+
         other.get_by_role("link", name="English").click()
-        expect(other.locator("h1")).to_have_text("The network's state")
+        expect(other.locator("h1")).to_have_text("Audit log checkpoints")  # the same page
         other.get_by_role("button", name="Sign out").click()
         other.wait_for_url(re.compile(r"/signin$"))
         other.goto(console.url + "/")
@@ -131,3 +145,11 @@ def test_isolate_and_resume_with_two_operators(console: Console, browser: Browse
     finally:
         first.close()
         second.close()
+    # The national node's audit log has the web operators' sign-ins and each order (R12).
+    with closing(sqlite3.connect(net.home(NATIONAL) / "identities.db", timeout=30)) as conn:
+        rows = conn.execute("SELECT actor, operation, outcome FROM audit_log").fetchall()
+    assert ("web:operator-1", "web.signin", "ok") in rows
+    assert ("web:operator-2", "web.signin", "ok") in rows
+    assert ("web:operator-1", "emergency.isolate", "ok") in rows
+    assert ("web:operator-1", "emergency.approve", "refused") in rows
+    assert ("web:operator-2", "emergency.approve", "ok") in rows

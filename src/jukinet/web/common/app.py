@@ -128,7 +128,11 @@ def web_app(site: Site, *routers: APIRouter) -> FastAPI:
         if s is None:
             s = sessions.new(expired=sent is not None)
         request.state.session = s
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # the browser gets plain words; the traceback goes to the log only
+            log.exception("web request %s %s failed", request.method, request.url.path)
+            response = _error(request, 500, "error.500")
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if not request.url.path.startswith("/static/"):
@@ -159,11 +163,6 @@ def web_app(site: Site, *routers: APIRouter) -> FastAPI:
             exc.status_code, "error.400"
         )
         return _error(request, exc.status_code, key)
-
-    @app.exception_handler(Exception)
-    async def crashed(request: Request, _exc: Exception) -> Response:
-        log.exception("web request %s %s failed", request.method, request.url.path)
-        return _error(request, 500, "error.500")
 
     @app.get("/lang/{chosen}")
     async def switch_lang(chosen: str, back: str = "/") -> Response:

@@ -3,7 +3,6 @@ served (``serve_console``) on its own HTTPS port, ``network.console_port``."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +19,11 @@ from jukinet.web.common.i18n import COMMON, Catalogue
 from jukinet.web.common.serve import serve_web
 from jukinet.web.common.site import Site
 from jukinet.web.console.messages import CONSOLE
+from jukinet.web.console.node_store import NodeStore
 
 ACCOUNTS_FILE = "web-operators.json"  # in the national node's home, 0600
 CERT_FILE, KEY_FILE = "console.pem", "console.key"
 HERE = Path(__file__).parent
-audit_log = logging.getLogger("jukinet.web.audit")
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,7 @@ class Console:
     national_url: str
     specs: list[NodeSpec]
     prefecture_names: dict[str, str]
-
-
-def _audit(actor: str, action: str, target: str, outcome: str, detail: str) -> None:
-    audit_log.info("%s %s %s %s: %s", actor, action, target, outcome, detail)
+    store: NodeStore
 
 
 def origin(cfg: config.NodeConfig) -> tuple[str, str]:
@@ -57,7 +53,10 @@ def create_console_app(home: Path) -> FastAPI:
     with Places() as places:
         topo = load_topology(layout.topology, places)
         names = {f"{n:02d}": places.prefecture_name(f"{n:02d}") for n in range(1, 48)}
-    console = Console(home, cfg.network.node_id, layout, topo.national.url, topo.nodes(), names)
+    store = NodeStore(home)
+    console = Console(
+        home, cfg.network.node_id, layout, topo.national.url, topo.nodes(), names, store
+    )
     url, host = origin(cfg)
     site = Site(
         name="console.title",
@@ -66,8 +65,13 @@ def create_console_app(home: Path) -> FastAPI:
         accounts=AccountFile(home / ACCOUNTS_FILE),
         origin=url,
         rp_id=host,
-        nav=(("/", "nav.network"), ("/ids", "nav.ids"), ("/orders", "nav.orders")),
-        audit=_audit,
+        nav=(
+            ("/", "nav.network"),
+            ("/ids", "nav.ids"),
+            ("/orders", "nav.orders"),
+            ("/audit", "nav.audit"),
+        ),
+        audit=store.audit,
     )
     from jukinet.web.console.routes import router
 

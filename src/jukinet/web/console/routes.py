@@ -110,4 +110,9 @@ def router(console: Console) -> APIRouter:
         site.audit(f"web:{who}", "emergency.approve", order_id, "ok", "approved in the console")
         return await orders_page(request, ack=ack)
 
+    @api.get("/audit")
+    async def audit(request: Request, who: str = Depends(operator)) -> Response:
+        stored = await asyncio.to_thread(console.store.checkpoints)
+        return page(request, "audit.html", checkpoints=stored[:20], total=len(stored))
+
     return api

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from jukinet.errors import JukinetError
+from jukinet.network.emergency_orders import pending
 from jukinet.network.messages_emergency import EmergencyAck
 from jukinet.web.common.app import operator, page, site_of
 from jukinet.web.console import network_view, orders
@@ -52,7 +53,7 @@ def router(console: Console) -> APIRouter:
 
     async def orders_page(request: Request, **extra: object) -> Response:
         state, carried = await asyncio.to_thread(network_view.emergency_state, console.home)
-        waiting = await asyncio.to_thread(orders.pending, console.layout)
+        waiting = await asyncio.to_thread(pending, console.layout)
         isolatable = [s for s in console.specs if s.role != "national"]
         status = 422 if extra.get("refused") else 200
         return page(request, "orders.html", status=status, state=state, carried=carried,

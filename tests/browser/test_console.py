@@ -131,8 +131,13 @@ def test_isolate_and_resume_with_two_operators(console: Console, browser: Browse
         other.get_by_role("link", name="ネットワーク").click()
         expect(other.locator(f'tr[data-node="{CHIYODA}"] td').nth(2)).to_have_text("稼働")
 
+        signed = jukinet("--home", str(net.home(NATIONAL)), "audit", "checkpoint")
+        assert signed.returncode == 0, signed.stdout + signed.stderr
         other.get_by_role("link", name="監査").click()
         expect(other.locator("h1")).to_have_text("監査ログのチェックポイント")
+        newest = other.locator("pre.note").first
+        expect(newest).to_contain_text("\u2014 ")  # the node's signature line (C2SP signed note)
+        assert signed.stdout.split("\n\n")[0].split("\n")[0] in newest.inner_text()
         assert_accessible(other)
         shot(other, "audit")
 

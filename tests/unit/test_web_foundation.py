@@ -187,3 +187,20 @@ def test_the_map_has_a_tile_for_each_of_the_47_prefectures() -> None:
     svg = str(japan_map({"13": "東京都"}, {"13": "down"}, "map"))
     assert svg.count("<rect") == 47 and 'class="tile node-down"' in svg
     assert "<title>東京都: down</title>" in svg
+
+
+def test_an_account_locks_after_five_failures_until_a_new_link(app: FastAPI) -> None:
+    """R11: as a municipality operator's, a console account locks after five failed
+    sign-ins (the right password then opens nothing), and a new registration link by an
+    administrator unlocks it."""
+    b = Browser(app)
+    token = b.csrf()
+    for _ in range(5):
+        b.go("POST", "/signin", {"csrf": token, "username": "operator-2", "password": "no"})
+    right = {"csrf": token, "username": "operator-2", "password": "another password"}
+    locked = b.go("POST", "/signin", right)
+    assert locked.status == 401 and "ロックされています" in locked.body.decode()
+    accounts: AccountFile = app.state.site.accounts
+    accounts.new_enrolment("operator-2")
+    again = b.go("POST", "/signin", right)
+    assert again.headers.get("location") == "/signin/card", again.body.decode()[-600:]

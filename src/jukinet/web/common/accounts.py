@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict
 
+from jukinet.domain.access import MAX_FAILED_LOGINS
 from jukinet.errors import AuthenticationFailed
 from jukinet.web.common.sealed_key import SealedKey
 
@@ -45,6 +46,12 @@ class Account(BaseModel):
     enrol_hash: str | None = None  # sha256 of the one-time registration token
     enrol_until: datetime | None = None
     sealed_key: SealedKey | None = None
+    failed_attempts: int = 0  # wrong passwords and refused cards in a row (R11)
+    locked: bool = False  # after MAX_FAILED_LOGINS; a new registration link unlocks
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many failed sign-ins: the account is locked until an administrator acts."""
 
 
 def _token_hash(token: str) -> str:
@@ -89,15 +96,37 @@ class AccountFile:
 
     def check_password(self, username: str, password: str) -> Account:
         """The account, if ``password`` is its password; AuthenticationFailed otherwise
-        (the same words whether the name or the password was wrong)."""
+        (the same words whether the name or the password was wrong), counted against
+        the account, which locks after MAX_FAILED_LOGINS (AccountLocked), as a
+        municipality operator's does."""
         account = self.get(username)
+        if account is not None and account.locked:
+            raise AccountLocked(
+                f"{username} is locked after {MAX_FAILED_LOGINS} failed sign-ins; "
+                "an administrator unlocks it with a new registration link (jukinet web enrol)."
+            )
         try:
             if account is None:
                 raise VerificationError
             self.hasher.verify(account.password_hash, password)
         except (VerificationError, InvalidHashError):
+            if account is not None:
+                self.count_failure(account.username)
             raise AuthenticationFailed("The username or the password is wrong.") from None
         return account
+
+    def count_failure(self, username: str) -> None:
+        """One more failed sign-in (a wrong password or a refused card)."""
+        account = self.get(username)
+        if account is not None:
+            failures = account.failed_attempts + 1
+            self.put(account.model_copy(update={
+                "failed_attempts": failures, "locked": failures >= MAX_FAILED_LOGINS,
+            }))  # fmt: skip
+
+    def signed_in(self, account: Account) -> None:
+        """Both factors passed: the failure count starts again."""
+        self.put(account.model_copy(update={"failed_attempts": 0}))
 
     def new_enrolment(self, username: str, now: datetime | None = None) -> str:
         """A fresh one-time registration token for ``username`` (the old one void)."""
@@ -106,9 +135,10 @@ class AccountFile:
             raise AuthenticationFailed(f"There is no web account {username!r}.")
         token = secrets.token_urlsafe(24)
         until = (now or datetime.now(UTC)) + ENROL_VALID
-        self.put(
-            account.model_copy(update={"enrol_hash": _token_hash(token), "enrol_until": until})
-        )
+        # The administrator's act also unlocks an account locked by failed sign-ins.
+        unlocked = {"locked": False, "failed_attempts": 0}
+        self.put(account.model_copy(update={"enrol_hash": _token_hash(token), "enrol_until": until,
+                                             **unlocked}))  # fmt: skip
         return token
 
     def by_enrolment(self, token: str, now: datetime | None = None) -> Account | None:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from jukinet.errors import AuthenticationFailed
 from jukinet.web.common import card
+from jukinet.web.common.accounts import AccountLocked
 from jukinet.web.common.app import page, session_of, site_of
 
 
@@ -44,8 +45,8 @@ def router() -> APIRouter:
             account = site.accounts.check_password(username, password)
         except AuthenticationFailed as exc:
             site.audit(f"web:{username}", "web.signin", "password", "refused", str(exc))
-            return page(request, "signin.html", status=401, error_key="signin.wrong",
-                        username=username)  # fmt: skip
+            key = "signin.locked" if isinstance(exc, AccountLocked) else "signin.wrong"
+            return page(request, "signin.html", status=401, error_key=key, username=username)
         if not account.credentials:
             site.audit(f"web:{username}", "web.signin", "card", "refused", "no card registered")
             return page(request, "signin.html", status=401, error_key="signin.no_card",
@@ -72,9 +73,10 @@ def router() -> APIRouter:
         try:
             updated = card.authenticated(site, account, challenge, _json_body(await request.body()))
         except AuthenticationFailed as exc:
+            site.accounts.count_failure(account.username)  # a refused card counts too
             site.audit(f"web:{account.username}", "web.signin", "card", "refused", str(exc))
             return JSONResponse({"error": "card.failed"}, status_code=401)
-        site.accounts.put(updated)
+        site.accounts.signed_in(updated)
         request.app.state.sessions.renew(s)
         s.user, s.password_ok = updated.username, None
         site.audit(f"web:{updated.username}", "web.signin", "password+card", "ok", "signed in")

@@ -33,6 +33,7 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "docs" / "ui"
 CHROMIUM = "/usr/bin/chromium"
 NATIONAL = "national:national"
+REPORTED: list[str] = []  # the browser's console messages and page errors, all pages
 
 
 @dataclass
@@ -86,6 +87,9 @@ def new_operator_page(browser: Browser) -> tuple[BrowserContext, Page]:
     """A browser context of its own (an operator's browser) with a virtual operator card."""
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    # Whatever the browser reports (a Content-Security-Policy violation among them).
+    page.on("console", lambda message: REPORTED.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: REPORTED.append(f"pageerror: {error}"))
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     cdp.send(

@@ -11,7 +11,7 @@ from contextlib import closing
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Console, axe_violations, new_operator_page, shot
+from tests.browser.conftest import REPORTED, Console, axe_violations, new_operator_page, shot
 from tests.e2e.conftest import jukinet
 from tests.e2e.faults import wait_for
 
@@ -74,6 +74,10 @@ def test_isolate_and_resume_with_two_operators(console: Console, browser: Browse
     try:
         enrol_and_sign_in(console, page, "operator-1", "first-operator-pw")
         expect(page.locator("svg.map")).to_be_visible()
+        page.keyboard.press("Tab")  # the first stop of a page: the skip link, then the menu
+        assert page.evaluate("document.activeElement.textContent") == "本文へ移動"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "ネットワーク"
         expect(page.locator(f'tr[data-node="{CHIYODA}"] td').nth(2)).to_have_text("稼働")
         expect(page.locator('g[data-prefecture="13"] rect')).to_have_class("tile node-up")
         assert_accessible(page)
@@ -143,6 +147,7 @@ def test_isolate_and_resume_with_two_operators(console: Console, browser: Browse
 
         other.get_by_role("link", name="English").click()
         expect(other.locator("h1")).to_have_text("Audit log checkpoints")  # the same page
+        assert_accessible(other)  # in English too
         other.get_by_role("button", name="Sign out").click()
         other.wait_for_url(re.compile(r"/signin$"))
         other.goto(console.url + "/")
@@ -150,6 +155,8 @@ def test_isolate_and_resume_with_two_operators(console: Console, browser: Browse
     finally:
         first.close()
         second.close()
+    # No page broke its Content-Security-Policy or threw (htmx and webauthn.js included).
+    assert not [m for m in REPORTED if "Content Security Policy" in m or "pageerror" in m], REPORTED
     # The national node's audit log has the web operators' sign-ins and each order (R12).
     with closing(sqlite3.connect(net.home(NATIONAL) / "identities.db", timeout=30)) as conn:
         rows = conn.execute("SELECT actor, operation, outcome FROM audit_log").fetchall()

@@ -14,17 +14,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from jukinet import config
+from jukinet.network.layout import NetworkLayout
 from jukinet.network.topology import free_port_block
 from tests.e2e.conftest import Network, jukinet, running_network, small_topology_text
 
@@ -60,11 +63,21 @@ def _spki(cert_path: Path) -> str:
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
+def checkpoints_every_two_seconds(layout: NetworkLayout) -> None:
+    """The national node signs an audit checkpoint, and has the prefecture cosign it,
+    every 2 s instead of 5 minutes, so the console shows cosignatures within the test."""
+    path = layout.node(NATIONAL) / "node.toml"
+    cfg = tomllib.loads(path.read_text())
+    cfg["network"]["audit_checkpoint_every"] = 2.0
+    path.write_text(tomli_w.dumps(cfg))
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     root = tmp_path_factory.mktemp("browser") / "e2e-small"
     base = free_port_block(3)
-    with running_network(root, small_topology_text(base), base, seed=False) as net:
+    with running_network(root, small_topology_text(base), base, seed=False,
+                         before_up=checkpoints_every_two_seconds) as net:  # fmt: skip
         home = net.home(NATIONAL)
         network = config.load(home).network
         assert network is not None and network.console_port is not None

@@ -4,6 +4,7 @@ session cookies, CSRF, plain error pages, and sign-in that needs both factors (R
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from pathlib import Path
@@ -204,3 +205,12 @@ def test_an_account_locks_after_five_failures_until_a_new_link(app: FastAPI) -> 
     accounts.new_enrolment("operator-2")
     again = b.go("POST", "/signin", right)
     assert again.headers.get("location") == "/signin/card", again.body.decode()[-600:]
+
+
+def test_the_vendored_htmx_is_the_version_the_lock_file_pins() -> None:
+    root = Path(__file__).resolve().parents[2]
+    lock = json.loads((root / "package-lock.json").read_text(encoding="utf-8"))
+    pinned = lock["packages"]["node_modules/htmx.org"]["version"]
+    static = root / "src" / "jukinet" / "web" / "common" / "static"
+    assert f'version:"{pinned}"' in (static / "htmx.min.js").read_text(encoding="utf-8")
+    assert f"| htmx.org | {pinned} |" in (static / "VENDORED.md").read_text(encoding="utf-8")

@@ -100,6 +100,18 @@ def test_an_unsafe_request_without_the_token_is_refused_and_changes_nothing(app:
     assert b.go("GET", "/signin").status == 200  # not half signed in: still the form
 
 
+def test_a_form_sent_from_another_site_is_refused_even_with_the_token(app: FastAPI) -> None:
+    b = Browser(app)
+    form = urlencode({"csrf": b.csrf(), "username": "operator-2", "password": "another password"})
+    headers = {"cookie": b.cookie, "content-type": "application/x-www-form-urlencoded",
+               "origin": "https://elsewhere.example"}  # fmt: skip
+    answer = asyncio.run(call(app, "POST", "/signin", form.encode(), headers, host="localhost"))
+    assert answer.status == 403
+    headers["origin"] = ORIGIN
+    answer = asyncio.run(call(app, "POST", "/signin", form.encode(), headers, host="localhost"))
+    assert answer.status == 303
+
+
 def test_errors_are_plain_words_without_a_traceback(app: FastAPI) -> None:
     b = Browser(app)
     crashed = b.go("GET", "/crash").body.decode()

@@ -36,7 +36,9 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on a
+    # form post, and the Origin check of unsafe requests (check_csrf) needs the real one.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Strict-Transport-Security": "max-age=31536000",
 }
@@ -87,9 +89,13 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 async def check_csrf(request: Request) -> None:
     """Every unsafe method carries the session's token, in the form field ``csrf`` or
-    the ``X-CSRF-Token`` header (fetch calls); SameSite=Strict is the second line."""
+    the ``X-CSRF-Token`` header (fetch calls), and no other site's Origin;
+    SameSite=Strict is the third line."""
     if request.method not in UNSAFE:
         return
+    origin = request.headers.get("origin")
+    if origin is not None and origin != site_of(request).origin:
+        raise CsrfRefused  # a browser says where the form came from: another site
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -48,7 +48,10 @@ def origin(cfg: config.NodeConfig) -> tuple[str, str]:
 def create_console_app(home: Path) -> FastAPI:
     cfg = config.load(home)
     if cfg.kind != "national" or cfg.network is None:
-        raise ConfigurationError(f"{home} is not the national node of a network.")
+        raise ConfigurationError(
+            f"{home} is not the national node of a network: only it serves the network console."
+        )
+    url, host = origin(cfg)
     layout = NetworkLayout(home.parent.parent)
     with Places() as places:
         topo = load_topology(layout.topology, places)
@@ -57,7 +60,6 @@ def create_console_app(home: Path) -> FastAPI:
     console = Console(
         home, cfg.network.node_id, layout, topo.national.url, topo.nodes(), names, store
     )
-    url, host = origin(cfg)
     site = Site(
         name="console.title",
         catalogue=Catalogue(COMMON, CONSOLE),
@@ -80,8 +82,8 @@ def create_console_app(home: Path) -> FastAPI:
 
 
 def serve_console(home: Path) -> None:
+    app = create_console_app(home)  # ConfigurationError: not a national node, no console port
     cfg = config.load(home)
-    origin(cfg)  # ConfigurationError without a console port
     assert cfg.network is not None and cfg.network.console_port is not None
-    serve_web(create_console_app(home), host=cfg.network.host, port=cfg.network.console_port,
+    serve_web(app, host=cfg.network.host, port=cfg.network.console_port,
               cert_path=home / CERT_FILE, key_path=home / KEY_FILE)  # fmt: skip

@@ -180,10 +180,12 @@ def auditor(store: RegisterStore, admin: Session) -> Session:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/e2e run real node processes: marked ``e2e`` (scripts/check --quick)."""
-    e2e = Path(__file__).parent / "e2e"
+    """Tests under tests/e2e and tests/browser run real node processes: marked ``e2e``
+    (scripts/check --quick)."""
+    here = Path(__file__).parent
     for item in items:
-        if e2e in Path(str(item.fspath)).parents:
+        parents = Path(str(item.fspath)).parents
+        if here / "e2e" in parents or here / "browser" in parents:
             item.add_marker(pytest.mark.e2e)
 
 

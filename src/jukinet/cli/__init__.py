@@ -85,6 +85,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "disclosure_cmd", "app", "Check a disclosure answer; publish the provision log (R14)."
     ),
     "ids": LazyCommand("ids_cmd", "app", "Intrusion detection: alerts, the hotlist (R7)."),
+    "web": LazyCommand("web_cmd", "app", "The network console (web)."),
     "report": LazyCommand("report_cmd", "app", "Reports for the advisory committee (R25)."),
     "identity": LazyCommand(
         "identity_cmd", "app", "Identity information of this node: load, retention."

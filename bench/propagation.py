@@ -247,8 +247,11 @@ def _wait_and_measure(
     first = since or min(r for r, _ in pairs)
     if since is not None:
         begun = min(a for _, a in pairs)
-        print(f"  (the first update reached national {(begun - since).total_seconds():.1f} s "
-              "after the network was started)")  # fmt: skip
+        after = (max(a for _, a in pairs) - begun).total_seconds()
+        print(
+            f"  (the first update reached national {(begun - since).total_seconds():.1f} s "
+            f"after the network was started; from then on {count / after:,.0f} updates/s)"
+        )
     last = max(a for _, a in pairs)
     return latencies, (last - first).total_seconds()
 

@@ -1,12 +1,20 @@
 """Benchmark: identity update propagation, municipality -> prefecture -> national.
 
     .venv/bin/python -m bench.propagation [--rate 200] [--seconds 20]
+    .venv/bin/python -m bench.propagation --drain 20000
 
 Starts a network of real processes (national, one prefecture, one municipality;
 SQLite; mTLS on loopback) with ``jukinet network up``, records births at the
 municipality's window at a steady rate, and measures for every update the time
 from its recording at the municipality to its application at the national node
 (both stamped on this machine's clock), and the throughput.
+
+``--drain N`` measures the pipeline's own ceiling instead: N births are recorded at
+the window while the network is down (they wait in the municipality's outbox), then
+the network is started and the rate at which the national node applies them is
+measured, from the start (the nodes' start-up included) to the last one applied. At
+a steady rate the window's recording, not the pipeline, bounds what reaches the
+national node.
 
 The floor: the same updates written straight into a national node's database by
 its own service (``IdentityStore.apply_batch``), one per transaction, no network.
@@ -41,7 +49,7 @@ from jukinet.domain.identity import Sex
 from jukinet.domain.record import Address, Name
 from jukinet.keys import NodeKey
 from jukinet.network.layout import NetworkLayout
-from jukinet.network.messages import MAX_POOL, IdentityUpdate, UpdateBatch
+from jukinet.network.messages import MAX_BATCH, MAX_POOL, IdentityUpdate, UpdateBatch
 from jukinet.network.topology import free_port_block, load_topology
 from jukinet.nodes.identity.authority import admit_to_national
 from jukinet.nodes.municipality import operator_cards, service, staff
@@ -88,8 +96,8 @@ def _session(store: RegisterStore, username: str) -> Session:
         return Session(op, operator_cards.check_card(tx.conn, store.key, op, reader))
 
 
-def run(rate: float, seconds: float) -> None:
-    count = int(rate * seconds)
+def run(rate: float, seconds: float, drain: int = 0) -> None:
+    count = drain or int(rate * seconds)
     with tempfile.TemporaryDirectory() as tmp, Places() as places:
         root = Path(tmp) / "net"
         topo_file = Path(tmp) / "bench.toml"
@@ -106,6 +114,9 @@ def run(rate: float, seconds: float) -> None:
         )  # fmt: skip
         clerk = _session(store, "clerk")
         parent = _parent(store, clerk)
+        if drain:
+            _record(store, clerk, parent, count, rate=0.0)
+        started = datetime.now(UTC)  # the drain is timed from here: node start-up included
         up = subprocess.Popen(
             [str(EXE), "network", "up", str(root)], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -118,24 +129,20 @@ def run(rate: float, seconds: float) -> None:
         try:
             cpu_before = _node_cpu(up.pid)
             window_before = time.process_time()
-            start = time.perf_counter()
-            for i in range(count):
-                due = start + i / rate
-                pause = due - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                child = Name("山田", f"子{i}", "ヤマダ", "コ")
-                birth = ev.Birth(parent, child, Sex.FEMALE, TODAY, TODAY)
-                service.record_event(store, clerk, birth, TODAY)
-            offered = count / (time.perf_counter() - start)
+            offered = 0.0 if drain else _record(store, clerk, parent, count, rate)
             window_cpu = time.process_time() - window_before
-            latencies, span = _wait_and_measure(layout, count)
+            latencies, span = _wait_and_measure(layout, count, since=started if drain else None)
             cpu = {k: v - cpu_before.get(k, 0.0) for k, v in _node_cpu(up.pid).items()}
         finally:
             up.send_signal(signal.SIGINT)
             up.wait(timeout=60)
             store.close()
-        floor = _floor(Path(tmp) / "floor", count)
+        floor = batched = _floor(Path(tmp) / "floor", count)
+        if drain:
+            batched = _floor(Path(tmp) / "floor-batched", count, per=MAX_BATCH)
+    if drain:
+        _report_drain(count, span, floor, batched, cpu)
+        return
     print(f"\n[propagation, {count:,} births at {rate:.0f}/s offered ({offered:.0f}/s achieved)]")
     p50, p99 = _pct(latencies, 50) * 1000, _pct(latencies, 99) * 1000
     print(
@@ -149,6 +156,45 @@ def run(rate: float, seconds: float) -> None:
     )
     print(f"  throughput / floor              : {count / span / floor[0]:.2f}")
     print(f"  CPU per update: window (this process) {window_cpu / count * 1e6:,.0f} µs", end="")
+    for name, seconds in sorted(cpu.items()):
+        print(f", {name} {seconds / count * 1e6:,.0f} µs", end="")
+    print()
+    print(f"  load average (1, 5, 15 min)     : {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _record(store: RegisterStore, clerk: Session, parent: str, count: int, rate: float) -> float:
+    """Record ``count`` births at the window, at ``rate`` a second (0: as fast as the
+    window goes); the rate achieved."""
+    start = time.perf_counter()
+    for i in range(count):
+        if rate:
+            pause = start + i / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        child = Name("山田", f"子{i}", "ヤマダ", "コ")
+        birth = ev.Birth(parent, child, Sex.FEMALE, TODAY, TODAY)
+        service.record_event(store, clerk, birth, TODAY)
+    return count / (time.perf_counter() - start)
+
+
+def _report_drain(
+    count: int,
+    span: float,
+    floor: tuple[float, float, float],
+    batched: tuple[float, float, float],
+    cpu: dict[str, float],
+) -> None:
+    print(f"\n[propagation, {count:,} births waiting in the outbox, then the network up]")
+    print(f"  drained at national             : {count / span:,.0f} updates/s ({span:.1f} s)")
+    print("  floor: the same updates applied directly at national, one per transaction:")
+    print(
+        f"    {floor[0]:,.0f} updates/s, p50 {floor[1] * 1000:.2f} ms, p99 {floor[2] * 1000:.2f} ms"
+    )
+    print(f"  throughput / floor              : {count / span / floor[0]:.2f}")
+    print(f"  floor: the same applied directly at national, {MAX_BATCH:,} per transaction:")
+    print(f"    {batched[0]:,.0f} updates/s")
+    print(f"  throughput / batched floor      : {count / span / batched[0]:.2f}")
+    print("  CPU per update", end="")
     for name, seconds in sorted(cpu.items()):
         print(f", {name} {seconds / count * 1e6:,.0f} µs", end="")
     print()
@@ -178,9 +224,13 @@ def _node_cpu(root: int) -> dict[str, float]:
     return found
 
 
-def _wait_and_measure(layout: NetworkLayout, count: int) -> tuple[list[float], float]:
+def _wait_and_measure(
+    layout: NetworkLayout, count: int, since: datetime | None = None
+) -> tuple[list[float], float]:
+    """Latency of every update and the span from the first recorded (or ``since``) to
+    the last applied at national."""
     db = layout.node("national:national") / "identities.db"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 120 + count / 100
     while True:
         with closing(sqlite3.connect(db)) as conn:
             rows = conn.execute(
@@ -194,12 +244,21 @@ def _wait_and_measure(layout: NetworkLayout, count: int) -> tuple[list[float], f
         raise SystemExit(f"only {len(rows)} of {count} updates reached the national node")
     pairs = [(datetime.fromisoformat(r), datetime.fromisoformat(a)) for r, a in rows]
     latencies = [(a - r).total_seconds() for r, a in pairs]
-    first = min(r for r, _ in pairs)
+    first = since or min(r for r, _ in pairs)
+    if since is not None:
+        begun = min(a for _, a in pairs)
+        after = (max(a for _, a in pairs) - begun).total_seconds()
+        print(
+            f"  (the first update reached national {(begun - since).total_seconds():.1f} s "
+            f"after the network was started; from then on {count / after:,.0f} updates/s)"
+        )
     last = max(a for _, a in pairs)
     return latencies, (last - first).total_seconds()
 
 
-def _floor(home: Path, count: int) -> tuple[float, float, float]:
+def _floor(home: Path, count: int, per: int = 1) -> tuple[float, float, float]:
+    """The same updates applied straight into a national node's database by its own
+    service, ``per`` updates a transaction: updates/s and p50, p99 of a transaction."""
     national.init_node(home, "national", "floor", None, NodeKey.generate())
     store = national.open_node(home)
     times = []
@@ -211,16 +270,19 @@ def _floor(home: Path, count: int) -> tuple[float, float, float]:
             ask = min(MAX_POOL, count - len(codes))
             codes += pools.issue_pool(store, "131016", ask, actor="bench").codes
         t0 = time.perf_counter()
-        for i in range(1, count + 1):
-            update = IdentityUpdate(
-                seq=i, origin="131016", resident_code=codes[i - 1], name=f"山田 子{i}",
-                date_of_birth=TODAY, sex="female", address="東京都千代田区丸の内一丁目1番1号",
-                status="resident", change_reason="birth", change_date=TODAY,
-                recorded_at=datetime.now(UTC),
-            )  # fmt: skip
+        for first in range(1, count + 1, per):
+            updates = [
+                IdentityUpdate(
+                    seq=i, origin="131016", resident_code=codes[i - 1], name=f"山田 子{i}",
+                    date_of_birth=TODAY, sex="female", address="東京都千代田区丸の内一丁目1番1号",
+                    status="resident", change_reason="birth", change_date=TODAY,
+                    recorded_at=datetime.now(UTC),
+                )
+                for i in range(first, min(first + per, count + 1))
+            ]  # fmt: skip
             s = time.perf_counter()
             store.apply_batch(
-                Peer(), UpdateBatch(sender=Peer.node_id, updates=[update]),
+                Peer(), UpdateBatch(sender=Peer.node_id, updates=updates),
                 authority=admit_to_national,
             )  # fmt: skip
             times.append(time.perf_counter() - s)
@@ -249,10 +311,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--drain", type=int, default=0, metavar="N",
+        help="record N births with the network down, then time the drain",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"jukinet propagation benchmark — {date.today()} — {platform.node()} "
           f"({os.cpu_count()} cores, Python {platform.python_version()})")  # fmt: skip
-    run(args.rate, args.seconds)
+    run(args.rate, args.seconds, args.drain)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Benchmark: provision to agencies at the national node, each figure beside its floors.
 
     .venv/bin/python -m bench.provision [--persons 1000000] [--seconds 10] [--batch 1000000]
+        [--lookup-only] [--workers 1]
 
 Builds a network folder, loads ``--persons`` synthetic identities straight into the
 national node's SQLite database (set-up, not measured), runs the national node as
-its own process (``jukinet node run``: uvicorn, one worker, TLS 1.3 with client
-certificates) and measures, as the pension fund's agency over mTLS with signed
-requests (``NodeClient``, 16 keep-alive connections):
+its own process (``jukinet node run``: uvicorn, ``--workers`` server processes (the
+node's ``[network] workers``), TLS 1.3 with client certificates) and measures, as the
+pension fund's agency over mTLS with signed requests (``NodeClient``, 16 keep-alive connections):
 
 - lookup by code (provision row and audit entry durable per request) for
   ``--seconds`` after one second of warm-up: requests/s, p50, p99 — beside floors
@@ -165,8 +166,11 @@ def _node(home: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def bench_lookup(layout: NetworkLayout, codes: list[str], seconds: float) -> dict[str, Figure]:
+def bench_lookup(
+    layout: NetworkLayout, codes: list[str], seconds: float, workers: int = 1
+) -> dict[str, Figure]:
     home = layout.node("national:national")
+    _set_workers(home, workers)
     agency = AgencyClient.from_folder(layout.client("agency:pension-fund")).settings.identity
 
     def lookup(r: float) -> LookupRequest:
@@ -195,6 +199,17 @@ def bench_lookup(layout: NetworkLayout, codes: list[str], seconds: float) -> dic
         wait_up(agency, url)
         out["bv"] = asyncio.run(signed(f"{url}/noop", pid))
     return out
+
+
+def _set_workers(home: Path, workers: int) -> None:
+    """The national node's server processes (``[network] workers`` in its node.toml)."""
+    path = home / "node.toml"
+    text = path.read_text()
+    if workers == 1 and "\nworkers =" not in text:
+        return  # the default (and a node.toml of a version without the setting)
+    lines = [ln for ln in text.splitlines() if not ln.startswith("workers =")]
+    at = lines.index("[network]") + 1
+    path.write_text("\n".join([*lines[:at], f"workers = {workers}", *lines[at:]]) + "\n")
 
 
 def _national_port(home: Path) -> int:
@@ -286,6 +301,8 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=1_000_000)
+    parser.add_argument("--lookup-only", action="store_true", help="skip batch and search")
+    parser.add_argument("--workers", type=int, default=1, help="the node's server processes")
     args = parser.parse_args()
     print(f"jukinet provision benchmark — {date.today()} — {platform.node()} "
           f"({os.cpu_count()} cores, Python {platform.python_version()})")  # fmt: skip
@@ -293,14 +310,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Places() as places:
         layout, codes, load = build(Path(tmp) / "net", places, args.persons)
         print(f"\nloaded {args.persons:,} identities at {load:,.0f}/s (set-up, plain inserts)")
-        lk = bench_lookup(layout, codes, args.seconds)
+        lk = bench_lookup(layout, codes, args.seconds, args.workers)
         print(_header("lookup by code, mTLS, provision row + audit entry durable per request"))
-        print(_row("jukinet national node, signing client", lk["jukinet"], "req/s"))
+        node = f"jukinet national node ({args.workers} worker(s)), signing client"
+        print(_row(node, lk["jukinet"], "req/s"))
         for key, label in (("a", "floor (a) no-op, unsigned client"),
                            ("b", "floor (b) no-op, signing client"),
                            ("bv", "floor (b+v) no-op verifying, signing client")):  # fmt: skip
             print(_row(label, lk[key], "req/s", lk["jukinet"]))
         print(f"load: {_load()}")
+        if args.lookup_only:
+            return
         bt, parts = bench_batch(layout, codes, args.batch)
         print(_header(f"batch status, {args.batch:,} codes, per person"))
         print(_row("jukinet national node, agency client", bt["jukinet"], "/s   "))

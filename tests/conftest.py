@@ -1,7 +1,9 @@
 """Fixtures shared by the suite: a real register on SQLite and on PostgreSQL.
 
 PostgreSQL tests run when JUKINET_TEST_PG_URL names a server. In CI (CI=true)
-a missing server is an error, never a silent skip.
+a missing server is an error, never a silent skip, and so is any other skip: a test
+skipped in CI fails the run (``pytest_sessionfinish``), so nothing skipped is ever
+counted as passed.
 """
 
 from __future__ import annotations
@@ -178,8 +180,26 @@ def auditor(store: RegisterStore, admin: Session) -> Session:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/e2e run real node processes: marked ``e2e`` (scripts/check --quick)."""
-    e2e = Path(__file__).parent / "e2e"
+    """Tests under tests/e2e and tests/browser run real node processes: marked ``e2e``
+    (scripts/check --quick)."""
+    here = Path(__file__).parent
     for item in items:
-        if e2e in Path(str(item.fspath)).parents:
+        parents = Path(str(item.fspath)).parents
+        if here / "e2e" in parents or here / "browser" in parents:
             item.add_marker(pytest.mark.e2e)
+
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure: what it checks was not checked."""
+    if os.environ.get("CI") == "true" and _SKIPPED and exitstatus == 0:
+        lines = "\n".join(f"  {n}" for n in _SKIPPED[:50])
+        print(f"\n{len(_SKIPPED)} test(s) skipped in CI, which counts as a failure:\n{lines}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -71,6 +71,14 @@ class NetworkSettings(BaseModel):
     firewall_file: str | None = None
     firewall_apply: list[str] = []
     firewall_sources: dict[str, str] = {}  # node id -> address, for clients without a URL
+    # Server processes sharing the listening socket (docs/network.md, "Worker processes"):
+    # the national node only; each has its own event loop, provision writer and database
+    # connections, the database's own locks order their writes.
+    workers: int = Field(default=1, ge=1, le=32)
+    # The national node's network console (docs/ui.md): its own HTTPS port, and the host
+    # name browsers use (a name, as WebAuthn wants; in its certificate's SAN).
+    console_port: int | None = Field(default=None, ge=1, le=65535)
+    console_host: str = "localhost"
 
 
 class NodeConfig(BaseModel):
@@ -178,7 +186,7 @@ def write(config: NodeConfig) -> None:
     if config.mayor_name:
         document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
-        unset = {"firewall_file", "firewall_apply", "firewall_sources"}  # written when set
+        unset = {"firewall_file", "firewall_apply", "firewall_sources", "console_port"}  # when set
         document["network"] = {k: v for k, v in config.network.model_dump().items()
                                if v not in (None, [], {}) or k not in unset}  # fmt: skip
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

@@ -54,6 +54,8 @@ without depending on any adapter.
      EmergencyOrderRefused            (an InvalidInput) an order not valid or not signed enough (R9)
      NetworkStopped                   (a PeerUnreachable) traffic held: directory expired,
                                       network halted or node isolated (R9)
+     CardSignInRefused                (an AccessDenied) a card sign-in that proves nothing here
+     CardAgentRefused                 (an InvalidInput) the terminal's card agent refuses
 """
 
 from __future__ import annotations
@@ -405,3 +407,21 @@ class LoadRefused(InvalidInput):
     is refused, nothing is loaded; the message names the row."""
 
     code = "load-refused"
+
+
+# Signing in with the resident card through a terminal's card agent (docs/card-agent.md).
+
+
+class CardSignInRefused(AccessDenied):
+    """A sign-in answer from the card that proves nothing here: it signed another site's
+    origin or another challenge, the signature or its certificate does not verify, or it
+    is a signing certificate where sign-in takes the user-authentication one (R15)."""
+
+    code = "card-sign-in-refused"
+
+
+class CardAgentRefused(InvalidInput):
+    """The card agent refuses a request: not from an allowed page, a Host that is not the
+    agent's, a malformed body, or a card step the card refused (docs/card-agent.md)."""
+
+    code = "card-agent-refused"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.e2e.conftest import free_port_block, topology_text
@@ -34,6 +37,17 @@ def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path:
     text = "".join(seen)
     assert "東京都千代田区: 150 residents" in text
     assert "municipality:271276 is up" in text
+    # Where the network console is, and with which demo credentials (docs/ui.md).
+    console = re.search(r"Network console: (https://localhost:\d+/)", text)
+    assert console, text
+    for operator in ("operator-1", "operator-2"):
+        assert re.search(rf"{operator}: password \S+; register the operator card once at "
+                         rf"{console.group(1)}enrol/\S+", text), text  # fmt: skip
+    assert "console:national is up" in text
+    # A browser that trusts the web CA gets the sign-in page over TLS (its name in the SAN).
+    trusted = ssl.create_default_context(cafile=str(tmp_path / "net" / "ca" / "web-ca.pem"))
+    with urllib.request.urlopen(console.group(1) + "signin", context=trusted) as page:
+        assert page.status == 200 and "サインイン" in page.read().decode()
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, rest

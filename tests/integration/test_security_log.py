@@ -153,3 +153,20 @@ def test_a_source_a_rule_blocked_is_refused_before_anything_else(
     alert = _lines(log.path)[4]
     assert alert["source"]["ip"] == "127.0.0.1"
     assert "blocked_until" in alert["jukinet"]
+
+
+def test_a_forwarded_for_header_does_not_change_the_logged_source(
+    world: World, tmp_path: Path, loop: str
+) -> None:
+    """R7: a node is reached directly, never through a proxy: a caller on the node's own
+    host cannot name another source (X-Forwarded-For) for the security log or the rules."""
+
+    async def scenario(url: str) -> None:
+        signed = _signed_headers(world, f"{url}/updates", BODY)
+        forged = {**signed, "X-Forwarded-For": "10.9.9.9", "X-Forwarded-Proto": "http"}
+        assert await _status(world, "POST", f"{url}/updates", forged) == 200
+
+    log = _serve(world, tmp_path, DEFAULT_RULES, scenario, loop)
+    assert log.path is not None
+    admitted = [r for r in _lines(log.path) if r["event"]["action"] == "request"]
+    assert [r["source"]["ip"] for r in admitted] == ["127.0.0.1"]

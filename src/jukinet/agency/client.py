@@ -28,6 +28,7 @@ from jukinet.network.messages import (
     VerifyRequest,
     VerifyResponse,
 )
+from jukinet.network.messages_history import HistoryEntry, HistoryPage, HistoryRequest
 
 SETTINGS_FILE = "agency.toml"
 BATCH_CHUNK = 20_000  # lines per request: memory stays flat on both sides
@@ -134,6 +135,30 @@ class AgencyClient:
         )  # fmt: skip
         answer = await self._client.post(f"{self.url}/provision/verify", request)
         return VerifyResponse.model_validate(answer)
+
+    async def history(self, request: HistoryRequest) -> HistoryPage:
+        """One page of this agency's own provisions at its node (``messages_history``)."""
+        answer = await self._client.post(f"{self.url}/provision/history", request)
+        return HistoryPage.model_validate(answer)
+
+    async def history_all(self, request: HistoryRequest) -> AsyncIterator[HistoryEntry]:
+        """Every entry of the window, page after page, oldest first; a call whose rows
+        went on over a page boundary comes out as one entry (its counts and codes joined)."""
+        held: HistoryEntry | None = None
+        while True:
+            page = await self.history(request)
+            for entry in page.entries:
+                if held is not None and _same_call(held, entry):
+                    held = _joined(held, entry)
+                    continue
+                if held is not None:
+                    yield held
+                held = entry
+            if page.next is None:
+                break
+            request = request.model_copy(update={"after": page.next})
+        if held is not None:
+            yield held
 
     async def batch(
         self,
@@ -253,6 +278,15 @@ async def _abandon(flight: _InFlight) -> None:
         await first
     with contextlib.suppress(BaseException):
         await answers.aclose()
+
+
+def _same_call(a: HistoryEntry, b: HistoryEntry) -> bool:
+    return (a.request_id, a.at, a.fields) == (b.request_id, b.at, b.fields)
+
+
+def _joined(a: HistoryEntry, b: HistoryEntry) -> HistoryEntry:
+    codes = None if a.resident_codes is None else a.resident_codes + (b.resident_codes or [])
+    return a.model_copy(update={"residents": a.residents + b.residents, "resident_codes": codes})
 
 
 def _after(row: int) -> str:

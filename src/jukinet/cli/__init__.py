@@ -63,6 +63,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "quarantine_cmd", "app", "Refused identity updates held on this node."
     ),
     "card": LazyCommand("card_cmd", "app", "The resident card (R15–R19) and the card reader."),
+    "card-agent": LazyCommand(
+        "card_agent_cmd",
+        "card_agent",
+        "Let pages of the allowed sites use the card in this terminal's reader (127.0.0.1 only).",
+    ),
     "copy": LazyCommand("copy_cmd", "app", "Copies of the resident record at the window."),
     "document": LazyCommand("copy_cmd", "document_app", "Check a signed copy of the record."),
     "move-out": LazyCommand(
@@ -80,6 +85,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "disclosure_cmd", "app", "Check a disclosure answer; publish the provision log (R14)."
     ),
     "ids": LazyCommand("ids_cmd", "app", "Intrusion detection: alerts, the hotlist (R7)."),
+    "web": LazyCommand("web_cmd", "app", "The network console (web)."),
     "report": LazyCommand("report_cmd", "app", "Reports for the advisory committee (R25)."),
     "identity": LazyCommand(
         "identity_cmd", "app", "Identity information of this node: load, retention."

@@ -5,18 +5,34 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import asdict
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from jukinet.agency import AgencyClient
+from jukinet.agency.affairs import ITEM_NAMES, AgencyOffer, affairs_of
 from jukinet.agency.batch_file import BatchReport, batch_file
-from jukinet.cli._common import console, day, err_console, handle_errors
+from jukinet.agency.batch_job import JobStatus, agency_jobs
+from jukinet.agency.client import AgencySettings
+from jukinet.cli._common import console, day, err_console, fail, handle_errors
 from jukinet.domain.checks import parse_sex
+from jukinet.domain.legal_parse import load_legal_table, load_shipped_legal_table
 from jukinet.errors import PeerUnreachable
 from jukinet.network.messages import LookupResponse, VerifyResponse
+from jukinet.network.messages_history import MAX_HISTORY_PAGE, HistoryEntry, HistoryRequest
+
+JST = timezone(timedelta(hours=9), "JST")
 
 app = typer.Typer(help="Identity confirmation for an administrative body.", no_args_is_help=True)
 
@@ -161,3 +177,135 @@ def batch(
         return
     cut = ", a cut-off last line dropped" if report.dropped_cut_line else ""
     console.print(f"resumed after row {report.resumed_after:,}{cut}; {counts}")
+
+
+def _agency_code(folder: Path) -> str:
+    """The agency's code (``pension-fund``) from its folder's node id (``agency:pension-fund``)."""
+    return AgencySettings.from_folder(folder).identity.node_id.partition(":")[2]
+
+
+def _print_offer(offer: AgencyOffer) -> None:
+    console.print(
+        f"{offer.recipient_name} (agency {offer.agency}, served by {offer.served_by}; "
+        f"legal table {offer.table_version})"
+    )
+    for affair in offer.affairs:
+        console.print(f"\n{affair.code}: {affair.description}")
+        console.print(f"  legal basis: {affair.basis}")
+        for f in affair.functions:
+            if f.compares:
+                items = (
+                    "compares "
+                    + "・".join(ITEM_NAMES[i] for i in f.compares)
+                    + ", receives no item"
+                )
+            else:
+                items = "receives " + "・".join(ITEM_NAMES[i] for i in f.receives)
+            limit = f" (at most {f.max_candidates} candidates)" if f.max_candidates else ""
+            console.print(f"  {f.function}: {f.name}: {items}{limit}")
+
+
+@app.command("affairs")
+@handle_errors
+def affairs(
+    folder: Path = As,
+    table: Path | None = typer.Option(
+        None, help="A legal table file (default: the one shipped with jukinet)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="As JSON, for a program."),
+) -> None:
+    """What the legal table lets this agency do: its affairs, their functions and items."""
+    legal = load_legal_table(table) if table else load_shipped_legal_table()
+    offer = affairs_of(legal, _agency_code(folder))
+    if as_json:
+        _print(asdict(offer))
+        return
+    _print_offer(offer)
+
+
+def _history_line(e: HistoryEntry) -> str:
+    items = ",".join(e.fields) or "-"
+    return (
+        f"{e.at.astimezone(JST):%Y-%m-%d %H:%M:%S} JST  {e.function:<6} {e.affair}  "
+        f"{e.residents:,} resident(s)  items {items}  request {e.request_id}  ({e.basis})"
+    )
+
+
+@app.command("history")
+@handle_errors
+def history(
+    folder: Path = As,
+    month: str | None = typer.Option(None, help="A month in Japan time, e.g. 2026-12."),
+    since: str | None = typer.Option(None, help="First day (Japan time), with --until."),
+    until: str | None = typer.Option(None, help="Last day (Japan time), included."),
+    affair: str | None = typer.Option(None, help="Only this affair."),
+    codes: bool = typer.Option(False, "--codes", help="List the resident codes asked, too."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON entry a line."),
+    node: str | None = Node,
+) -> None:
+    """What this agency itself has received: its provisions in a month or range of days."""
+    request = HistoryRequest(
+        month=month, since=day(since) if since else None, until=day(until) if until else None,
+        affair=affair, codes=codes, limit=MAX_HISTORY_PAGE,
+    )  # fmt: skip
+
+    async def go() -> tuple[int, int]:
+        entries = residents = 0
+        async with AgencyClient.from_folder(folder, node) as agency:
+            async for entry in agency.history_all(request):
+                entries, residents = entries + 1, residents + entry.residents
+                if as_json:
+                    sys.stdout.write(entry.model_dump_json(exclude_none=True) + "\n")
+                else:
+                    console.print(_history_line(entry), highlight=False, soft_wrap=True)
+                    if entry.resident_codes:
+                        console.print("  codes: " + " ".join(entry.resident_codes), soft_wrap=True)
+        return entries, residents
+
+    entries, residents = asyncio.run(go())
+    if not as_json:
+        window = month or f"{since} to {until}"
+        err_console.print(f"{window}: {entries:,} provision(s), {residents:,} resident(s) in all")
+
+
+@app.command("job")
+@handle_errors
+def job(
+    source: Path = typer.Argument(..., help="A CSV of resident codes (one column, or named)."),
+    folder: Path = As,
+    affair: str = Affair,
+    jobs_dir: Path = typer.Option(..., "--jobs", help="The folder the jobs are kept in."),
+    column: str | None = typer.Option(None, help="The header of the codes' column."),
+) -> None:
+    """Run a CSV as a batch job, as the console's upload does: progress, then the answer
+    and error files (UTF-8 with BOM, for Excel)."""
+    jobs = agency_jobs(jobs_dir, folder)
+    with source.open("rb") as upload:
+        queued = jobs.submit(affair, upload, filename=source.name, column=column)
+
+    async def go() -> JobStatus:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as bar:
+            task = bar.add_task(f"{queued.rows:,} rows", total=queued.rows)
+            running = jobs.start(queued.id)
+            while not running.done():
+                bar.update(task, completed=jobs.status(queued.id).answered)
+                await asyncio.sleep(0.2)
+            return await running
+
+    done = asyncio.run(go())
+    files = f"{jobs.answers(done.id)}, {jobs.errors(done.id)}"
+    if done.state != "done":
+        raise fail(f"batch job {done.id} failed: {done.message} ({files})")
+    console.print(
+        f"job {done.id}: {done.answered:,} rows: {done.found:,} found, "
+        f"{done.errors:,} malformed → {files}",
+        soft_wrap=True,
+    )

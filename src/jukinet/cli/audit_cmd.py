@@ -204,6 +204,44 @@ def _report(result: audit.Verification) -> None:
     raise fail(f"The audit log was tampered with ({len(result.problems)} problems found).", 3)
 
 
+@app.command("requests")
+@handle_errors
+def requests(
+    request_id: str | None = typer.Option(None, "--request", help="Only this request id."),
+) -> None:
+    """Re-verify, offline, the signed requests kept with the provisions (R2, R14): each
+    caller's RFC 9421 signature under the key it was verified with, by the reference
+    verifier, and that each asked for what its provision rows say. National and
+    prefecture nodes."""
+    import getpass
+
+    from jukinet import config
+    from jukinet.nodes.identity.provision_requests import check
+    from jukinet.nodes.national.store import open_store as open_national
+    from jukinet.nodes.prefecture.store import open_store as open_prefecture
+
+    kind = config.load(state.home).kind
+    if kind == "municipality":
+        raise fail("A municipality provides nothing: its node keeps no provision requests.", 2)
+    store = (open_national if kind == "national" else open_prefecture)(state.home)
+    try:
+        with store.transaction() as conn:
+            count, problems = check(conn, request_id)
+            outcome = "all verify" if not problems else f"{len(problems)} problems"
+            store.audit(conn, audit.Draft(f"cli:{getpass.getuser()}", "audit.requests",
+                                          "provision requests",
+                                          detail=f"{count} requests: {outcome}"))  # fmt: skip
+    finally:
+        store.close()
+    for p in problems:
+        console.print(f"[red]request {p.request_id}[/]: {p.what}", markup=True)
+    if problems:
+        raise fail(f"Kept requests do not hold ({len(problems)} problems found).", 3)
+    if request_id is not None and count == 0:
+        raise fail(f"No request {request_id} is kept here.", 2)
+    console.print(f"{count} kept request(s) verify under their signers' keys.")
+
+
 @app.command("show")
 @handle_errors
 def show(

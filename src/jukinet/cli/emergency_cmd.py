@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from jukinet.cli._common import console, fail, handle_errors
+from jukinet.cli._common import console, handle_errors
 from jukinet.config import NATIONAL_KEY_FILE
 from jukinet.errors import ConfigurationError
 from jukinet.keys import load_private_key, load_public_key
@@ -32,6 +32,7 @@ from jukinet.network.emergency import (
     new_order,
     state_of,
 )
+from jukinet.network.emergency_orders import drop_pending, load_pending, post_order, save_pending
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.messages import SignedDirectory
 from jukinet.network.messages_emergency import Action, EmergencyAck, SignedOrder
@@ -67,12 +68,7 @@ def _operator(layout: NetworkLayout, key_file: Path) -> tuple[str, Ed25519Privat
 
 def _post(layout: NetworkLayout, signed: SignedOrder) -> EmergencyAck:
     url, _ = _national(layout)
-
-    async def post() -> dict[str, Any]:
-        async with NodeClient(monitor_identity(layout), timeout=10.0) as client:
-            return await client.post(f"{url}/emergency", signed)
-
-    return EmergencyAck.model_validate(asyncio.run(post()))
+    return post_order(layout, url, signed)
 
 
 def _show(ack: EmergencyAck) -> None:
@@ -122,9 +118,7 @@ def resume(
     layout = NetworkLayout(directory)
     name, private = _operator(layout, key)
     signed = cosign(new_order("resume", scope, valid_for=valid), name, private)
-    pending = layout.operators / "pending"
-    pending.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (pending / f"{signed.order.id}.json").write_text(signed.model_dump_json(indent=1))
+    save_pending(layout, signed)
     console.print(f"Resume of {scope} signed by {name}: order {signed.order.id}, pending.")
     console.print(f"A second operator approves it: jukinet emergency approve {signed.order.id} "
                   f"--dir {directory} --key <their key>")  # fmt: skip
@@ -139,13 +133,10 @@ def approve(
 ) -> None:
     """Add a second operator's signature to a pending resume and send it."""
     layout = NetworkLayout(directory)
-    path = layout.operators / "pending" / f"{order}.json"
-    if not path.name.removesuffix(".json").isalnum() or not path.exists():
-        raise fail(f"No pending order {order!r} in {path.parent}.")
-    pending = SignedOrder.model_validate_json(path.read_bytes())
+    pending = load_pending(layout, order)
     name, private = _operator(layout, key)
     ack = _post(layout, cosign(pending, name, private))
-    path.unlink()
+    drop_pending(layout, order)
     _show(ack)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import socket
 import sys
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,7 +23,7 @@ from jukinet.network.firewall import legal_table_serves, network_ruleset
 from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.server import serve
-from jukinet.network.supervisor import Supervisor
+from jukinet.network.supervisor import Child, Supervisor
 from jukinet.network.topology import Topology, generate_topology, load_topology
 from jukinet.seed.places import Places
 
@@ -57,6 +58,9 @@ def init(
         min=1.0,
         help="Seconds each signed directory stays valid; past it a node stops its traffic (R9).",
     ),
+    console_port: int | None = typer.Option(
+        None, min=1024, max=65535, help="The network console's HTTPS port (default: a free one)."
+    ),
 ) -> None:
     """Create the CA, every node's key, certificate, configuration and database."""
     with Places() as places:
@@ -68,6 +72,7 @@ def init(
             database_url_for=_pg_schemas(pg, topo.name) if pg else lambda _n: None,
             report=lambda line: console.print(f"  {line}"),
             directory_lifetime=directory_lifetime,
+            console_port=console_port,
         )
     write_topology(layout, topology)
     console.print(f"Network {topo.name!r} created in {directory}: {len(topo.nodes())} nodes.")
@@ -103,17 +108,51 @@ def _up(layout: NetworkLayout) -> None:
     with Places() as places:
         topo = _topology(layout, places)
     specs = {s.node_id: s for s in topo.nodes()}
-    supervisor = Supervisor(
-        layout,
-        list(specs),
-        healthy=lambda nid: asyncio.run(monitor.healthy(layout, specs[nid])),
-    )
+    home = layout.node(topo.national.node_id)
+    net = config.load(home).network
+    services, console_port = [], net.console_port if net else None
+    if console_port is not None:
+        services.append(Child(CONSOLE, home, ("web", "serve")))
+
+    def healthy(name: str) -> bool:
+        if name == CONSOLE:
+            return _listening(topo.national.host, console_port or 0)
+        return asyncio.run(monitor.healthy(layout, specs[name]))
+
+    supervisor = Supervisor(layout, list(specs), healthy=healthy, services=services)
     supervisor.run(
         report=lambda line: console.print(f"  {line}"),
         on_up=lambda: console.print(
             f"Network {topo.name!r} is up; logs in {layout.logs}. Ctrl-C stops it."
+            + (
+                f"\nNetwork console: https://{net.console_host}:{console_port}/ (its CA: "
+                f"{layout.ca / 'web-ca.pem'})"
+                if net and console_port
+                else ""
+            )
         ),
     )
+
+
+CONSOLE = "console:national"  # the national node's network console, run beside it
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def console_url(layout: NetworkLayout) -> str | None:
+    """Where the network's console is (docs/ui.md), if it has one."""
+    with Places() as places:
+        national = _topology(layout, places).national
+    net = config.load(layout.node(national.node_id)).network
+    if net is None or net.console_port is None:
+        return None
+    return f"https://{net.console_host}:{net.console_port}/"
 
 
 def _directory_cell(s: NodeStatus) -> str:
@@ -312,7 +351,26 @@ def run() -> None:
         from jukinet.nodes.national.api import create_app
     else:
         raise ConfigurationError(f"Unknown node kind {cfg.kind!r} in {state.home}.")
+    workers = cfg.network.workers
+    if workers > 1 and cfg.kind != "national":
+        raise ConfigurationError(
+            f"workers = {workers} in {state.home}/node.toml: only the national node runs "
+            "more than one server process (its update and delivery workers are its first "
+            "process's)."
+        )
     try:
+        if workers > 1:
+            from jukinet.network.server import serve_workers
+
+            home = cfg.home
+            status = serve_workers(
+                lambda: create_app(home), workers, host=cfg.network.host,
+                port=cfg.network.port, cert_path=cfg.cert_path, key_path=cfg.key_path,
+                ca_path=cfg.ca_path,
+            )  # fmt: skip
+            if status:
+                raise typer.Exit(status)
+            return
         serve(
             create_app(cfg.home),
             host=cfg.network.host,
@@ -349,6 +407,7 @@ def demo(
         (directory / DEMO_MARK).write_text("demo network: removed by the next `jukinet demo`\n")
         asyncio.run(seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}")))
     me = sys.argv[0]
+    _demo_console(layout, topo)
     first = topo.municipalities[0]
     clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()
     pension = layout.client("agency:pension-fund")
@@ -365,3 +424,18 @@ def demo(
     ):
         console.print(f"  {hint}", soft_wrap=True)
     _up(layout)
+
+
+def _demo_console(layout: NetworkLayout, topo: Topology) -> None:
+    """The demo's console operators: each gets a password and a one-time link to register
+    their operator card (a security key, or the browser's own authenticator)."""
+    from jukinet.cli.web_cmd import enrol_operator
+    from jukinet.deploy.network import OPERATORS
+
+    home = layout.node(topo.national.node_id)
+    console.print(f"Network console: {console_url(layout)}  (trust {layout.ca / 'web-ca.pem'} "
+                  "in the browser; docs/ui.md)", soft_wrap=True)  # fmt: skip
+    for name in OPERATORS:
+        password, link = enrol_operator(home, name, None)
+        console.print(f"  {name}: password {password}; register the operator card once at {link}",
+                      soft_wrap=True)  # fmt: skip

@@ -38,13 +38,13 @@ from jukinet.domain.codes import ResidentCode
 from jukinet.domain.legal import LegalTable
 from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import ConfigurationError
-from jukinet.keys import NodeKey
-from jukinet.network import pki
+from jukinet.keys import NodeKey, save_private_key
+from jukinet.network import pki, web_pki
 from jukinet.network.directory import DIRECTORY_LIFETIME, file_lock, sign_directory
 from jukinet.network.emergency import OPERATORS_FILE, write_operators
 from jukinet.network.layout import MONITOR_ID, NetworkLayout
 from jukinet.network.messages import MAX_POOL, Directory, DirectoryEntry, Role, SignedDirectory
-from jukinet.network.topology import NodeSpec, Topology
+from jukinet.network.topology import NodeSpec, Topology, free_port_block
 from jukinet.nodes.identity.store import IdentityStore
 from jukinet.nodes.municipality import card_keys
 from jukinet.nodes.municipality.setup import FirstAdministrator, init_register
@@ -156,11 +156,15 @@ def init_network(
     report: Callable[[str], None] = lambda _line: None,
     legal_table: LegalTable | None = None,
     directory_lifetime: float = DIRECTORY_LIFETIME,
+    console_port: int | None = None,
 ) -> NetworkLayout:
     """Create the whole network of ``topology`` under ``root`` (which must not hold one).
 
     ``directory_lifetime`` (seconds, R9) is how long each directory the national node
     signs stays valid; past it a node stops its traffic until a fresh one arrives.
+
+    ``console_port`` is the national node's network console's HTTPS port (docs/ui.md);
+    default: a free one on this machine, drawn as local networks' ports are.
 
     ``legal_table`` (default: the shipped one, which every new node uses) decides which
     node each agency calls.
@@ -233,6 +237,9 @@ def init_network(
     jpki.save_ca(jpki_ca, home)  # the national node is the JPKI CA (J-LIS's role)
     card_keys.save_terminal_ca(terminal_ca, home)
     finish(home, n, cfg, "")
+    web_ca = web_pki.create_web_ca(topology.name)
+    web_pki.save_web_ca(web_ca, layout.ca)
+    _console(web_ca, topology.name, home, n, console_port or free_port_block(1))
     report(f"national node {n.name}")
     national_store = national.open_node(home)
     try:
@@ -339,3 +346,17 @@ def _revoke_node(layout: NetworkLayout, topology: Topology, node: str) -> int:
         layout, sign_directory(newer, national_key.private), topology.national.node_id
     )
     return newer.version
+
+
+def _console(ca: web_pki.WebCA, network: str, home: Path, spec: NodeSpec, port: int) -> None:
+    """The national node's network console (docs/ui.md): its own port and its own server
+    certificate from the web CA (``network/web_pki.py``), for the host name browsers use
+    (``localhost`` for a loopback network: WebAuthn needs a name, not an address)."""
+    cfg = config.load(home)
+    assert cfg.network is not None
+    host = "localhost" if spec.host in ("127.0.0.1", "::1", "localhost") else spec.host
+    key, cert = web_pki.issue_web_certificate(ca, network, [host])
+    save_private_key(home / "console.key", key)
+    (home / "console.pem").write_bytes(_pem(cert))
+    network_settings = cfg.network.model_copy(update={"console_port": port, "console_host": host})
+    config.write(cfg.model_copy(update={"network": network_settings}))

@@ -255,5 +255,11 @@ ENDPOINTS = EndpointTable((
              "cosign a prefecture's provision-log or audit checkpoint", MESSAGE),
     Endpoint(_P, "POST", "/witness/cosign", frozenset({_N}), ANY,
              "cosign the national node's provision-log or audit checkpoint", MESSAGE),
+    # --- an agency's own provision history (R14's other side, network/messages_history):
+    # what it has received, from the node that serves it, and no other agency's.
+    Endpoint(_N, "POST", "/provision/history", AGENCY, SERVED, "the agency's own provisions",
+             MESSAGE),
+    Endpoint(_P, "POST", "/provision/history", AGENCY, SERVED, "the agency's own provisions",
+             MESSAGE),
 ))
 # fmt: on

@@ -33,13 +33,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
@@ -52,8 +52,17 @@ from jukinet.network.hotlist import common_name, refusal_reason
 from jukinet.network.messages import Problem
 from jukinet.network.seclog import SecurityLog
 from jukinet.network.signatures import ReplayCache, _claimed_keyid, verify_request
+from jukinet.network.signed_request import SIGNED_KEY, SignedRequest
 
-__all__ = ["BODY_TIMEOUT", "PEER_KEY", "PROBLEM_MEDIA_TYPE", "Peer", "PeerGate", "problem"]
+__all__ = [
+    "BODY_TIMEOUT",
+    "PEER_KEY",
+    "PROBLEM_MEDIA_TYPE",
+    "FastRoute",
+    "Peer",
+    "PeerGate",
+    "problem",
+]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PEER_KEY = "jukinet.peer"  # where the gate leaves the verified caller in the ASGI scope
@@ -78,6 +87,12 @@ def problem(status: int, code: str, detail: str) -> Problem:
         status=status,
         detail=detail,
     )
+
+
+# A route's lean path (``app.state.fast_routes``, by (method, path template)): given the
+# checked request, its caller, what it signed and its body, the answer, or None to
+# let the app's own route (FastAPI: its validation and refusals) take the request.
+FastRoute = Callable[["Request", "Peer", "SignedRequest", bytes], Awaitable["Response | None"]]
 
 
 class Refusal(Exception):
@@ -137,14 +152,23 @@ class PeerGate:
             keyid = _check_head(request, row)
             body = await _read_body(request, receive, row, keyid)
             unread = False
-            scope[PEER_KEY] = _verify(request, row, body, arrived)
+            scope[PEER_KEY], url = _verify(request, row, body, arrived)
             _bound(seen.subject, keyid)
+            scope[SIGNED_KEY] = _signed(request, url, body, scope[PEER_KEY].node_id)
         except Refusal as refusal:
             log_refusal(request.method, request.url.path, refusal)
             seen.refused(refusal)
             await _answer(scope, receive, send, refusal, unread)
             return
         seen.event("request", "success", caller=scope[PEER_KEY].node_id)
+        fast: FastRoute | None = getattr(scope["app"].state, "fast_routes", {}).get(
+            (row.method, row.path)
+        )
+        if fast is not None:
+            response = await fast(request, scope[PEER_KEY], scope[SIGNED_KEY], body)
+            if response is not None:
+                await response(scope, receive, send)
+                return
         await self.app(scope, _replay(body, receive), send)
 
 
@@ -375,9 +399,10 @@ async def _read_body(request: Request, receive: Receive, row: Endpoint, keyid: s
     return body
 
 
-def _verify(request: Request, row: Endpoint, body: bytes, arrived: float) -> Peer:
-    """The verified caller: the signature (as of the moment the headers arrived) and the
-    body's Content-Digest, then the row's role and scope for the verified keyid."""
+def _verify(request: Request, row: Endpoint, body: bytes, arrived: float) -> tuple[Peer, str]:
+    """The verified caller and the URL it signed: the signature (as of the moment the
+    headers arrived) and the body's Content-Digest, then the row's role and scope for
+    the verified keyid."""
     url, why = addressed_url(request)
     if url is None:
         raise Refusal(401, "signature-refused", why)
@@ -396,7 +421,26 @@ def _verify(request: Request, row: Endpoint, body: bytes, arrived: float) -> Pee
         )
     except SignatureRefused as exc:
         raise Refusal(exc.status, exc.code, exc.reason, exc.keyid) from None
-    return _admit(request, row, keyid)
+    return _admit(request, row, keyid), url
+
+
+def _signed(request: Request, url: str, body: bytes, keyid: str) -> SignedRequest:
+    """What the verified caller signed, kept with the provisions it asks for (R14)."""
+    headers = request.headers
+    directory: DirectoryView = request.app.state.directory
+    key = directory.public_key(keyid)
+    tls = request.scope.get("extensions", {}).get("tls", {})
+    return SignedRequest(
+        keyid=keyid,
+        method=request.method,
+        url=url,
+        content_digest=headers["content-digest"],
+        signature_input=headers["signature-input"],
+        signature=headers["signature"],
+        body=body,
+        public_key=key.public_bytes_raw().hex() if key is not None else "",
+        certificate=tls.get("client_cert_sha256"),
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

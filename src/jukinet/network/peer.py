@@ -213,9 +213,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _jukinet_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JukinetError)
+    return error_response(request.method, request.url.path, exc)
+
+
+def error_response(method: str, path: str, exc: JukinetError) -> JSONResponse:
+    """The problem+json answer of a JukinetError (as the app's handler gives it)."""
     status = next((s for kind, s in _STATUS_OF if isinstance(exc, kind)), 400)
     if isinstance(exc, StorageFull):  # the node's operators must act: one line in its log
-        node_log.error("could not write for %s %s: %s", request.method, request.url.path, exc)
+        node_log.error("could not write for %s %s: %s", method, path, exc)
     return _problem_response(problem(status, exc.code, exc.message))
 
 

@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -26,7 +28,9 @@ from fastapi import FastAPI
 from jukinet.network.server_protocol import TransportLimits, front_protocol
 from jukinet.network.tls import load_crl
 
-__all__ = ["TransportLimits", "build_server", "serve", "serve_async"]
+__all__ = ["WORKER_ENV", "TransportLimits", "build_server", "serve", "serve_async", "serve_workers"]
+
+WORKER_ENV = "JUKINET_WORKER"  # which of a node's server processes this is ("0": the first)
 
 security_log = logging.getLogger("jukinet.security")
 
@@ -58,6 +62,10 @@ def build_server(
         log_config=None,
         timeout_graceful_shutdown=int(graceful_seconds),
         server_header=False,
+        # Nodes are reached directly, never through a proxy: uvicorn's default trusts
+        # X-Forwarded-For from 127.0.0.1, which would let a caller on this host name
+        # another source for the security log and the IDS rules.
+        proxy_headers=False,
         http="httptools",  # replaced below by the TLS front over httptools
         ws="none",  # nodes speak plain HTTP requests only
         loop="uvloop",  # for serve(); serve_async runs on the caller's loop
@@ -118,6 +126,76 @@ def serve(
         ca_path=ca_path,
         crl_path=crl_path,
     ).run()
+
+
+def serve_workers(
+    make_app: Callable[[], FastAPI],
+    workers: int,
+    *,
+    host: str,
+    port: int,
+    cert_path: Path,
+    key_path: Path,
+    ca_path: Path,
+) -> int:
+    """Serve with ``workers`` processes accepting on one listening socket, until SIGTERM or
+    SIGINT; the exit status (non-zero if a worker failed).
+
+    This process binds the socket and forks the workers (before any thread or event loop
+    is started here); each builds its own app (``make_app``: its own database
+    connections, provision writer and event loop) and serves the inherited socket, the
+    kernel handing each new connection to one of them. ``WORKER_ENV`` tells each which
+    it is: the first runs the node's background jobs. SIGTERM and SIGINT go on to every
+    worker, which finishes its requests in flight; if one worker stops, the others are
+    stopped too (the node is one service: its operators restart it whole).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    children: list[int] = []
+    for index in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            status = 1
+            try:
+                os.environ[WORKER_ENV] = str(index)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                server = build_server(
+                    make_app(), host=host, port=port, cert_path=cert_path,
+                    key_path=key_path, ca_path=ca_path,
+                )  # fmt: skip
+                server.run(sockets=[sock])
+                status = 0
+            except BaseException:
+                logging.getLogger("jukinet.node").exception("worker %d stopped on an error", index)
+            finally:
+                os._exit(status)
+        children.append(pid)
+    sock.close()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    running, failed = set(children), False
+    while running:
+        pid, status = os.wait()
+        running.discard(pid)
+        if status != 0 and not failed and running:
+            failed = True
+            logging.getLogger("jukinet.node").error(
+                "a worker process stopped (status %d): stopping the others", status
+            )
+            forward(signal.SIGTERM, None)
+        failed = failed or status != 0
+    return 1 if failed else 0
 
 
 async def serve_async(

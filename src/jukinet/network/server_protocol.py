@@ -19,6 +19,7 @@ it puts the peer certificate's subject into the ASGI scope (``extensions["tls"]`
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import ssl
 import time
@@ -78,8 +79,11 @@ class Guarded(HttpToolsProtocol):
         super().connection_made(transport)
         # The peer certificate's subject, for the security log (tls.client.subject).
         ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         self._tls: dict[object, object] = {
-            "client_subject": subject_text(ssl_object.getpeercert()) if ssl_object else None
+            "client_subject": subject_text(ssl_object.getpeercert()) if ssl_object else None,
+            # Which certificate it was, kept with each provision's signed request (R14).
+            "client_cert_sha256": hashlib.sha256(der).hexdigest() if der else None,
         }
         limits = self.limits
         if len(self.connections) > limits.max_connections and not _evict(self.connections):

@@ -1,6 +1,7 @@
 """Running a whole network on one machine: one process per node (``network up``).
 
-The supervisor starts every node as ``python -m jukinet --home HOME node run``, writes
+The supervisor starts every node as ``python -m jukinet --home HOME node run`` (and the
+services beside them, such as the network console: ``web serve``), writes
 its log to ``DIR/logs`` and its pid to ``DIR/run``, waits until each answers its
 health check over mTLS, restarts a node that dies (with backoff: ``restart_delay``),
 and on SIGINT or SIGTERM stops them all: SIGTERM first, SIGKILL after a grace period.
@@ -39,8 +40,9 @@ def restart_delay(restarts: int, ran_for: float) -> float:
 
 @dataclass
 class Child:
-    node_id: str
+    node_id: str  # or a service's name, e.g. ``console:national``
     home: Path
+    command: tuple[str, ...] = ("node", "run")
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -53,9 +55,12 @@ class Supervisor:
         layout: NetworkLayout,
         node_ids: Sequence[str],
         healthy: Callable[[str], bool],
+        services: Sequence[Child] = (),
     ) -> None:
+        """``services`` run beside the nodes, started after them (a web interface:
+        ``Child("console:national", home, ("web", "serve"))``)."""
         self.layout = layout
-        self.children = [Child(n, layout.node(n)) for n in node_ids]
+        self.children = [Child(n, layout.node(n)) for n in node_ids] + list(services)
         self.healthy = healthy
         self._stopping = False
 
@@ -64,7 +69,7 @@ class Supervisor:
         self.layout.run.mkdir(parents=True, exist_ok=True)
         logfile = open(self.layout.log(child.node_id), "ab")  # noqa: SIM115 - owned by the child
         child.process = subprocess.Popen(
-            [sys.executable, "-m", "jukinet", "--home", str(child.home), "node", "run"],
+            [sys.executable, "-m", "jukinet", "--home", str(child.home), *child.command],
             stdout=logfile,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

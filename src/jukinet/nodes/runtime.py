@@ -328,6 +328,14 @@ async def keep_checkpoints(runtime: NodeRuntime, store: _Audited) -> None:
             log.warning("audit checkpoint failed: %s: %s", type(exc).__name__, exc)
 
 
+def first_worker() -> bool:
+    """Whether this is the node's first server process (``network.server.serve_workers``;
+    the only one unless ``workers`` is set): it runs the node's background jobs."""
+    from jukinet.network.server import WORKER_ENV
+
+    return os.environ.get(WORKER_ENV, "0") == "0"
+
+
 @contextlib.asynccontextmanager
 async def background(*jobs: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
     """Run ``jobs`` (directory refresh, delivery worker …) while the app serves; on

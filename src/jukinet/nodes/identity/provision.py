@@ -65,7 +65,9 @@ from jukinet.network.messages import (
     VerifyResponse,
     node_id,
 )
+from jukinet.network.signed_request import SignedRequest
 from jukinet.nodes.identity import provision_batch as shape
+from jukinet.nodes.identity import provision_requests as kept
 from jukinet.nodes.identity import provision_store as q
 from jukinet.nodes.identity import pseudonym_store
 from jukinet.nodes.identity.disclosure import disclosure
@@ -110,10 +112,11 @@ class _Provider:
 
     def __init__(
         self, store: IdentityStore, recipient: Recipient, affair: Affair, function: Function,
-        agency: str, pending: Pending | None = None,
+        agency: str, pending: Pending | None = None, signed: SignedRequest | None = None,
     ) -> None:  # fmt: skip
         self.store, self.recipient, self.affair = store, recipient, affair
         self.function, self.agency, self.pending = function, agency, pending
+        self.signed = signed  # the caller's signed request, kept with the rows (R14)
         self.request_id = uuid.uuid4().hex
         self.fields = policy.provided_fields(affair)
         self.given = policy.logged_fields(function, self.fields)
@@ -147,6 +150,8 @@ class _Provider:
             self._touched(persons)
         else:
             self.pending.provided.append(call)
+            if self.signed is not None and persons:
+                self.pending.requests.append(kept.Kept(self.request_id, at, self.signed))
             self.pending.after.append(lambda: self._touched(persons))
         if persons:  # the audit entry of this call (or chunk) seals the rows (R12, R14)
             self.sealed = seal([(*fixed, *person) for person in persons], at)
@@ -210,7 +215,7 @@ def _refused(
 
 def _authorize(
     store: IdentityStore, table: LegalTable, agency: str, affair: str, function: Function,
-    pending: Pending | None = None,
+    pending: Pending | None = None, signed: SignedRequest | None = None,
 ) -> _Provider:  # fmt: skip
     """The provider of this call, or (audited and logged) ProvisionRefused."""
     actor = node_id("agency", agency)
@@ -220,7 +225,7 @@ def _authorize(
     except JukinetError as exc:
         _refused(store, actor, function, affair, exc, pending)
         raise
-    return _Provider(store, recipient, allowed, function, actor, pending)
+    return _Provider(store, recipient, allowed, function, actor, pending, signed)
 
 
 # --- lookup, search, verify: group commit (provision_writer) --------------------------
@@ -248,12 +253,16 @@ def verify(
 
 
 def lookup_work(
-    store: IdentityStore, table: LegalTable, agency: str, req: LookupRequest
+    store: IdentityStore,
+    table: LegalTable,
+    agency: str,
+    req: LookupRequest,
+    signed: SignedRequest | None = None,
 ) -> Work[LookupResponse]:
     """Identity information of one person by resident code, the affair's fields only."""
 
     def work(conn: Connection, pending: Pending) -> LookupResponse:
-        p = _authorize(store, table, agency, req.affair, Function.LOOKUP, pending)
+        p = _authorize(store, table, agency, req.affair, Function.LOOKUP, pending, signed)
         found = q.find_asked(conn, req.resident_code)
         if found is None:
             p.audit(conn, "not found")
@@ -272,7 +281,11 @@ def lookup_work(
 
 
 def search_work(
-    store: IdentityStore, table: LegalTable, agency: str, req: SearchRequest
+    store: IdentityStore,
+    table: LegalTable,
+    agency: str,
+    req: SearchRequest,
+    signed: SignedRequest | None = None,
 ) -> Work[SearchResponse]:
     """Ranked candidates by the 4 items, compared after folding; never more than allowed.
 
@@ -282,7 +295,7 @@ def search_work(
     """
 
     def work(conn: Connection, pending: Pending) -> SearchResponse:
-        p = _authorize(store, table, agency, req.affair, Function.SEARCH, pending)
+        p = _authorize(store, table, agency, req.affair, Function.SEARCH, pending, signed)
         try:
             name = policy.search_key(req.name)
         except JukinetError as exc:
@@ -306,13 +319,17 @@ def search_work(
 
 
 def verify_work(
-    store: IdentityStore, table: LegalTable, agency: str, req: VerifyRequest
+    store: IdentityStore,
+    table: LegalTable,
+    agency: str,
+    req: VerifyRequest,
+    signed: SignedRequest | None = None,
 ) -> Work[VerifyResponse]:
     """Match or not per item (name and address after folding); no data is returned."""
     nothing = dict.fromkeys(policy.VERIFY_ITEMS, False)
 
     def work(conn: Connection, pending: Pending) -> VerifyResponse:
-        p = _authorize(store, table, agency, req.affair, Function.VERIFY, pending)
+        p = _authorize(store, table, agency, req.affair, Function.VERIFY, pending, signed)
         found = q.find_asked(conn, req.resident_code)
         if found is None:
             p.audit(conn, "not found")

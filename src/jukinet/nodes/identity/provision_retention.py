@@ -27,7 +27,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from jukinet.audit import log as audit
 from jukinet.nodes.identity.store import IdentityStore
-from jukinet.nodes.identity.tables import provision_persons, provisions
+from jukinet.nodes.identity.tables import provision_persons, provision_requests, provisions
 
 RETENTION_YEARS = 7  # MISSION.md, "Retention": provision records 7 years
 AHEAD = 3  # months made ahead of the current one
@@ -171,6 +171,8 @@ def prune(store: IdentityStore, cutoff: datetime, *, actor: str = "system") -> P
         rows += conn.execute(select(func.count()).select_from(provisions).where(old)).scalar_one()
         conn.execute(delete(provisions).where(old))
         conn.execute(delete(provision_persons).where(provision_persons.c.at < cut))
+        # The signed requests behind them go with them (provision_requests).
+        conn.execute(delete(provision_requests).where(provision_requests.c.at < cut))
         detail = f"pruned {rows} provision records older than {cut}"
         if dropped:
             detail += f"; dropped {', '.join(dropped)}"

@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jukinet.audit import log as audit
 from jukinet.errors import StorageFull
+from jukinet.nodes.identity import provision_requests as kept
 from jukinet.nodes.identity import provision_store as q
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class Pending:
     """
 
     provided: list[q.Provided] = field(default_factory=list)
+    requests: list[kept.Kept] = field(default_factory=list)  # the signed requests behind them
     drafts: list[audit.Draft] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
     refusals: list[audit.Draft] = field(default_factory=list)
@@ -78,6 +80,7 @@ class Pending:
     def failed(self) -> None:
         """The call failed: nothing of it is written but its refusals."""
         self.provided.clear()
+        self.requests.clear()
         self.drafts.clear()
         self.after.clear()
 
@@ -277,5 +280,6 @@ def write(
     provided = [c for p in pendings for c in p.provided]
     if provided:
         q.log_calls(conn, provided, store.disclosure_secret(conn))
+    kept.log_requests(conn, [r for p in pendings for r in p.requests])
     drafts = [d for p in pendings for d in (*p.drafts, *p.refusals)]
     audit.append(conn, store.key, store.code, drafts, head)

@@ -172,6 +172,35 @@ provisions = Table(
     Column("leaf", BigInteger, unique=True),
     Column("basis", Text),
     Column("commitment", String(64)),
+    # An agency's own history (provision_history): its rows in time order (migration 0008_a).
+    Index("ix_provisions_agency_at", "agency", "at", "id"),
+)
+
+# One row per signed request that provided anything (R2, R7, R14; docs/network.md,
+# "Non-repudiation"): what the caller sent and signed, kept so that anyone holding the
+# caller's public key can show, offline, that the agency asked for what its provision
+# rows say. The provision rows of the request carry its ``request_id``. The signature
+# (RFC 9421, the network's one shape) covers the method, the URL's authority, path and
+# query and the Content-Digest, and the digest covers the body: with the body stored
+# too, the resident code and affair asked are themselves signed. ``public_key`` is the
+# signer's Ed25519 key as the directory listed it when the request was verified (keys
+# rotate), ``certificate`` the SHA-256 of the TLS client certificate it came over (NULL
+# for a request that came over no TLS, in process). Append-only, pruned with the
+# provision rows (``provision_retention``).
+provision_requests = Table(
+    "provision_requests",
+    metadata,
+    Column("request_id", String(32), primary_key=True),
+    Column("at", String(32), nullable=False, index=True),
+    Column("keyid", String(64), nullable=False),  # the signer: the caller's node id
+    Column("method", String(8), nullable=False),
+    Column("url", Text, nullable=False),  # as the caller addressed it (what it signed)
+    Column("content_digest", Text, nullable=False),
+    Column("signature_input", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("public_key", String(64), nullable=False),  # hex, 32 bytes raw Ed25519
+    Column("certificate", String(64)),  # hex SHA-256 of the client certificate (DER)
 )
 
 # The person index of ``provisions`` for the disclosure query (a person's rows, newest

@@ -22,7 +22,12 @@ from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes import ids_api
 from jukinet.nodes.firewall_job import firewall_job
-from jukinet.nodes.identity import provision, provision_api, provision_witness
+from jukinet.nodes.identity import (
+    provision,
+    provision_api,
+    provision_history_api,
+    provision_witness,
+)
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.national import (
     emergency_api,
@@ -35,6 +40,7 @@ from jukinet.nodes.national import (
 )
 from jukinet.nodes.runtime import (
     background,
+    first_worker,
     install,
     keep_checkpoints,
     keep_directory_fresh,
@@ -55,11 +61,21 @@ def create_app(home: Path) -> FastAPI:
             async with (
                 runtime.client() as client,
                 background(
+                    # Every server process keeps its own view of the directory fresh;
+                    # the rest runs once, in the first (network.server.serve_workers).
                     keep_directory_fresh(runtime, client),
-                    firewall_job(runtime),
-                    keep_checkpoints(runtime, store),
-                    ids_api.audit_own_alerts(runtime.security, store.audit_alone, runtime.node_id),
-                    provision_witness.keep_witnessed(runtime, store, client.post, table),
+                    *(
+                        (
+                            firewall_job(runtime),
+                            keep_checkpoints(runtime, store),
+                            ids_api.audit_own_alerts(
+                                runtime.security, store.audit_alone, runtime.node_id
+                            ),
+                            provision_witness.keep_witnessed(runtime, store, client.post, table),
+                        )
+                        if first_worker()
+                        else ()
+                    ),
                 ),
             ):
                 yield
@@ -71,6 +87,8 @@ def create_app(home: Path) -> FastAPI:
     runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
     cards = jpki_card.card_source(store, ca)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
+    app.state.fast_routes = provision_api.fast_routes(store, table)  # the lean lookup path
+    app.include_router(provision_history_api.router(store, table))  # an agency's own (R14)
     app.include_router(jpki_api.router(store, ca))  # the JPKI CA (R15)
     app.include_router(ids_api.router(home, store.audit_alone))  # every node's IDS alerts (R7)
     app.include_router(emergency_api.router(runtime, store))  # the emergency stop (R9)

@@ -23,7 +23,12 @@ from jukinet.network.openapi import IDENTITY_LINES, JsonLines
 from jukinet.network.outbox import DeliveryWorker, make_sender
 from jukinet.network.peer import Caller, check_endpoints
 from jukinet.nodes.firewall_job import firewall_job
-from jukinet.nodes.identity import provision, provision_api, provision_witness
+from jukinet.nodes.identity import (
+    provision,
+    provision_api,
+    provision_history_api,
+    provision_witness,
+)
 from jukinet.nodes.identity.reads import json_lines
 from jukinet.nodes.ids_api import reporting
 from jukinet.nodes.prefecture import card, service, witness
@@ -70,6 +75,8 @@ def create_app(home: Path) -> FastAPI:
     runtime.audit = store.audit_alone  # rollbacks and emergency orders (R9)
     cards = card.card_source(home)  # a resident card proves a disclosure (R14)
     app.include_router(provision_api.router(store, table, cards))  # R2, R23, R24, R14
+    app.state.fast_routes = provision_api.fast_routes(store, table)  # the lean lookup path
+    app.include_router(provision_history_api.router(store, table))  # an agency's own (R14)
 
     refused = "A batch names another sender, or an update is not this municipality's to send (R1)."
 

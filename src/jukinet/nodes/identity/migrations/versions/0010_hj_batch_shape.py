@@ -1,7 +1,7 @@
 """a batch's shape: sector pseudonyms kept, the provisions' person index written in runs
 
-Revision ID: 0008_hj_batch_shape
-Revises: 0007
+Revision ID: 0010_hj_batch_shape
+Revises: 0009
 Create Date: 2026-12-02 16:00:00.000000
 
 - ``pseudonyms`` holds each person's sector pseudonym once it has been computed
@@ -21,8 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_hj_batch_shape"
-down_revision = "0007"
+revision = "0010_hj_batch_shape"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from jukinet.domain import provision as policy
 from jukinet.domain.codes import generate_resident_code
 from jukinet.domain.legal_parse import parse_legal_table
-from jukinet.network.messages import BatchRow, DisclosureRequest, ProvidedRecord
+from jukinet.network.messages import BatchRow, DisclosureRequest, LookupRequest, ProvidedRecord
 from jukinet.nodes.identity import provision as pv
 from jukinet.nodes.identity import provision_store as q
 from jukinet.nodes.identity import tables as ids
@@ -174,3 +174,20 @@ def test_disclosure_finds_rows_in_the_person_index_and_above_its_run(
     assert len(mine) == 3
     expected = [("batch", r.leaf) for r in sorted(mine, key=lambda r: (r.at, r.id), reverse=True)]
     assert _disclosed(national, me) == expected
+
+
+def test_lookups_alone_take_their_rows_into_the_person_index(
+    national: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R14: on a node that answers only lookups, the group writer takes a full run of new
+    provision rows into the person index, and the disclosure still lists them all."""
+    monkeypatch.setattr(q, "PERSON_RUN", 2)
+    me = national.person()
+    req = LookupRequest(affair="national-pension-status", resident_code=me)
+    for _ in range(3):
+        assert pv.lookup(national.store, TABLE, "pension-fund", req).found
+    with national.store.engine.connect() as conn:
+        indexed = q.persons_mark(conn)
+        held = conn.execute(select(ids.provision_persons.c.id)).scalars().all()
+    assert indexed > 0 and len(held) >= 2
+    assert [f for f, _ in _disclosed(national, me)] == ["lookup"] * 3

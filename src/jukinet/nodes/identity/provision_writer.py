@@ -275,11 +275,14 @@ def write(
     conn: Connection, store: IdentityStore, head: audit.Head, pendings: list[Pending]
 ) -> None:
     """What the calls of a group provide, in the group's transaction, in call order: the
-    provision rows (one provision log append), then the audit entries (one head advance
-    and signature)."""
+    provision rows (one provision log append, and a run of the person index when one is
+    due), then the audit entries (one head advance and signature)."""
     provided = [c for p in pendings for c in p.provided]
     if provided:
         q.log_calls(conn, provided, store.disclosure_secret(conn))
+        # A full run of new rows goes into the person index here too, so that on a node
+        # answering only lookups a disclosure never has a long backlog to fold in.
+        q.index_persons(conn)
     kept.log_requests(conn, [r for p in pendings for r in p.requests])
     drafts = [d for p in pendings for d in (*p.drafts, *p.refusals)]
     audit.append(conn, store.key, store.code, drafts, head)

@@ -3,7 +3,7 @@
 What the calling agency itself has received, from the ``provisions`` rows whose
 ``agency`` is its node id, and no other agency's: a body's compliance officer checks
 its own use of the network against its affairs. One read by the index
-``ix_provisions_agency_at`` (agency, at, id; migration 0008_a): the window's range of
+``ix_provisions_agency_at`` (agency, at, id; migration 0009): the window's range of
 one agency's rows in time order, a page at a time by keyset (the last row's time and
 id), never an offset, so page 1,000 costs what page 1 does. On PostgreSQL the window
 also prunes the month partitions (migration 0007).

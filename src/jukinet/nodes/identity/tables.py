@@ -172,7 +172,7 @@ provisions = Table(
     Column("leaf", BigInteger, unique=True),
     Column("basis", Text),
     Column("commitment", String(64)),
-    # An agency's own history (provision_history): its rows in time order (migration 0008_a).
+    # An agency's own history (provision_history): its rows in time order (migration 0009).
     Index("ix_provisions_agency_at", "agency", "at", "id"),
 )
 

@@ -1,6 +1,6 @@
 """a batch's shape: sector pseudonyms kept, the provisions' person index written in runs
 
-Revision ID: 0010_hj_batch_shape
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02 16:00:00.000000
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_hj_batch_shape"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

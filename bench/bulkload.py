@@ -19,6 +19,15 @@ takes with no checking, no derived columns, no history and no index.
 ``--sqlite-persons`` also loads a smaller file into a SQLite national node (the
 fallback for small nodes, ``executemany``). ``--keep`` keeps the last PostgreSQL
 node (its schema and folder are printed) for measuring lookups on it.
+
+    .venv/bin/python -m bench.bulkload --pg URL --serve NODE_FOLDER \\
+        [--measure 2000] [--batch 200000]
+
+measures a kept node again (it is migrated first, as a node's start does): lookup and
+search as above, and a batch status of ``--batch`` codes drawn from the node, in-process
+through ``provision.batch_answer`` (twice: the first run computes and keeps the
+sector's pseudonyms of those persons, the second reads them kept), beside floor (c) of
+``bench/batch_floor.py`` on the same codes, in its own process.
 """
 
 from __future__ import annotations
@@ -226,6 +235,8 @@ def main() -> None:
     parser.add_argument(
         "--measure", type=int, default=0, help="Then time this many lookups and searches."
     )
+    parser.add_argument("--serve", type=Path, help="Measure a kept node's folder again.")
+    parser.add_argument("--batch", type=int, default=200_000, help="Codes of --serve's batch.")
     parser.add_argument("--floor-of", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--floor-reads", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,6 +245,9 @@ def main() -> None:
         return
     if args.floor_reads:
         _floor_reads(args.pg, args.floor_reads)
+        return
+    if args.serve:
+        serve(args.serve, args.measure or 2000, args.batch)
         return
     print(f"jukinet bulk-load benchmark — {date.today()} — {platform.node()} "
           f"({os.cpu_count()} cores, Python {platform.python_version()}) — "
@@ -272,7 +286,9 @@ def main() -> None:
             print(f"[load {args.sqlite_persons:,} into SQLite, {how}]  {rate:>10,.0f} persons/s")
 
 
-def _report_reads(home: Path, url: str, codes: list[str], samples: int, root: Path) -> None:
+def _report_reads(
+    home: Path, url: str, codes: list[str], samples: int, root: Path, held: int = 0
+) -> None:
     got = measure(home, codes, samples)
     picked = root / "picked.txt"
     picked.write_text("\n".join(random.Random(5).sample(codes, samples)))
@@ -281,7 +297,7 @@ def _report_reads(home: Path, url: str, codes: list[str], samples: int, root: Pa
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     fl = [float(x) for x in out.stdout.split()]
-    print(f"[lookup by code, in-process service, {len(codes):,} held]  p50 "
+    print(f"[lookup by code, in-process service, {held or len(codes):,} held]  p50 "
           f"{got['lookup_p50']:.2f} ms  p99 {got['lookup_p99']:.2f} ms  "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"  floor (bare SELECT by primary key, own process)  p50 {fl[0]:.2f} ms  "
@@ -290,6 +306,53 @@ def _report_reads(home: Path, url: str, codes: list[str], samples: int, root: Pa
           f"p99 {got['search_p99']:.2f} ms")  # fmt: skip
     print(f"  floor (bare indexed SELECT on folded name, own process)  p50 {fl[2]:.2f} ms  "
           f"p99 {fl[3]:.2f} ms")  # fmt: skip
+
+
+def serve(home: Path, samples: int, batch: int) -> None:
+    """Lookup, search and batch on a kept node (``--serve``), beside their floors."""
+    from bench.floors import batch_floor
+    from bench.provision import BENCH_TABLE, PENSION
+    from jukinet.nodes.identity import provision
+
+    store = national.open_node(home)  # migrates a node kept by an earlier version
+    try:
+        url = store.engine.url.render_as_string(hide_password=False)
+        with store.engine.connect() as conn:
+            held = int(conn.execute(text("SELECT count(*) FROM identities")).scalar_one())
+            codes = list(
+                conn.execute(
+                    text("SELECT resident_code FROM identities TABLESAMPLE SYSTEM (:pct)"),
+                    {"pct": min(100.0, 100.0 * 1.5 * (samples + batch) / held)},
+                ).scalars()
+            )
+    finally:
+        store.close()
+    random.Random(9).shuffle(codes)
+    print(f"[{held:,} identities held; load average {os.getloadavg()[0]:.2f}]")
+    with tempfile.TemporaryDirectory() as tmp:
+        _report_reads(home, url.replace("postgresql+psycopg", "postgresql"), codes[:samples],
+                      samples, Path(tmp), held)  # fmt: skip
+    sample = sorted(codes[samples : samples + batch], key=lambda _: random.random())
+    (home / "legal.toml").write_text(BENCH_TABLE)
+    store = national.open_node(home)
+    table = provision.load_table(home)
+    try:
+        for run in ("first (pseudonyms computed and kept)", "again (pseudonyms kept)"):
+            start, cpu = time.perf_counter(), time.process_time()
+            size = sum(len(b) for b in provision.batch_answer(
+                store, table, "pension-fund", PENSION, (c + "\n" for c in sample)
+            ))  # fmt: skip
+            took = time.perf_counter() - start
+            cpu_us = (time.process_time() - cpu) / len(sample) * 1e6
+            print(f"[batch status, {len(sample):,} codes, in-process, {run}]  "
+                  f"{len(sample) / took:>10,.0f} persons/s  {cpu_us:.0f} µs CPU a person  "
+                  f"({size / 2**20:,.0f} MiB answered)")  # fmt: skip
+    finally:
+        store.close()
+    fl = batch_floor(home, sample, provision.CHUNK)
+    ratio = len(sample) / took / fl["rate"]
+    print(f"  floor (c) (same reads and provision writes, plain SQL, own process)  "
+          f"{fl['rate']:>10,.0f} persons/s  ratio {ratio:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -49,6 +49,32 @@ def load(
     )
 
 
+@app.command("migrate")
+@handle_errors
+def migrate() -> None:
+    """Bring the node's database schema up to date (after an upgrade of jukinet)."""
+    from jukinet import config
+    from jukinet.cli._common import state
+    from jukinet.storage.database import make_engine
+
+    cfg = config.load(state.home)
+    if cfg.kind == "prefecture":
+        from jukinet.nodes.prefecture.store import migrate as upgrade
+    elif cfg.kind == "national":
+        from jukinet.nodes.national.store import migrate as upgrade
+    else:
+        raise ConfigurationError(
+            f"{state.home} is a {cfg.kind} node: `jukinet register migrate` brings its schema "
+            "up to date."
+        )
+    engine = make_engine(cfg.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    console.print("Schema is up to date.")
+
+
 @app.command("partitions")
 @handle_errors
 def partitions() -> None:

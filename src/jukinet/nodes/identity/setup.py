@@ -29,7 +29,8 @@ def migrate_identity(engine: Engine, migrations: Path) -> None:
 
 def check_identity_schema(engine: Engine, migrations: Path) -> None:
     """Refuse to work on a database whose schema is not at the newest revisions."""
-    storage_migrations.check_schema(engine, migrations, "identity", "migrate it", [SHARED_VERSIONS])
+    hint = "run `jukinet --home HOME identity migrate`"
+    storage_migrations.check_schema(engine, migrations, "identity", hint, [SHARED_VERSIONS])
 
 
 def create_identity(engine: Engine, key: NodeKey, kind: str, code: str, name: str) -> None:

@@ -18,12 +18,12 @@ from jukinet.agency.affairs import ITEM_NAMES, AffairOffer
 from jukinet.agency.batch_job import JobStatus
 from jukinet.domain.legal import Function
 from jukinet.errors import InvalidInput, JukinetError, NotFound, PeerRefused, ProvisionRefused
-from jukinet.network.messages_history import HistoryPage, HistoryRequest
+from jukinet.network.messages_history import MAX_HISTORY_PAGE, HistoryPage, HistoryRequest
 from jukinet.web.agency.app import AgencyConsole
 from jukinet.web.common.app import operator, page, site_of
 
 JST = timezone(timedelta(hours=9), "JST")
-HISTORY_PAGE = 50  # provision rows a history page shows
+HISTORY_PAGE = MAX_HISTORY_PAGE  # provision rows a history page shows (the node's page)
 Sex = Literal["male", "female"]
 
 
@@ -234,7 +234,8 @@ def router(console: AgencyConsole) -> APIRouter:
             refused = said(exc)
         audit(request, who, "agency.history", chosen[:7], refused, "read")
         return page(request, "history.html", status=422 if refused else 200, month=chosen,
-                    history=found, refused=refused, jst=JST, after=after)  # fmt: skip
+                    history=found, refused=refused, jst=JST, after=after,
+                    names=item_names)  # fmt: skip
 
     return api
 

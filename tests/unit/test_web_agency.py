@@ -132,6 +132,9 @@ def test_a_function_the_table_does_not_give_is_refused_in_its_words(app: FastAPI
     assert "is not listed for 東京都知事" in other.body.decode()
     posted = staff.go("POST", "/affairs/tokyo-public-housing/search", {"name": "山田"})
     assert posted.status == 403 and FakeAgency.calls == []  # nothing was sent to the node
+    audit = (app.state.agency.folder / "console-audit.jsonl").read_text(encoding="utf-8")
+    assert audit.count('"actor": "web:tanaka", "action": "agency.search"') == 2
+    assert audit.count('"outcome": "refused"') == 3
     assert staff.go("GET", "/affairs/tokyo-public-housing/delete").status == 404
 
 

@@ -101,6 +101,7 @@ def router(console: AgencyConsole) -> APIRouter:
         try:
             found = allowed(affair, "lookup")
         except JukinetError as exc:
+            audit(request, who, "agency.lookup", affair[:64], exc.message)
             return refused_page(request, exc)
         form = {"resident_code": resident_code}
         try:
@@ -121,6 +122,7 @@ def router(console: AgencyConsole) -> APIRouter:
         try:
             found = allowed(affair, "verify")
         except JukinetError as exc:
+            audit(request, who, "agency.verify", affair[:64], exc.message)
             return refused_page(request, exc)
         form = {"resident_code": resident_code, "name": name, "date_of_birth": date_of_birth,
                 "sex": sex, "address": address}  # fmt: skip
@@ -143,6 +145,7 @@ def router(console: AgencyConsole) -> APIRouter:
         try:
             found = allowed(affair, "search")
         except JukinetError as exc:
+            audit(request, who, "agency.search", affair[:64], exc.message)
             return refused_page(request, exc)
         form = {"name": name, "date_of_birth": date_of_birth, "sex": sex, "address": address}
         try:
@@ -165,6 +168,7 @@ def router(console: AgencyConsole) -> APIRouter:
         try:
             found = allowed(affair, "batch")
         except JukinetError as exc:
+            audit(request, who, "agency.batch", affair[:64], exc.message)
             return refused_page(request, exc)
         try:
             job = await asyncio.to_thread(console.jobs.submit, affair, upload.file,

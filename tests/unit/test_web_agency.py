@@ -192,3 +192,25 @@ def test_a_staff_account_gets_a_link_on_the_consoles_port(folder: Path) -> None:
         enrol_staff(folder, "../x", None)
     with pytest.raises(ConfigurationError):
         enrol_staff(folder.parent, "tanaka", None)  # not an agency's folder
+
+
+def test_a_batch_job_runs_in_the_jobs_own_thread_not_the_pages_loop() -> None:
+    """batch_job writes its files synchronously: the console runs it off the page loop."""
+    import threading
+
+    from jukinet.web.agency.runner import JobRunner
+
+    seen: list[str] = []
+
+    class Jobs:
+        async def run(self, job_id: str) -> str:
+            seen.append(threading.current_thread().name)
+            return job_id
+
+    runner = JobRunner(Jobs())  # type: ignore[arg-type]
+    try:
+        assert runner.start("a" * 32).result(timeout=10) == "a" * 32
+    finally:
+        runner.stop()
+    assert seen == ["batch-jobs"] and threading.current_thread().name != "batch-jobs"
+    assert not runner.thread.is_alive()

@@ -25,5 +25,9 @@ class JobRunner:
         return asyncio.run_coroutine_threadsafe(self.jobs.run(job_id), self.loop)
 
     def stop(self) -> None:
+        if self.loop.is_closed():
+            return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()

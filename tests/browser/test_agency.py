@@ -16,17 +16,21 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from jukinet.agency.client import write_settings
+from jukinet.domain.codes import generate_resident_code
 from tests.browser.conftest import (
     CHROMIUM,
     REPORTED,
@@ -67,11 +71,10 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def agency(net: Net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyConsole]:  # noqa: F811
-    folder = net.folder(KKR)
+@contextmanager
+def _serving(folder: Path, log: Path) -> Iterator[AgencyConsole]:
+    """``jukinet agency console`` on ``folder``, a process of its own, until the block ends."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("agency-console") / "console.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(EXE), "agency", "console", "--as", str(folder), "--port", str(port)],
@@ -97,10 +100,30 @@ def agency(net: Net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agenc
 
 
 @pytest.fixture(scope="module")
-def browser(agency: AgencyConsole) -> Iterator[Browser]:
+def agency(net: Net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyConsole]:  # noqa: F811
+    with _serving(net.folder(KKR), tmp_path_factory.mktemp("agency-console") / "log") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def impostor(net: Net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyConsole]:  # noqa: F811
+    """A console whose folder claims to be Tokyo's governor (verify and search in its
+    table rows) while it holds the mutual-aid association's key: its forms are Tokyo's,
+    and the node refuses every call in its own words."""
+    folder = tmp_path_factory.mktemp("impostor") / "tokyo"
+    shutil.copytree(net.folder(KKR), folder, ignore=shutil.ignore_patterns("console*", "web-*",
+                                                                           "jobs"))  # fmt: skip
+    write_settings(folder, "agency:tokyo-pref", net.url, node_url=net.url)
+    with _serving(folder, folder.parent / "log") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser(agency: AgencyConsole, impostor: AgencyConsole) -> Iterator[Browser]:
     with sync_playwright() as p:
+        trusted = f"{agency.spki},{impostor.spki}"
         chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=[f"--ignore-certificate-errors-spki-list={agency.spki}"]
+            executable_path=CHROMIUM, args=[f"--ignore-certificate-errors-spki-list={trusted}"]
         )
         yield chromium
         chromium.close()
@@ -303,3 +326,49 @@ def test_staff_look_up_run_a_batch_and_read_their_history(
     assert ("web:tanaka", "agency.lookup", "ok") in done
     assert ("web:tanaka", "agency.batch", "ok") in done
     assert ("web:tanaka", "agency.search", "refused") in done
+
+
+def test_verify_and_search_forms_show_the_nodes_refusal_in_its_words(
+    impostor: AgencyConsole, browser: Browser
+) -> None:
+    """R2, R23: Tokyo's rows give verify and search; the forms are labelled and
+    accessible in both languages, and the node's refusal (this key is not Tokyo's) is
+    shown next to the form in the node's own words, what was typed kept."""
+    context, page = new_operator_page(browser)
+    try:
+        sign_in(impostor, page, "suzuki")
+        offered = page.locator("main a[href^='/affairs/']").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert offered == [
+            "/affairs/tokyo-passport-issuance/verify",
+            "/affairs/tokyo-child-rearing-allowance/lookup",
+            "/affairs/tokyo-child-rearing-allowance/search",
+            "/affairs/tokyo-public-housing/lookup",
+        ]
+        page.goto(impostor.url + "/affairs/tokyo-passport-issuance/verify")
+        assert_accessible(page)
+        page.get_by_label("住民票コード（11桁）").fill(generate_resident_code())
+        page.get_by_label("氏名").fill("山田 太郎")
+        page.get_by_label("生年月日").fill("1980-01-02")
+        page.get_by_label("性別").select_option("male")
+        page.get_by_label("住所").fill("東京都千代田区")
+        page.get_by_role("button", name="送信").click()
+        refusal = page.locator("#refusal")
+        expect(refusal).to_be_visible()
+        said = "拒否: agency:tokyo-pref is not an active member of the network directory."
+        expect(refusal).to_have_text(said)  # the node's sentence, without URL or status
+        expect(page.get_by_label("氏名")).to_have_value("山田 太郎")
+        assert_accessible(page)
+        shot(page, "agency-verify-refused")
+        page.goto(impostor.url + "/affairs/tokyo-child-rearing-allowance/search")
+        assert_accessible(page)
+        page.get_by_label("氏名").fill("山田")
+        page.get_by_role("button", name="送信").click()
+        expect(page.locator("#refusal")).to_have_text(said)  # the same words of the node
+        assert_accessible(page)
+        page.get_by_role("link", name="English").click()
+        expect(page.get_by_label("Name")).to_be_visible()
+        assert_accessible(page)
+    finally:
+        context.close()

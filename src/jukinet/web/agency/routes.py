@@ -44,6 +44,13 @@ def item_names(keys: Iterable[str]) -> str:
     return "・".join(ITEM_NAMES.get(k, k) for k in keys)
 
 
+def in_japan(iso: str | None) -> str:
+    """A time the jobs keep (ISO, UTC) as staff read it: Japan time."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(JST).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def this_month() -> str:
     return datetime.now(UTC).astimezone(JST).strftime("%Y-%m")
 
@@ -185,7 +192,7 @@ def router(console: AgencyConsole) -> APIRouter:
     async def jobs(request: Request, who: str = Depends(operator)) -> Response:
         every = await asyncio.to_thread(console.jobs.jobs)
         batchable = [a for a in offer.affairs if a.allows("batch")]
-        return page(request, "jobs.html", jobs=every, batchable=batchable)
+        return page(request, "jobs.html", jobs=every, batchable=batchable, when=in_japan)
 
     def job_status(job_id: str) -> JobStatus:
         return console.jobs.status(job_id)  # NotFound for no such job
@@ -196,7 +203,7 @@ def router(console: AgencyConsole) -> APIRouter:
             status = job_status(job_id)
         except JukinetError as exc:
             return refused_page(request, exc)
-        return page(request, "job.html", job=status)
+        return page(request, "job.html", job=status, when=in_japan)
 
     @api.get("/jobs/{job_id}/progress")
     async def progress(request: Request, job_id: str, who: str = Depends(operator)) -> Response:

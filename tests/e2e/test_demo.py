@@ -48,6 +48,16 @@ def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path:
     trusted = ssl.create_default_context(cafile=str(tmp_path / "net" / "ca" / "web-ca.pem"))
     with urllib.request.urlopen(console.group(1) + "signin", context=trusted) as page:
         assert page.status == 200 and "サインイン" in page.read().decode()
+    # The pension fund's agency console, its member of staff and their link (docs/ui.md).
+    agency = re.search(r"Agency console \(日本年金機構.*?\): (https://localhost:\d+/)", text)
+    assert agency, text
+    assert re.search(rf"staff-1: password \S+; register the card once at "
+                     rf"{agency.group(1)}enrol/\S+", text), text  # fmt: skip
+    assert "console:agency:pension-fund is up" in text
+    folder = tmp_path / "net" / "clients" / "agency-pension-fund"
+    trusted = ssl.create_default_context(cafile=str(folder / "console-ca.pem"))
+    with urllib.request.urlopen(agency.group(1) + "signin", context=trusted) as page:
+        assert page.status == 200 and "機関用 本人確認コンソール" in page.read().decode()
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, rest

@@ -309,3 +309,38 @@ def job(
         f"{done.errors:,} malformed → {files}",
         soft_wrap=True,
     )
+
+
+ConsolePort = typer.Option(None, "--port", help="The console's HTTPS port (kept once given).")
+ConsoleHost = typer.Option(None, "--host", help="The host name staff's browsers use (localhost).")
+
+
+@app.command("console")
+@handle_errors
+def console_serve(
+    folder: Path = As, port: int | None = ConsolePort, host: str | None = ConsoleHost
+) -> None:
+    """Serve the agency console (web) for this agency's staff on its own HTTPS port."""
+    from jukinet.web.agency.app import console_settings, serve_agency_console
+
+    settings = console_settings(folder, port, host)
+    err_console.print(f"agency console: {settings.origin}/", soft_wrap=True)
+    serve_agency_console(folder, port, host)
+
+
+@app.command("staff")
+@handle_errors
+def staff(
+    name: str = typer.Argument(..., help="The staff member's account name, e.g. tanaka."),
+    folder: Path = As,
+    password: str | None = typer.Option(None, help="Their first password (default: made)."),
+    port: int | None = ConsolePort,
+    host: str | None = ConsoleHost,
+) -> None:
+    """Add a staff account to the agency console (or renew its link) and print a one-time
+    link to register their card (24 h)."""
+    from jukinet.web.agency.app import enrol_staff
+
+    chosen, link = enrol_staff(folder, name, password, port, host)
+    console.print(f"{name}: password {chosen}")
+    console.print(f"Registration link (once, 24 h): {link}", soft_wrap=True)

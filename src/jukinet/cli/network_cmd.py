@@ -113,10 +113,15 @@ def _up(layout: NetworkLayout) -> None:
     services, console_port = [], net.console_port if net else None
     if console_port is not None:
         services.append(Child(CONSOLE, home, ("web", "serve")))
+    agency_ports = _agency_consoles(layout, topo)
+    for name, (folder, _port) in agency_ports.items():
+        services.append(Child(name, folder, ("agency", "console", "--as", str(folder))))
 
     def healthy(name: str) -> bool:
         if name == CONSOLE:
             return _listening(topo.national.host, console_port or 0)
+        if name in agency_ports:
+            return _listening("127.0.0.1", agency_ports[name][1])
         return asyncio.run(monitor.healthy(layout, specs[name]))
 
     supervisor = Supervisor(layout, list(specs), healthy=healthy, services=services)
@@ -135,6 +140,23 @@ def _up(layout: NetworkLayout) -> None:
 
 
 CONSOLE = "console:national"  # the national node's network console, run beside it
+
+
+def _agency_consoles(layout: NetworkLayout, topo: Topology) -> dict[str, tuple[Path, int]]:
+    """The agency consoles to run beside a loopback network (docs/ui.md, "The agency
+    console"): those of the agencies whose folder has a ``console.toml`` (``jukinet
+    agency staff``, the demo); {service name: (folder, port)}."""
+    import tomllib
+
+    found = {}
+    for agency in topo.agencies:
+        folder = layout.client(f"agency:{agency.code}")
+        settings = folder / "console.toml"
+        if settings.exists():
+            port = tomllib.loads(settings.read_text(encoding="utf-8")).get("port")
+            if isinstance(port, int):
+                found[f"console:agency:{agency.code}"] = (folder, port)
+    return found
 
 
 def _listening(host: str, port: int) -> bool:
@@ -408,6 +430,7 @@ def demo(
         asyncio.run(seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}")))
     me = sys.argv[0]
     _demo_console(layout, topo)
+    _demo_agency_console(layout, topo)
     first = topo.municipalities[0]
     clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()
     pension = layout.client("agency:pension-fund")
@@ -439,3 +462,30 @@ def _demo_console(layout: NetworkLayout, topo: Topology) -> None:
         password, link = enrol_operator(home, name, None)
         console.print(f"  {name}: password {password}; register the operator card once at {link}",
                       soft_wrap=True)  # fmt: skip
+
+
+DEMO_AGENCY, DEMO_STAFF = "pension-fund", "staff-1"
+
+
+def _demo_agency_console(layout: NetworkLayout, topo: Topology) -> None:
+    """The demo's agency console: the pension fund's, on a free port, with one member of
+    staff, their password and a one-time link to register their card (docs/ui.md)."""
+    from jukinet.web.agency.app import CA_CERT_FILE, enrol_staff, ensure_certificate, open_console
+    from jukinet.web.agency.app import console_settings as agency_settings
+
+    if not any(a.code == DEMO_AGENCY for a in topo.agencies):
+        return
+    folder = layout.client(f"agency:{DEMO_AGENCY}")
+    with socket.socket() as probe:  # a free port now; the console takes it at `up`
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    settings = agency_settings(folder, port)
+    agency = open_console(folder)
+    agency.runner.stop()
+    ensure_certificate(folder, settings, agency.agency)
+    password, link = enrol_staff(folder, DEMO_STAFF, None)
+    trust = folder / CA_CERT_FILE
+    console.print(f"Agency console ({agency.offer.recipient_name}): {settings.origin}/  (trust "
+                  f"{trust} in the browser; docs/ui.md)", soft_wrap=True)  # fmt: skip
+    console.print(f"  {DEMO_STAFF}: password {password}; register the card once at {link}",
+                  soft_wrap=True)  # fmt: skip

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from jukinet import config
 from jukinet.cli._common import console, fail, handle_errors, state
+from jukinet.cli.portal_cmd import portal_url
 from jukinet.deploy.network import init_network, revoke_node, write_topology
 from jukinet.errors import ConfigurationError, JukinetError
 from jukinet.network import monitor
@@ -24,7 +25,7 @@ from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.server import serve
 from jukinet.network.supervisor import Child, Supervisor
-from jukinet.network.topology import Topology, generate_topology, load_topology
+from jukinet.network.topology import NodeSpec, Topology, generate_topology, load_topology
 from jukinet.seed.places import Places
 
 app = typer.Typer(help="A whole network: init, up, status, reconcile.", no_args_is_help=True)
@@ -113,10 +114,16 @@ def _up(layout: NetworkLayout) -> None:
     services, console_port = [], net.console_port if net else None
     if console_port is not None:
         services.append(Child(CONSOLE, home, ("web", "serve")))
+    portals = _portals(layout, topo)
+    services.extend(Child(name, layout.node(m.node_id), ("portal", "serve"))
+                    for name, (m, _port) in portals.items())  # fmt: skip
 
     def healthy(name: str) -> bool:
         if name == CONSOLE:
             return _listening(topo.national.host, console_port or 0)
+        if name in portals:
+            spec, port = portals[name]
+            return _listening(spec.host, port)
         return asyncio.run(monitor.healthy(layout, specs[name]))
 
     supervisor = Supervisor(layout, list(specs), healthy=healthy, services=services)
@@ -130,11 +137,26 @@ def _up(layout: NetworkLayout) -> None:
                 if net and console_port
                 else ""
             )
+            + "".join(
+                f"\nResident portal of {m.name}: {portal_url(layout.node(m.node_id))}"
+                for m, _port in portals.values()
+            )
         ),
     )
 
 
 CONSOLE = "console:national"  # the national node's network console, run beside it
+
+
+def _portals(layout: NetworkLayout, topo: Topology) -> dict[str, tuple[NodeSpec, int]]:
+    """The municipalities' resident portals (docs/ui.md), by service name
+    (``portal:<code>``): each node's spec and its portal port."""
+    found: dict[str, tuple[NodeSpec, int]] = {}
+    for m in topo.municipalities:
+        net = config.load(layout.node(m.node_id)).network
+        if net is not None and net.portal_port is not None:
+            found[f"portal:{m.code}"] = (m, net.portal_port)
+    return found
 
 
 def _listening(host: str, port: int) -> bool:
@@ -408,6 +430,7 @@ def demo(
         asyncio.run(seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}")))
     me = sys.argv[0]
     _demo_console(layout, topo)
+    _demo_portal(layout, topo)
     first = topo.municipalities[0]
     clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()
     pension = layout.client("agency:pension-fund")
@@ -439,3 +462,18 @@ def _demo_console(layout: NetworkLayout, topo: Topology) -> None:
         password, link = enrol_operator(home, name, None)
         console.print(f"  {name}: password {password}; register the operator card once at {link}",
                       soft_wrap=True)  # fmt: skip
+
+
+def _demo_portal(layout: NetworkLayout, topo: Topology) -> None:
+    """Where the first municipality's resident portal is, and how a resident signs in
+    there with a card (docs/ui.md, "The resident portal")."""
+    first = topo.municipalities[0]
+    url = portal_url(layout.node(first.node_id))
+    if url is None:
+        return
+    console.print(
+        f"Resident portal of {first.name}: {url}  (a resident signs in with a card issued at "
+        f"the window: `card issue <code> --out card.img`, `card serve card.img`, then "
+        f"`card-agent --allow-origin {url.rstrip('/')}`; docs/ui.md)",
+        soft_wrap=True,
+    )

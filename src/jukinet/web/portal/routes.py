@@ -1,0 +1,77 @@
+"""The portal's pages: the resident's identity information and the disclosure (R14).
+Each calls the use case (``nodes/municipality/portal``); nothing here decides anything."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from jukinet.domain.legal_parse import load_shipped_legal_table
+from jukinet.errors import JukinetError
+from jukinet.network.messages import ProvisionEntry
+from jukinet.nodes.municipality import portal as use_case
+from jukinet.nodes.municipality.disclosure import entries_of
+from jukinet.web.common.app import lang, operator, page, site_of
+from jukinet.web.portal.app import Portal
+
+
+@dataclass(frozen=True)
+class Line:
+    """One provision in plain words, e.g. "2026-11-30, 日本年金機構, 年金…, 照会: 氏名・住所"."""
+
+    day: str
+    recipient: str
+    affair: str
+    function: str
+    fields: str
+    node: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.day}, {self.recipient}, {self.affair}, {self.function}: {self.fields}"
+
+
+def _affairs() -> dict[str, str]:
+    table = load_shipped_legal_table()
+    return {a.code: a.description for r in table.recipients for a in r.affairs}
+
+
+def plain(
+    entries: list[ProvisionEntry], t: Callable[[str], str], affairs: dict[str, str]
+) -> list[Line]:
+    lines = []
+    for e in entries:
+        fields = "・".join(t(f"field.{f}") for f in e.fields) or t("field.none")
+        lines.append(Line(f"{e.at:%Y-%m-%d}", e.recipient_name, affairs.get(e.affair, e.affair),
+                          t(f"function.{e.function}"), fields, e.node))  # fmt: skip
+    return lines
+
+
+def router(portal: Portal) -> APIRouter:
+    api = APIRouter()
+    affairs = _affairs()
+
+    @api.get("/")
+    async def identity(request: Request, who: str = Depends(operator)) -> Response:
+        try:
+            record, versions = await asyncio.to_thread(use_case.identity, portal.store, who)
+        except JukinetError as exc:
+            return page(request, "identity.html", status=404, refused=str(exc))
+        return page(request, "identity.html", record=record, versions=list(reversed(versions)))
+
+    @api.get("/disclosure")
+    async def disclosure(request: Request, who: str = Depends(operator)) -> Response:
+        try:
+            done = await use_case.disclosure(portal.store, portal.home, who)
+        except JukinetError as exc:
+            return page(request, "disclosure.html", status=502, refused=str(exc))
+        site, chosen = site_of(request), lang(request)
+        lines = plain(entries_of(done.answer), lambda k: site.catalogue.text(chosen, k), affairs)
+        asked = f"{done.answer.asked_at:%Y-%m-%d %H:%M}"
+        return page(request, "disclosure.html", lines=lines, checked=done.checked,
+                    problems=done.problems, asked_at=asked)  # fmt: skip
+
+    return api

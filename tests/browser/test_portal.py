@@ -1,0 +1,254 @@
+"""The resident portal in a real browser (R14, R15; docs/ui.md, "The resident portal").
+
+A network of real node processes (national, Tokyo, Chiyoda, the pension fund as an
+agency) with Chiyoda's portal served by ``network up``; a resident arrives at the window
+and is issued a card (the national JPKI CA certifies its keys); the pension fund looks
+the resident up. The card sits in pcscd's virtual reader (vsmartcard), the card agent
+runs as its own process for the portal's origin, and Chromium signs in with the card —
+a wrong PIN first, with the tries left — then reads the identity information and the
+disclosure listing the pension fund's lookup with its proof verified. Every page is
+checked by axe-core in Japanese and English; the journey is done with the keyboard.
+Run under ``flock /tmp/jukinet-card.lock`` (one virtual reader).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+import tomli_w
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from jukinet.card.builder import CardPins
+from jukinet.card.image import key_path, open_image, read_chip_key
+from jukinet.card.pcsc import wait_for_card
+from jukinet.card.vpcd import PORT as VPCD_PORT
+from jukinet.card.vpcd import VirtualReaderCard
+from jukinet.domain.identity import Sex
+from jukinet.network.layout import NetworkLayout
+from jukinet.network.topology import free_port_block
+from jukinet.nodes.municipality import cards, service
+from jukinet.nodes.municipality.setup import open_register
+from tests.browser.conftest import CHROMIUM, REPORTED, _spki, axe_violations, shot
+from tests.e2e.conftest import (
+    EXE,
+    Network,
+    clerk_session,
+    national_identity,
+    running_network,
+)
+from tests.e2e.faults import wait_for
+from tests.helpers import TODAY, arrival, person
+from tests.integration.card.agent_kit import running_agent
+from tests.integration.card.conftest import SLOT_READER, pcscd_or_fail
+
+CHIYODA = "municipality:131016"
+PIN = "2580"
+PINS = CardPins(jpki_auth=PIN, jpki_sign="SIGNPASS1", resident="5678", municipal="2468")
+
+
+def topology(base: int) -> str:
+    return f"""
+[network]
+name = "e2e-portal"
+[national]
+port = {base}
+[[prefectures]]
+code = "130001"
+port = {base + 1}
+[[municipalities]]
+code = "131016"
+port = {base + 2}
+residents = 5
+[[agencies]]
+code = "pension-fund"
+name = "日本年金機構"
+"""
+
+
+@dataclass
+class Portal:
+    url: str
+    spki: str
+    code: str
+    name: str
+
+
+def _portal_settings(layout: NetworkLayout, agent: str) -> str:
+    """Chiyoda's portal calls the card agent at ``agent``; the portal's origin."""
+    path = layout.node(CHIYODA) / "node.toml"
+    cfg = tomllib.loads(path.read_text())
+    cfg["network"]["portal_card_agent"] = agent
+    path.write_text(tomli_w.dumps(cfg))
+    net = cfg["network"]
+    return f"https://{net['portal_host']}:{net['portal_port']}"
+
+
+def _issue_card(net: Network, folder: Path) -> tuple[str, str, Path]:
+    """A new resident of Chiyoda and their card (certified by the national JPKI CA)."""
+    home = net.home(CHIYODA)
+    clerk = clerk_session(home)
+    store = open_register(home)
+    try:
+        new = person("花子", "ハナコ", family="佐藤", fk="サトウ", born=date(1980, 5, 5),
+                     sex=Sex.FEMALE)  # fmt: skip
+        record = service.record_event(store, clerk, arrival(new), TODAY).records[0]
+        wait_for(lambda: national_identity(net, record.resident_code) is not None,
+                 "the new resident never reached the national node")  # fmt: skip
+        image = folder / "card.img"
+        asyncio.run(cards.issue(store, clerk, home, record.resident_code, PINS, image, TODAY))
+        return record.resident_code, record.name.full, image
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    pcscd_or_fail()
+    root = tmp_path_factory.mktemp("portal") / "e2e-portal"
+    base = free_port_block(3)
+    with contextlib.ExitStack() as stack:
+        origins: list[str] = []
+
+        def before_up(layout: NetworkLayout) -> None:
+            path = layout.node(CHIYODA) / "node.toml"
+            net = tomllib.loads(path.read_text())["network"]
+            origin = f"https://{net['portal_host']}:{net['portal_port']}"
+            agent = stack.enter_context(running_agent(origin, reader=SLOT_READER[0]))
+            origins.append(_portal_settings(layout, f"http://127.0.0.1:{agent.port}"))
+
+        net = stack.enter_context(
+            running_network(root, topology(base), base, seed=True, before_up=before_up)
+        )
+        home = net.home(CHIYODA)
+        code, name, image = _issue_card(net, root.parent)
+        # The pension fund looks the resident up (R13): a provision the disclosure lists.
+        asked = subprocess.run(
+            [str(EXE), "agency", "lookup", code, "--affair", "national-pension-status",
+             "--as", str(net.layout.client("agency:pension-fund"))],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        card = VirtualReaderCard(
+            open_image(image, read_chip_key(key_path(image))), port=VPCD_PORT, retry=0.1
+        )
+        card.start()
+        stack.callback(lambda: (card.stop(), wait_for_card(SLOT_READER[0], present=False)))
+        assert wait_for_card(SLOT_READER[0]), "pcscd never saw the resident's card"
+        yield Portal(origins[0], _spki(home / "portal.pem"), code, name)
+
+
+@pytest.fixture(scope="module")
+def browser(portal: Portal) -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[f"--ignore-certificate-errors-spki-list={portal.spki}"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def accessible_in_both_languages(page: Page) -> None:
+    """axe-core: no serious or critical violation, in Japanese and in English."""
+    assert axe_violations(page) == [], page.url
+    page.get_by_role("link", name="English").click()
+    assert axe_violations(page) == [], page.url + " (en)"
+    page.get_by_role("link", name="日本語").click()
+
+
+def test_a_resident_signs_in_with_the_card_and_reads_the_disclosure(
+    portal: Portal, browser: Browser
+) -> None:
+    """R15: the card's user-authentication key signs the portal's challenge after the PIN
+    (a wrong one first: the tries left); R14: the disclosure lists the pension fund's
+    lookup in plain words, its proof verified against the cosigned checkpoint."""
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("pageerror", lambda error: REPORTED.append(f"pageerror: {error}"))
+    csp: list[str] = []
+    page.on("response", lambda r: csp.append(r.headers.get("content-security-policy", ""))
+            if r.url.startswith(portal.url) else None)  # fmt: skip
+    try:
+        page.goto(portal.url + "/")
+        page.wait_for_url(re.compile(r"/signin$"))
+        expect(page.locator("h1")).to_have_text("マイナンバーカードでサインイン")
+        expect(page.locator("#card-status")).to_have_text(
+            "カードを読み取りました。暗証番号の残り回数: 3 回"
+        )
+        accessible_in_both_languages(page)
+        shot(page, "portal-signin")
+
+        # Keyboard only: the PIN field has the focus; Enter submits.
+        page.locator("#pin").focus()
+        page.keyboard.type("0000")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("alert")).to_have_text(
+            "暗証番号が違います。あと 2 回間違えるとロックされます。"
+        )
+        expect(page.locator("#card-status")).to_have_text(
+            "カードを読み取りました。暗証番号の残り回数: 2 回"
+        )
+        assert axe_violations(page) == []
+        shot(page, "portal-wrong-pin")
+        expect(page.locator("#pin")).to_be_focused()
+        page.keyboard.type(PIN)
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/$"))
+
+        expect(page.locator("h1")).to_have_text("本人確認情報")
+        expect(page.get_by_role("row", name=re.compile("住民票コード"))).to_contain_text(
+            portal.code
+        )
+        expect(page.get_by_role("row", name=re.compile("^氏名 "))).to_contain_text(portal.name)
+        expect(page.get_by_text("この市区町村が保有する住民票の記録です。", exact=False))
+        accessible_in_both_languages(page)
+        shot(page, "portal-identity")
+
+        # To the disclosure by the keyboard: Tab to the menu link, Enter.
+        link = page.get_by_role("link", name="提供の記録")
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if link.evaluate("el => el === document.activeElement"):
+                break
+        expect(link).to_be_focused()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/disclosure$"))
+        expect(page.locator("h1")).to_have_text("本人確認情報の提供の記録")
+        today = TODAY.isoformat()
+        line = page.locator("ol.provisions li").first
+        expect(line).to_contain_text(f"{today}, 日本年金機構")
+        expect(line).to_contain_text(
+            "国民年金法・厚生年金保険法による年金たる給付の支給に関する事務"
+        )
+        expect(line).to_contain_text("照会: ")
+        expect(line).to_contain_text("氏名・生年月日・性別・住所")
+        expect(line).not_to_contain_text("field.")
+        proof = page.locator("ul.proof li")
+        expect(proof.filter(has_text="national:national")).to_contain_text("1 件の提供が、サイズ")
+        accessible_in_both_languages(page)
+        shot(page, "portal-disclosure")
+
+        # Sign-out ends the session: the pages are behind the card again.
+        page.get_by_role("button", name="サインアウト").click()
+        page.wait_for_url(re.compile(r"/signin$"))
+        page.goto(portal.url + "/disclosure")
+        page.wait_for_url(re.compile(r"/signin$"))
+    finally:
+        context.close()
+    agent_origin = re.search(r"http://127\.0\.0\.1:\d+", csp[0])
+    assert agent_origin, csp[0]
+    assert all(
+        c.endswith(f"frame-ancestors 'none'; connect-src 'self' {agent_origin.group(0)}")
+        for c in csp
+    ), csp
+    assert [r for r in REPORTED if r.startswith("pageerror")] == []

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from jukinet import config
 from jukinet.audit import log as audit
+from jukinet.domain import events as ev
 from jukinet.domain.access import Session
 from jukinet.errors import CardSignInRefused, PortalSignInRefused
 from jukinet.jpki import build_crl, create_ca, crl_der, issue_authentication
@@ -100,3 +101,17 @@ def test_a_suspended_card_signs_in_nobody(
                                    origin=ORIGIN, challenge=challenge))  # fmt: skip
     [entry] = _signins(store)
     assert entry.outcome == "refused"
+
+
+def test_after_a_code_change_the_card_signs_in_the_same_person_r6(
+    home: Path, store: RegisterStore, clerk: Session,
+    card: tuple[str, rsa.RSAPrivateKey, bytes],
+) -> None:  # fmt: skip
+    """R6: the certificate names no code, so a changed code leaves the card valid for
+    the person, who signs in under the new one."""
+    old, key, cert = card
+    service.record_event(store, clerk, ev.CodeChange(old, TODAY, TODAY), TODAY)
+    challenge = new_challenge()
+    signed = asyncio.run(portal.sign_in(store, home, _answer(key, cert, ORIGIN, challenge),
+                                        origin=ORIGIN, challenge=challenge))  # fmt: skip
+    assert signed.resident_code != old and signed.name == "山田 太郎"

@@ -105,6 +105,16 @@ def _resident(tx: RegisterTx, code: str) -> ResidentRecord:
     return record
 
 
+def _holder(tx: RegisterTx, card_code: str) -> ResidentRecord | None:
+    """The record of the card's holder: by the code the card was issued under, or, once
+    that code was changed (R6), by the person who held the retired code."""
+    code = parse_resident_code(card_code)
+    record = tx.record(code)
+    if record is None and (person := tx.retired_holder(code)) is not None:
+        record = tx.record_by_person(person)
+    return record
+
+
 async def sign_in(
     store: RegisterStore, home: Path, answer: SignInAnswer, *, origin: str, challenge: bytes
 ) -> SignedIn:
@@ -122,7 +132,7 @@ async def sign_in(
                 cards.c.auth_serial == serial, cards.c.state == "active"
             )
         ).first()
-        record = tx.record(parse_resident_code(row.resident_code)) if row else None
+        record = _holder(tx, row.resident_code) if row else None
         if record is None or record.removal_reason is not None:
             raise PortalSignInRefused(
                 "This card is not an active card of a resident of this municipality; sign "

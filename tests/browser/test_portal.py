@@ -29,15 +29,20 @@ import pytest
 import tomli_w
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from jukinet import config
 from jukinet.card.builder import CardPins
 from jukinet.card.image import key_path, open_image, read_chip_key
 from jukinet.card.pcsc import wait_for_card
 from jukinet.card.vpcd import PORT as VPCD_PORT
 from jukinet.card.vpcd import VirtualReaderCard
+from jukinet.documents.render import render_copy
+from jukinet.documents.signing import DocumentSigner
+from jukinet.domain.copies import CopyOptions
 from jukinet.domain.identity import Sex
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.topology import free_port_block
 from jukinet.nodes.municipality import cards, service
+from jukinet.nodes.municipality.copies import issue_copy, issuer_of
 from jukinet.nodes.municipality.setup import open_register
 from tests.browser.conftest import (
     CHROMIUM,
@@ -89,6 +94,7 @@ class Portal:
     spki: str
     code: str
     name: str
+    copy: Path  # the PDF of a copy of the resident's record, issued at the window
 
 
 def _portal_settings(layout: NetworkLayout, agent: str) -> str:
@@ -119,6 +125,21 @@ def _issue_card(net: Network, folder: Path) -> tuple[str, str, Path]:
         store.close()
 
 
+def _issue_copy(home: Path, code: str, out: Path) -> Path:
+    """A copy of the resident's record, signed by Chiyoda (docs/copies.md)."""
+    clerk = clerk_session(home)
+    store = open_register(home)
+    try:
+        issued = issue_copy(
+            store, clerk, DocumentSigner.load(home), issuer_of(config.load(home), store),
+            code, CopyOptions(), TODAY, render_copy,
+        )  # fmt: skip
+    finally:
+        store.close()
+    out.write_bytes(issued.pdf)
+    return out
+
+
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     pcscd_or_fail()
@@ -141,6 +162,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         )
         home = net.home(CHIYODA)
         code, name, image = _issue_card(net, root.parent)
+        copy = _issue_copy(home, code, root.parent / "copy.pdf")
         # The pension fund looks the resident up (R13): a provision the disclosure lists.
         asked = subprocess.run(
             [str(EXE), "agency", "lookup", code, "--affair", "national-pension-status",
@@ -154,7 +176,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         card.start()
         stack.callback(lambda: (card.stop(), wait_for_card(SLOT_READER[0], present=False)))
         assert wait_for_card(SLOT_READER[0]), "pcscd never saw the resident's card"
-        yield Portal(origins[0], _spki(home / "portal.pem"), code, name)
+        yield Portal(origins[0], _spki(home / "portal.pem"), code, name, copy)
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +280,27 @@ def test_a_resident_signs_in_with_the_card_and_reads_the_disclosure(
         expect(page.get_by_text("検証できなかった回答があります")).to_have_count(0)
         accessible_in_both_languages(page)
         shot(page, "portal-disclosure")
+
+        # A copy of the record, checked by its file: genuine, then altered.
+        page.get_by_role("link", name="住民票の写しの確認").click()
+        page.wait_for_url(re.compile(r"/copy$"))
+        accessible_in_both_languages(page)
+        page.get_by_label("住民票の写しの PDF ファイル").set_input_files(str(portal.copy))
+        page.get_by_role("button", name="確認する").click()
+        expect(page.get_by_role("status")).to_have_text("本物です。発行後に改ざんされていません。")
+        expect(page.get_by_role("row", name=re.compile("記載されている人"))).to_contain_text(
+            portal.name
+        )
+        assert axe_violations(page) == []
+        shot(page, "portal-copy")
+        altered = portal.copy.with_name("altered.pdf")
+        data = bytearray(portal.copy.read_bytes())
+        middle = len(data) // 2
+        data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+        altered.write_bytes(bytes(data))
+        page.get_by_label("住民票の写しの PDF ファイル").set_input_files(str(altered))
+        page.get_by_role("button", name="確認する").click()
+        expect(page.get_by_role("alert")).to_contain_text("本物と確認できません")
 
         # Sign-out ends the session: the pages are behind the card again.
         page.get_by_role("button", name="サインアウト").click()

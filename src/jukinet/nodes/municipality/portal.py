@@ -9,6 +9,9 @@
   No endpoint of the network serves a municipality the identity information that the
   prefecture or the national node hold (they answer agencies and the monitor only), so
   the portal shows the municipality's record, labelled as such.
+- ``check_copy``: a copy of the resident record (its PDF) checked as
+  ``jukinet document verify --home`` checks it: signed by a municipality of this
+  network with a certificate neither revoked nor expired, the printed items unaltered.
 - ``disclosure``: every provision of the resident's identity information (R14), asked
   of the prefecture and the national node by this municipality as at the window, each
   node's answer checked with its inclusion proofs against its checkpoint and the
@@ -33,6 +36,8 @@ from jukinet.audit import disclosure_check as check
 from jukinet.audit import log as audit
 from jukinet.audit import provision_log
 from jukinet.audit.note import verifier_key
+from jukinet.documents import certs as document_certs
+from jukinet.documents.verify import Verdict, verify_pdf
 from jukinet.domain.codes import parse_resident_code
 from jukinet.domain.record import ResidentRecord
 from jukinet.errors import (
@@ -45,6 +50,7 @@ from jukinet.jpki import load_ca_certificate
 from jukinet.jpki.revocation import check_crl
 from jukinet.jpki.sign_in import SignInAnswer, verify_sign_in
 from jukinet.network.messages_disclosure import DisclosureAnswer
+from jukinet.network.pki import load_certificate
 from jukinet.nodes.jpki_client import fetch_crl, saved_crl
 from jukinet.nodes.municipality.disclosure import entries_of, fetch_answer
 from jukinet.nodes.municipality.service import audited
@@ -52,7 +58,15 @@ from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
 from jukinet.nodes.municipality.tables import cards
 from jukinet.nodes.runtime import load_runtime
 
-__all__ = ["CLERK", "PortalDisclosure", "SignedIn", "disclosure", "identity", "sign_in"]
+__all__ = [
+    "CLERK",
+    "PortalDisclosure",
+    "SignedIn",
+    "check_copy",
+    "disclosure",
+    "identity",
+    "sign_in",
+]
 
 CLERK = "resident-portal"  # who asks the identity nodes, as a clerk's name at the window
 T = TypeVar("T")
@@ -191,3 +205,15 @@ async def disclosure(store: RegisterStore, home: Path, code: str) -> PortalDiscl
         return PortalDisclosure(answer, checked, problems), record.resident_code, detail
 
     return _audited(store, who, "portal.disclosure", code, work)
+
+
+def check_copy(store: RegisterStore, home: Path, code: str, name: str, data: bytes) -> Verdict:
+    """Whether ``data`` is a genuine, unaltered copy of a resident record of this network
+    (any municipality's); audited as ``copy.verify.file`` is, ok or refused."""
+    crls = [p for p in (home / document_certs.CRL_FILE, home / "crl.pem") if p.exists()]
+    verdict = verify_pdf(data, load_certificate(home / "ca.pem"), document_certs.load_crls(crls))
+    outcome = audit.Outcome.OK if verdict.genuine else audit.Outcome.REFUSED
+    with store.transaction() as tx:
+        tx.audit(audit.Draft(actor(code), "portal.copy.verify", name[:80] or "copy", outcome,
+                             verdict.line()))  # fmt: skip
+    return verdict

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 
 from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import JukinetError
@@ -32,6 +33,9 @@ class Line:
     @property
     def text(self) -> str:
         return f"{self.day}, {self.recipient}, {self.affair}, {self.function}: {self.fields}"
+
+
+MAX_COPY = 5 * 1024 * 1024  # a copy's PDF is a few hundred kB; anything larger is not one
 
 
 def _affairs() -> dict[str, str]:
@@ -73,5 +77,22 @@ def router(portal: Portal) -> APIRouter:
         asked = f"{done.answer.asked_at:%Y-%m-%d %H:%M}"
         return page(request, "disclosure.html", lines=lines, checked=done.checked,
                     problems=done.problems, asked_at=asked)  # fmt: skip
+
+    @api.get("/copy")
+    async def copy_form(request: Request, who: str = Depends(operator)) -> Response:
+        return page(request, "copy.html")
+
+    @api.post("/copy")
+    async def copy_check(
+        request: Request, copy: Annotated[UploadFile, File()], who: str = Depends(operator)
+    ) -> Response:
+        data = await copy.read(MAX_COPY + 1)
+        if not data or len(data) > MAX_COPY:
+            return page(request, "copy.html", status=400, error_key="copy.size")
+        verdict = await asyncio.to_thread(
+            use_case.check_copy, portal.store, portal.home, who, copy.filename or "", data
+        )
+        return page(request, "copy.html", verdict=verdict,
+                    status=200 if verdict.genuine else 422)  # fmt: skip
 
     return api

@@ -21,8 +21,9 @@ import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ from jukinet.domain.copies import CopyOptions
 from jukinet.domain.identity import Sex
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.topology import free_port_block
-from jukinet.nodes.municipality import cards, service
+from jukinet.nodes.municipality import cards, moving_online, service
 from jukinet.nodes.municipality.copies import issue_copy, issuer_of
 from jukinet.nodes.municipality.setup import open_register
 from tests.browser.conftest import (
@@ -95,6 +96,7 @@ class Portal:
     code: str
     name: str
     copy: Path  # the PDF of a copy of the resident's record, issued at the window
+    home: Path  # Chiyoda's home
 
 
 def _portal_settings(layout: NetworkLayout, agent: str) -> str:
@@ -176,7 +178,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         card.start()
         stack.callback(lambda: (card.stop(), wait_for_card(SLOT_READER[0], present=False)))
         assert wait_for_card(SLOT_READER[0]), "pcscd never saw the resident's card"
-        yield Portal(origins[0], _spki(home / "portal.pem"), code, name, copy)
+        yield Portal(origins[0], _spki(home / "portal.pem"), code, name, copy, home)
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +303,41 @@ def test_a_resident_signs_in_with_the_card_and_reads_the_disclosure(
         page.get_by_label("住民票の写しの PDF ファイル").set_input_files(str(altered))
         page.get_by_role("button", name="確認する").click()
         expect(page.get_by_role("alert")).to_contain_text("本物と確認できません")
+
+        # The online move-out (R21), signed with the card's signing key: a wrong signing
+        # password first (the tries left), then the right one.
+        page.get_by_role("link", name="転出届（オンライン）").click()
+        page.wait_for_url(re.compile(r"/move-out$"))
+        accessible_in_both_languages(page)
+        page.get_by_label("転入先の市区町村コード（6桁）").fill("131041")
+        page.get_by_label("転入先の住所").fill("東京都新宿区西新宿二丁目8番1号")
+        page.get_by_label("転出予定日").fill((TODAY + timedelta(days=7)).isoformat())
+        page.get_by_label("署名用電子証明書の暗証番号").fill("WRONG123")
+        page.get_by_role("button", name="カードで署名して届け出る").click()
+        expect(page.locator("#moveout-error")).to_have_text(
+            "署名用電子証明書の暗証番号が違います。あと 4 回間違えるとロックされます。"
+        )
+        assert axe_violations(page) == []
+        assert not (portal.home / "online-move-outs").exists()
+        page.get_by_label("署名用電子証明書の暗証番号").fill(PINS.jpki_sign or "")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/move-out\?filed=1$"))
+        expect(page.locator("#moveout-filed")).to_have_text(
+            "転出届を受け付けました。カードの署名を確認し、窓口で記録されます。"
+        )
+        shot(page, "portal-move-out")
+        [filed] = (portal.home / "online-move-outs").iterdir()
+        # The window records it as any online notification (`move-out receive FILE`).
+        clerk = clerk_session(portal.home)
+        store = open_register(portal.home)
+        try:
+            # In a thread of its own: Playwright's sync API holds this thread's event loop.
+            with ThreadPoolExecutor(1) as pool:
+                planned = pool.submit(asyncio.run, moving_online.receive(
+                    store, clerk, portal.home, filed.read_text(), TODAY)).result()  # fmt: skip
+        finally:
+            store.close()
+        assert (planned.holder, planned.persons) == (portal.code, (portal.code,))
 
         # Sign-out ends the session: the pages are behind the card again.
         page.get_by_role("button", name="サインアウト").click()

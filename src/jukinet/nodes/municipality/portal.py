@@ -12,6 +12,13 @@
 - ``check_copy``: a copy of the resident record (its PDF) checked as
   ``jukinet document verify --home`` checks it: signed by a municipality of this
   network with a certificate neither revoked nor expired, the printed items unaltered.
+- ``move_out_document`` / ``submit_move_out``: the online 付記転出届 (R21): the portal
+  writes the document, the card signs it with its JPKI signing key (the signing
+  password typed at the terminal goes to the card agent only), and the portal verifies
+  the signature and that the certificate names the holder, then files the signed
+  notification for the window, where a clerk records it with ``jukinet move-out
+  receive FILE`` (``moving_online.receive``), as a notification that came by any
+  other channel: the portal holds no operator session and records no event itself.
 - ``disclosure``: every provision of the resident's identity information (R14), asked
   of the prefecture and the national node by this municipality as at the window, each
   node's answer checked with its inclusion proofs against its checkpoint and the
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,11 +45,13 @@ from jukinet.audit import provision_log
 from jukinet.audit.note import verifier_key
 from jukinet.documents import certs as document_certs
 from jukinet.documents.verify import Verdict, verify_pdf
+from jukinet.domain import moving
 from jukinet.domain.codes import parse_resident_code
 from jukinet.domain.record import ResidentRecord
 from jukinet.errors import (
     CardCertificateRefused,
     ConfigurationError,
+    InvalidInput,
     PortalSignInRefused,
     ResidentNotFound,
 )
@@ -51,7 +60,8 @@ from jukinet.jpki.revocation import check_crl
 from jukinet.jpki.sign_in import SignInAnswer, verify_sign_in
 from jukinet.network.messages_disclosure import DisclosureAnswer
 from jukinet.network.pki import load_certificate
-from jukinet.nodes.jpki_client import fetch_crl, saved_crl
+from jukinet.nodes.jpki_client import fetch_crl, saved_crl, verify_document
+from jukinet.nodes.municipality import moving_online
 from jukinet.nodes.municipality.disclosure import entries_of, fetch_answer
 from jukinet.nodes.municipality.service import audited
 from jukinet.nodes.municipality.store import RegisterStore, RegisterTx, Version
@@ -65,7 +75,9 @@ __all__ = [
     "check_copy",
     "disclosure",
     "identity",
+    "move_out_document",
     "sign_in",
+    "submit_move_out",
 ]
 
 CLERK = "resident-portal"  # who asks the identity nodes, as a clerk's name at the window
@@ -217,3 +229,45 @@ def check_copy(store: RegisterStore, home: Path, code: str, name: str, data: byt
         tx.audit(audit.Draft(actor(code), "portal.copy.verify", name[:80] or "copy", outcome,
                              verdict.line()))  # fmt: skip
     return verdict
+
+
+ONLINE_MOVE_OUTS = "online-move-outs"  # in the node's home: signed notifications to record
+
+
+def move_out_document(
+    store: RegisterStore, code: str, destination_code: str, destination: str,
+    planned_on: date, today: date,
+) -> dict[str, object]:  # fmt: skip
+    """The online 付記転出届 of the resident ``code`` alone, for the card to sign; the
+    domain's refusal (dates, a move to this same municipality) before anything is signed."""
+    n = moving.MoveNotification(code, (code,), destination_code.strip(), destination.strip(),
+                                planned_on, today, "online", None)  # fmt: skip
+    moving.check_notification(n, str(store.code), today)
+    return moving_online.document(n, str(store.code))
+
+
+async def submit_move_out(
+    store: RegisterStore, home: Path, code: str, document: dict[str, object],
+    signature: bytes, certificate: bytes,
+) -> Path:  # fmt: skip
+    """The signed notification verified (JPKI CA, current CRL, the certificate naming the
+    holder) and filed for the window; audited ``portal.move-out``."""
+    who = actor(code)
+    with audited(store, who, "portal.move-out", code):
+        if document.get("holder") != code:
+            raise InvalidInput("A resident notifies their own move-out only.")
+        await current_crl(home)
+        signer = verify_document(home, moving_online.canonical(document), signature, certificate)
+        with store.engine.connect() as conn:
+            moving_online.holder_matches(RegisterTx(conn, store), signer, code)
+    folder = home / ONLINE_MOVE_OUTS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder / f"{stamp}-{code}.json"
+    text = moving_online.signed_file(document, signature, certificate)
+
+    def work(tx: RegisterTx) -> tuple[Path, str, str]:
+        path.write_text(text, encoding="utf-8")
+        return path, code, f"online move-out signed with the card, filed as {path.name}"
+
+    return _audited(store, who, "portal.move-out", code, work)

@@ -72,7 +72,12 @@ def create_portal_app(home: Path, store: RegisterStore | None = None) -> FastAPI
         accounts=AccountFile(home / NO_ACCOUNTS),
         origin=url,
         rp_id=host,
-        nav=(("/", "nav.identity"), ("/disclosure", "nav.disclosure"), ("/copy", "nav.copy")),
+        nav=(
+            ("/", "nav.identity"),
+            ("/disclosure", "nav.disclosure"),
+            ("/copy", "nav.copy"),
+            ("/move-out", "nav.moveout"),
+        ),
         audit=_audit(store),
     )
     from jukinet.web.portal.routes import router

@@ -4,18 +4,24 @@ Each calls the use case (``nodes/municipality/portal``); nothing here decides an
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 
 from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import JukinetError
 from jukinet.network.messages import ProvisionEntry
+from jukinet.nodes.municipality import moving_online
 from jukinet.nodes.municipality import portal as use_case
 from jukinet.nodes.municipality.disclosure import entries_of
-from jukinet.web.common.app import lang, operator, page, site_of
+from jukinet.web.common.app import lang, operator, page, session_of, site_of
 from jukinet.web.portal.app import Portal
 
 
@@ -95,4 +101,59 @@ def router(portal: Portal) -> APIRouter:
         return page(request, "copy.html", verdict=verdict,
                     status=200 if verdict.genuine else 422)  # fmt: skip
 
+    @api.get("/move-out")
+    async def move_out_form(
+        request: Request, filed: str = "", who: str = Depends(operator)
+    ) -> Response:
+        return page(request, "move_out.html", agent=portal.agent, today=date.today().isoformat(),
+                    notice_key="moveout.filed" if filed else None)  # fmt: skip
+
+    @api.post("/move-out/document")
+    async def move_out_document(request: Request, who: str = Depends(operator)) -> Response:
+        s = session_of(request)
+        try:
+            body = await _json(request)
+            planned = date.fromisoformat(str(body.get("planned_on", "")))
+        except ValueError:
+            return JSONResponse({"error": site_of(request).catalogue.text(
+                lang(request), "moveout.unreadable")}, status_code=422)  # fmt: skip
+        try:
+            doc = use_case.move_out_document(
+                portal.store, who, str(body.get("destination_code", "")),
+                str(body.get("destination", "")), planned, date.today(),
+            )  # fmt: skip
+        except JukinetError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        s.data["move_out"] = json.dumps(doc)  # what the card signs is kept here, not trusted back
+        signed = base64.b64encode(moving_online.canonical(doc)).decode("ascii")
+        return JSONResponse({"document": signed})
+
+    @api.post("/move-out/signed")
+    async def move_out_signed(request: Request, who: str = Depends(operator)) -> Response:
+        s = session_of(request)
+        kept = s.data.pop("move_out", "")
+        try:
+            body = await _json(request)
+            signature = base64.b64decode(str(body.get("signature", "")), validate=True)
+            certificate = base64.b64decode(str(body.get("certificate", "")), validate=True)
+            if not kept:
+                raise ValueError
+        except (ValueError, binascii.Error):
+            return JSONResponse({"error": site_of(request).catalogue.text(
+                lang(request), "moveout.unreadable")}, status_code=422)  # fmt: skip
+        try:
+            await use_case.submit_move_out(
+                portal.store, portal.home, who, json.loads(kept), signature, certificate
+            )
+        except JukinetError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        return JSONResponse({"next": "/move-out?filed=1"})
+
     return api
+
+
+async def _json(request: Request) -> dict[str, object]:
+    body = json.loads(await request.body())
+    if not isinstance(body, dict):
+        raise ValueError("not an object")
+    return body

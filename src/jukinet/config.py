@@ -79,6 +79,12 @@ class NetworkSettings(BaseModel):
     # name browsers use (a name, as WebAuthn wants; in its certificate's SAN).
     console_port: int | None = Field(default=None, ge=1, le=65535)
     console_host: str = "localhost"
+    # A municipality's resident portal (docs/ui.md, "The resident portal"): its own HTTPS
+    # port, the host name browsers use, and the card agent the residents' pages call
+    # (docs/card-agent.md; its origin is the one extra source of the portal's CSP).
+    portal_port: int | None = Field(default=None, ge=1, le=65535)
+    portal_host: str = "localhost"
+    portal_card_agent: str = "http://127.0.0.1:47315"
 
 
 class NodeConfig(BaseModel):
@@ -186,7 +192,13 @@ def write(config: NodeConfig) -> None:
     if config.mayor_name:
         document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
-        unset = {"firewall_file", "firewall_apply", "firewall_sources", "console_port"}  # when set
+        unset = {
+            "firewall_file",
+            "firewall_apply",
+            "firewall_sources",
+            "console_port",
+            "portal_port",
+        }  # when set
         document["network"] = {k: v for k, v in config.network.model_dump().items()
                                if v not in (None, [], {}) or k not in unset}  # fmt: skip
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

@@ -425,3 +425,13 @@ class CardAgentRefused(InvalidInput):
     agent's, a malformed body, or a card step the card refused (docs/card-agent.md)."""
 
     code = "card-agent-refused"
+
+
+# The resident portal (docs/ui.md, "The resident portal").
+
+
+class PortalSignInRefused(AccessDenied):
+    """A card that signed in correctly but is not an active card this municipality issued
+    to one of its residents: the portal opens no session (R15)."""
+
+    code = "portal-sign-in-refused"

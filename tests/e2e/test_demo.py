@@ -48,6 +48,13 @@ def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path:
     trusted = ssl.create_default_context(cafile=str(tmp_path / "net" / "ca" / "web-ca.pem"))
     with urllib.request.urlopen(console.group(1) + "signin", context=trusted) as page:
         assert page.status == 200 and "サインイン" in page.read().decode()
+    # Each municipality's resident portal, and how a resident signs in there (docs/ui.md).
+    portal = re.search(r"Resident portal of 東京都千代田区: (https://localhost:\d+/)", text)
+    assert portal, text
+    assert f"card-agent --allow-origin {portal.group(1).rstrip('/')}" in text, text
+    assert "portal:131016 is up" in text
+    with urllib.request.urlopen(portal.group(1) + "signin", context=trusted) as page:
+        assert page.status == 200 and "マイナンバーカードでサインイン" in page.read().decode()
     # The pension fund's agency console, its member of staff and their link (docs/ui.md).
     agency = re.search(r"Agency console \(日本年金機構.*?\): (https://localhost:\d+/)", text)
     assert agency, text

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from jukinet import config
 from jukinet.cli._common import console, fail, handle_errors, state
+from jukinet.cli.portal_cmd import portal_url
 from jukinet.deploy.network import init_network, revoke_node, write_topology
 from jukinet.errors import ConfigurationError, JukinetError
 from jukinet.network import monitor
@@ -24,7 +25,7 @@ from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.server import serve
 from jukinet.network.supervisor import Child, Supervisor
-from jukinet.network.topology import Topology, generate_topology, load_topology
+from jukinet.network.topology import NodeSpec, Topology, generate_topology, load_topology
 from jukinet.seed.places import Places
 
 app = typer.Typer(help="A whole network: init, up, status, reconcile.", no_args_is_help=True)
@@ -116,12 +117,18 @@ def _up(layout: NetworkLayout) -> None:
     agency_ports = _agency_consoles(layout, topo)
     for name, (folder, _port) in agency_ports.items():
         services.append(Child(name, folder, ("agency", "console", "--as", str(folder))))
+    portals = _portals(layout, topo)
+    services.extend(Child(name, layout.node(m.node_id), ("portal", "serve"))
+                    for name, (m, _port) in portals.items())  # fmt: skip
 
     def healthy(name: str) -> bool:
         if name == CONSOLE:
             return _listening(topo.national.host, console_port or 0)
         if name in agency_ports:
             return _listening("127.0.0.1", agency_ports[name][1])
+        if name in portals:
+            spec, port = portals[name]
+            return _listening(spec.host, port)
         return asyncio.run(monitor.healthy(layout, specs[name]))
 
     supervisor = Supervisor(layout, list(specs), healthy=healthy, services=services)
@@ -134,6 +141,10 @@ def _up(layout: NetworkLayout) -> None:
                 f"{layout.ca / 'web-ca.pem'})"
                 if net and console_port
                 else ""
+            )
+            + "".join(
+                f"\nResident portal of {m.name}: {portal_url(layout.node(m.node_id))}"
+                for m, _port in portals.values()
             )
         ),
     )
@@ -156,6 +167,17 @@ def _agency_consoles(layout: NetworkLayout, topo: Topology) -> dict[str, tuple[P
             port = tomllib.loads(settings.read_text(encoding="utf-8")).get("port")
             if isinstance(port, int):
                 found[f"console:agency:{agency.code}"] = (folder, port)
+    return found
+
+
+def _portals(layout: NetworkLayout, topo: Topology) -> dict[str, tuple[NodeSpec, int]]:
+    """The municipalities' resident portals (docs/ui.md), by service name
+    (``portal:<code>``): each node's spec and its portal port."""
+    found: dict[str, tuple[NodeSpec, int]] = {}
+    for m in topo.municipalities:
+        net = config.load(layout.node(m.node_id)).network
+        if net is not None and net.portal_port is not None:
+            found[f"portal:{m.code}"] = (m, net.portal_port)
     return found
 
 
@@ -431,6 +453,7 @@ def demo(
     me = sys.argv[0]
     _demo_console(layout, topo)
     _demo_agency_console(layout, topo)
+    _demo_portal(layout, topo)
     first = topo.municipalities[0]
     clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()
     pension = layout.client("agency:pension-fund")
@@ -489,3 +512,18 @@ def _demo_agency_console(layout: NetworkLayout, topo: Topology) -> None:
                   f"{trust} in the browser; docs/ui.md)", soft_wrap=True)  # fmt: skip
     console.print(f"  {DEMO_STAFF}: password {password}; register the card once at {link}",
                   soft_wrap=True)  # fmt: skip
+
+
+def _demo_portal(layout: NetworkLayout, topo: Topology) -> None:
+    """Where the first municipality's resident portal is, and how a resident signs in
+    there with a card (docs/ui.md, "The resident portal")."""
+    first = topo.municipalities[0]
+    url = portal_url(layout.node(first.node_id))
+    if url is None:
+        return
+    console.print(
+        f"Resident portal of {first.name}: {url}  (a resident signs in with a card issued at "
+        f"the window: `card issue <code> --out card.img`, `card serve card.img`, then "
+        f"`card-agent --allow-origin {url.rstrip('/')}`; docs/ui.md)",
+        soft_wrap=True,
+    )

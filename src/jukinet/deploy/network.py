@@ -267,6 +267,7 @@ def init_network(
             )
             finish(home, m, cfg, topology.prefecture_of(m.code).url)
             card_keys.make_window(home, m.code, card_issuers[m.code], terminal_ca, issuer_publics)
+            _portal(web_ca, topology.name, home, m, free_port_block(1))
             write_secret(
                 layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n"
             )
@@ -359,4 +360,17 @@ def _console(ca: web_pki.WebCA, network: str, home: Path, spec: NodeSpec, port: 
     save_private_key(home / "console.key", key)
     (home / "console.pem").write_bytes(_pem(cert))
     network_settings = cfg.network.model_copy(update={"console_port": port, "console_host": host})
+    config.write(cfg.model_copy(update={"network": network_settings}))
+
+
+def _portal(ca: web_pki.WebCA, network: str, home: Path, spec: NodeSpec, port: int) -> None:
+    """A municipality's resident portal (docs/ui.md, "The resident portal"): its own port
+    and server certificate from the web CA, as the national node's console has."""
+    cfg = config.load(home)
+    assert cfg.network is not None
+    host = "localhost" if spec.host in ("127.0.0.1", "::1", "localhost") else spec.host
+    key, cert = web_pki.issue_web_certificate(ca, network, [host])
+    save_private_key(home / "portal.key", key)
+    (home / "portal.pem").write_bytes(_pem(cert))
+    network_settings = cfg.network.model_copy(update={"portal_port": port, "portal_host": host})
     config.write(cfg.model_copy(update={"network": network_settings}))

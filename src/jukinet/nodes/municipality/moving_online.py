@@ -105,7 +105,9 @@ def _notification(doc: dict[str, Any]) -> moving.MoveNotification:
         ) from None
 
 
-def _holder_matches(tx: RegisterTx, signer: Signer, holder: str) -> None:
+def holder_matches(tx: RegisterTx, signer: Signer, holder: str) -> None:
+    """CardCertificateRefused unless the signing certificate names ``holder`` as this
+    register holds them (the portal's online move-out checks it too)."""
     record = tx.record(parse_resident_code(holder))
     held = signer.holder
     if (
@@ -138,5 +140,5 @@ async def receive(
             log.warning("could not fetch the JPKI CRL (%s); using the one saved", exc)
         signer = verify_document(home, canonical(doc), signature, certificate)
         with store.engine.connect() as conn:
-            _holder_matches(RegisterTx(conn, store), signer, notification.holder)
+            holder_matches(RegisterTx(conn, store), signer, notification.holder)
     return notify(store, session, notification, today, signed=text)

@@ -110,7 +110,9 @@ def _error(request: Request, status: int, key: str) -> HTMLResponse:
     return page(request, "error.html", status=status, message_key=key)
 
 
-def web_app(site: Site, *routers: APIRouter) -> FastAPI:
+def web_app(site: Site, *routers: APIRouter, signin: APIRouter | None = None) -> FastAPI:
+    """The app of ``site`` with ``routers``; ``signin`` replaces the password-and-card
+    sign-in routes (``signin.py``) with the app's own (the resident portal's card)."""
     app = FastAPI(
         docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(check_csrf)]
     )
@@ -181,7 +183,7 @@ def web_app(site: Site, *routers: APIRouter) -> FastAPI:
 
     from jukinet.web.common.signin import router as signin_router
 
-    app.include_router(signin_router())
+    app.include_router(signin if signin is not None else signin_router())
     for r in routers:
         app.include_router(r)
     return app

@@ -79,6 +79,10 @@ class NetworkSettings(BaseModel):
     # name browsers use (a name, as WebAuthn wants; in its certificate's SAN).
     console_port: int | None = Field(default=None, ge=1, le=65535)
     console_host: str = "localhost"
+    # A municipality's window app (docs/ui.md, "The window app"): its own HTTPS port for
+    # the municipality's terminals, and the host name their browsers use.
+    window_port: int | None = Field(default=None, ge=1, le=65535)
+    window_host: str = "localhost"
 
 
 class NodeConfig(BaseModel):
@@ -186,7 +190,13 @@ def write(config: NodeConfig) -> None:
     if config.mayor_name:
         document["node"]["mayor_name"] = config.mayor_name
     if config.network is not None:
-        unset = {"firewall_file", "firewall_apply", "firewall_sources", "console_port"}  # when set
+        unset = {
+            "firewall_file",
+            "firewall_apply",
+            "firewall_sources",
+            "console_port",
+            "window_port",
+        }  # when set
         document["network"] = {k: v for k, v in config.network.model_dump().items()
                                if v not in (None, [], {}) or k not in unset}  # fmt: skip
     (config.home / CONFIG_FILE).write_text(tomli_w.dumps(document), encoding="utf-8")

@@ -113,10 +113,16 @@ def _up(layout: NetworkLayout) -> None:
     services, console_port = [], net.console_port if net else None
     if console_port is not None:
         services.append(Child(CONSOLE, home, ("web", "serve")))
+    windows = window_urls(layout, topo)
+    services += [Child(window_service(m), layout.node(m), ("window", "serve")) for m in windows]
 
     def healthy(name: str) -> bool:
         if name == CONSOLE:
             return _listening(topo.national.host, console_port or 0)
+        if name.startswith("window:"):
+            m = name.removeprefix("window:")
+            port = int(windows[m].rsplit(":", 1)[1].rstrip("/"))
+            return _listening(specs[m].host, port)
         return asyncio.run(monitor.healthy(layout, specs[name]))
 
     supervisor = Supervisor(layout, list(specs), healthy=healthy, services=services)
@@ -130,11 +136,27 @@ def _up(layout: NetworkLayout) -> None:
                 if net and console_port
                 else ""
             )
+            + "".join(f"\nWindow app of {m}: {url}" for m, url in windows.items())
         ),
     )
 
 
 CONSOLE = "console:national"  # the national node's network console, run beside it
+
+
+def window_service(municipality: str) -> str:
+    """The supervisor's name of a municipality's window app (docs/ui.md)."""
+    return f"window:{municipality}"
+
+
+def window_urls(layout: NetworkLayout, topo: Topology) -> dict[str, str]:
+    """Where each municipality's window app is (docs/ui.md, "The window app"), by node id."""
+    found: dict[str, str] = {}
+    for m in topo.municipalities:
+        net = config.load(layout.node(m.node_id)).network
+        if net is not None and net.window_port is not None:
+            found[m.node_id] = f"https://{net.window_host}:{net.window_port}/"
+    return found
 
 
 def _listening(host: str, port: int) -> bool:
@@ -408,6 +430,7 @@ def demo(
         asyncio.run(seed_all(layout, topo, places, report=lambda line: console.print(f"  {line}")))
     me = sys.argv[0]
     _demo_console(layout, topo)
+    _demo_window(layout, topo)
     first = topo.municipalities[0]
     clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()
     pension = layout.client("agency:pension-fund")
@@ -439,3 +462,20 @@ def _demo_console(layout: NetworkLayout, topo: Topology) -> None:
         password, link = enrol_operator(home, name, None)
         console.print(f"  {name}: password {password}; register the operator card once at {link}",
                       soft_wrap=True)  # fmt: skip
+
+
+def _demo_window(layout: NetworkLayout, topo: Topology) -> None:
+    """The first municipality's window app (docs/ui.md): where it is, its demo clerk's
+    password, and a one-time link to register the clerk's operator card."""
+    from jukinet.cli.window_cmd import enrol_operator
+
+    first = topo.municipalities[0]
+    url = window_urls(layout, topo).get(first.node_id)
+    if url is None:
+        return
+    secret = layout.secrets / f"{folder_name(first.node_id)}-clerk.txt"
+    clerk, password = secret.read_text().split()
+    link = enrol_operator(layout.node(first.node_id), clerk)
+    console.print(f"Window app of {first.name}: {url}  (the same web CA)", soft_wrap=True)
+    console.print(f"  {clerk}: password {password}; register the operator card once at {link}",
+                  soft_wrap=True)  # fmt: skip

@@ -239,7 +239,8 @@ def init_network(
     finish(home, n, cfg, "")
     web_ca = web_pki.create_web_ca(topology.name)
     web_pki.save_web_ca(web_ca, layout.ca)
-    _console(web_ca, topology.name, home, n, console_port or free_port_block(1))
+    console_port = console_port or free_port_block(1)
+    _console(web_ca, topology.name, home, n, console_port)
     report(f"national node {n.name}")
     national_store = national.open_node(home)
     try:
@@ -251,6 +252,7 @@ def init_network(
             finish(home, p, cfg, n.url)
             report(f"prefecture {p.code} {p.name}")
         layout.secrets.mkdir(mode=0o700, exist_ok=True)
+        window_ports: set[int] = {console_port, *(s.port for s in topology.nodes())}
         for m in topology.municipalities:
             home = layout.node(m.node_id)
             password = secrets.token_urlsafe(12)
@@ -267,6 +269,7 @@ def init_network(
             )
             finish(home, m, cfg, topology.prefecture_of(m.code).url)
             card_keys.make_window(home, m.code, card_issuers[m.code], terminal_ca, issuer_publics)
+            _window(web_ca, topology.name, home, m, _window_port(window_ports))
             write_secret(
                 layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n"
             )
@@ -360,3 +363,25 @@ def _console(ca: web_pki.WebCA, network: str, home: Path, spec: NodeSpec, port: 
     (home / "console.pem").write_bytes(_pem(cert))
     network_settings = cfg.network.model_copy(update={"console_port": port, "console_host": host})
     config.write(cfg.model_copy(update={"network": network_settings}))
+
+
+def _window(ca: web_pki.WebCA, network: str, home: Path, spec: NodeSpec, port: int) -> None:
+    """A municipality's window app (docs/ui.md, "The window app"): its own port for the
+    municipality's terminals and its own server certificate from the web CA, as the
+    network console has (``_console``)."""
+    cfg = config.load(home)
+    assert cfg.network is not None
+    host = "localhost" if spec.host in ("127.0.0.1", "::1", "localhost") else spec.host
+    key, cert = web_pki.issue_web_certificate(ca, network, [host])
+    save_private_key(home / "window.key", key)
+    (home / "window.pem").write_bytes(_pem(cert))
+    network_settings = cfg.network.model_copy(update={"window_port": port, "window_host": host})
+    config.write(cfg.model_copy(update={"network": network_settings}))
+
+
+def _window_port(taken: set[int]) -> int:
+    """A free port for a window app that no node nor other app of the network has."""
+    while (port := free_port_block(1)) in taken:
+        pass
+    taken.add(port)
+    return port

@@ -21,7 +21,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from jukinet import config
+from jukinet.domain.access import Role
+from jukinet.network.layout import NetworkLayout
 from jukinet.network.topology import free_port_block
+from jukinet.nodes.municipality import service, staff
+from jukinet.nodes.municipality.setup import open_register
 from tests.browser.conftest import (
     CHROMIUM,
     REPORTED,
@@ -31,10 +35,18 @@ from tests.browser.conftest import (
     shot,
 )
 from tests.documents_kit import nss_database, pdfsig
-from tests.e2e.conftest import Network, clerk_session, jukinet, running_network
+from tests.e2e.conftest import (
+    Network,
+    card_reader,
+    clerk_session,
+    jukinet,
+    node_id_of,
+    running_network,
+)
 
 CHIYODA = "municipality:131016"
 CLERK_PW = "clerk-password-1"  # what ``clerk_session`` sets
+AUDITOR_PW = "auditor-password-1"
 
 
 def topology(base: int) -> str:
@@ -234,6 +246,12 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         report = pdfsig(nss_database(tmp_path, window.net.layout.ca / "document-ca.pem"), pdf)
         assert "Signature is Valid." in report and "Certificate is Trusted." in report, report
 
+        # The audit trail is for auditors: a clerk is refused in the register's words.
+        page.get_by_role("link", name="操作記録").click()
+        page.get_by_label("操作者の利用者名").fill("clerk")
+        page.get_by_role("button", name="表示").click()
+        expect(page.locator("#operator-error")).to_contain_text("may not read the audit log")
+
         page.get_by_role("button", name="サインアウト").click()
         page.wait_for_url(re.compile(r"/signin$"))
         page.goto(window.url + f"/resident/{code}")
@@ -253,3 +271,45 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         ("web:clerk", "web.signout", "ok"),
     ):  # fmt: skip
         assert entry in rows, entry
+
+
+def add_auditor(home: Path) -> None:
+    """An auditor of the register (``jukinet operator add``), made by its administrator."""
+    layout, node = NetworkLayout(home.parent.parent), node_id_of(home)
+    username, password = (layout.secrets / f"{home.name}.txt").read_text().split()
+    store = open_register(home)
+    try:
+        admin = service.login(store, username, password, card_reader(layout.operator_card(node)))
+        staff.add(store, admin, username="auditor", full_name="監査 担当", role=Role.AUDITOR,
+                  password=AUDITOR_PW, trained_on=date.today(),
+                  pledge_signed_on=date.today())  # fmt: skip
+    finally:
+        store.close()
+
+
+def test_an_auditor_reads_the_clerks_audit_trail(window: WindowNet, browser: Browser) -> None:
+    """R12, R13: an auditor of the register signs in with both factors and reads the
+    clerk's own entries, newest first."""
+    add_auditor(window.home)
+    context, page = new_operator_page(browser)
+    try:
+        page.goto(window.enrol("auditor"))
+        page.get_by_label("パスワード").fill(AUDITOR_PW)
+        page.get_by_role("button", name="カードを登録").click()
+        page.wait_for_url(re.compile(r"/signin\?enrolled=1$"))
+        page.get_by_label("利用者名").fill("auditor")
+        page.get_by_label("パスワード").fill(AUDITOR_PW)
+        page.get_by_role("button", name="次へ").click()
+        page.get_by_role("button", name="カードで確認").click()
+        page.wait_for_url(re.compile(r"/$"))
+        page.get_by_role("link", name="操作記録").click()
+        accessible_in_both_languages(page)
+        page.get_by_label("操作者の利用者名").fill("clerk")
+        page.get_by_role("button", name="表示").click()
+        trail = page.locator("#trail")
+        expect(trail).to_contain_text("web.signin")
+        expect(trail.locator("tbody tr").first).not_to_contain_text("auditor")
+        accessible_in_both_languages(page)
+        shot(page, "window-audit-trail")
+    finally:
+        context.close()

@@ -48,6 +48,14 @@ def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path:
     trusted = ssl.create_default_context(cafile=str(tmp_path / "net" / "ca" / "web-ca.pem"))
     with urllib.request.urlopen(console.group(1) + "signin", context=trusted) as page:
         assert page.status == 200 and "サインイン" in page.read().decode()
+    # The first municipality's window app, its demo clerk and the card's link (docs/ui.md).
+    window = re.search(r"Window app of 東京都千代田区: (https://localhost:\d+/)", text)
+    assert window, text
+    assert re.search(rf"clerk: password \S+; register the operator card once at "
+                     rf"{window.group(1)}enrol/\S+", text), text  # fmt: skip
+    assert "window:municipality:131016 is up" in text
+    with urllib.request.urlopen(window.group(1) + "signin", context=trusted) as page:
+        assert page.status == 200 and "住民記録 窓口" in page.read().decode()
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, rest

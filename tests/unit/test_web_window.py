@@ -19,6 +19,7 @@ from jukinet.errors import (
     RoleNotAllowed,
 )
 from jukinet.nodes.municipality import operators, service, staff
+from jukinet.nodes.municipality.operator_trail import operator_trail
 from jukinet.nodes.municipality.resident_search import find_residents
 from jukinet.nodes.municipality.store import RegisterStore
 from jukinet.web.common.accounts import AccountLocked, Credential
@@ -164,3 +165,22 @@ def test_the_browser_session_is_the_card_until_it_ends() -> None:
     t = idle.new()
     t.user = "clerk"
     assert not BrowserSession(idle, t, "clerk").still_present()
+
+
+def test_an_auditor_reads_an_operators_own_trail_and_a_clerk_may_not(
+    store: RegisterStore, clerk: Session, auditor: Session
+) -> None:
+    """R12, R13: the operator's own entries, newest first, under the CLI's role rules."""
+    service.record_event(store, clerk, arrival(person(born=date(1990, 1, 2))), TODAY)
+    trail = operator_trail(store, auditor, "clerk")
+    assert trail[0].operation == "event.move-in-abroad"
+    assert {e.actor for e in trail} == {"operator:clerk"}
+    assert [e.seq for e in trail] == sorted((e.seq for e in trail), reverse=True)
+    entry = last_audit(store)[0]
+    assert (entry.actor, entry.operation, entry.target) == (
+        "operator:auditor", "audit.operator", "operator clerk",
+    )  # fmt: skip
+    with pytest.raises(RoleNotAllowed, match="may not read the audit log"):
+        operator_trail(store, clerk, "clerk")
+    with pytest.raises(OperatorNotFound):
+        operator_trail(store, auditor, "nobody")

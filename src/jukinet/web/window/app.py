@@ -92,7 +92,7 @@ def create_window_app(home: Path) -> FastAPI:
         accounts=accounts,
         origin=url,
         rp_id=host,
-        nav=(("/", "nav.find"),),
+        nav=(("/", "nav.find"), ("/audit", "nav.audit")),
         audit=audit_entry,
     )
     from jukinet.web.window.routes import router

@@ -18,10 +18,11 @@ from jukinet.domain.checks import parse_date, parse_sex
 from jukinet.domain.copies import CopyOptions
 from jukinet.domain.reasons import reason
 from jukinet.domain.record import Name
-from jukinet.errors import InvalidInput, JukinetError
+from jukinet.errors import AccessDenied, InvalidInput, JukinetError
 from jukinet.nodes.municipality import service
 from jukinet.nodes.municipality.copies import issue_copy
 from jukinet.nodes.municipality.copy_preview import preview_copy
+from jukinet.nodes.municipality.operator_trail import operator_trail
 from jukinet.nodes.municipality.resident_search import find_residents
 from jukinet.web.common.app import page
 from jukinet.web.window.app import Window, clerk_of
@@ -165,5 +166,17 @@ def router(window: Window) -> APIRouter:
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+    @api.get("/audit")
+    async def trail(request: Request, operator: str = "") -> Response:
+        session = clerk_of(window, request)
+        if not operator.strip():
+            return page(request, "audit_trail.html", operator="", errors={})
+        try:
+            entries = await asyncio.to_thread(operator_trail, store, session, operator)
+        except JukinetError as exc:
+            return page(request, "audit_trail.html", status=403 if isinstance(exc, AccessDenied)
+                        else 404, operator=operator, errors={"operator": str(exc)})  # fmt: skip
+        return page(request, "audit_trail.html", operator=operator, errors={}, entries=entries)
 
     return api

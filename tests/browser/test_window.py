@@ -246,6 +246,29 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         report = pdfsig(nss_database(tmp_path, window.net.layout.ca / "document-ca.pem"), pdf)
         assert "Signature is Valid." in report and "Certificate is Trusted." in report, report
 
+        # The head moves out while others stay: refused until a new head is chosen.
+        page.goto(window.url + f"/resident/{code}")
+        page.get_by_role("link", name="転出届を記録する").click()
+        expect(page.get_by_label(re.compile(full_name))).to_be_checked()
+        accessible_in_both_languages(page)
+        page.get_by_label("転出先").fill("大阪府大阪市北区梅田一丁目1番")
+        page.get_by_label("転出（予定）日（YYYY-MM-DD）").fill(date.today().isoformat())
+        page.get_by_role("button", name="記録する").click()
+        expect(page.locator("#new_head-error")).to_have_text(
+            "The head of household leaves while others stay: name the new head of household."
+        )
+        expect(page.get_by_label("転出先")).to_have_value("大阪府大阪市北区梅田一丁目1番")
+        assert axe_violations(page) == [], page.url
+        shot(page, "window-move-out-refused")
+        heir = page.locator("#new_head option", has_text="陽菜").get_attribute("value")
+        assert heir
+        page.get_by_label("新しい世帯主（世帯主が転出するとき）").select_option(heir)
+        page.get_by_role("button", name="記録する").click()
+        page.wait_for_url(re.compile(rf"/resident/{code}\?moved=\d+"))
+        expect(page.get_by_role("status")).to_contain_text("転出を記録しました")
+        expect(page.locator("#record")).to_contain_text("除票")
+        expect(page.locator("#household tr", has_text="陽菜")).to_contain_text("世帯主")
+
         # The audit trail is for auditors: a clerk is refused in the register's words.
         page.get_by_role("link", name="操作記録").click()
         page.get_by_label("操作者の利用者名").fill("clerk")
@@ -268,6 +291,7 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         ("operator:clerk", "resident.history", "ok"), ("operator:clerk", "household.show", "ok"),
         ("operator:clerk", "event.birth", "refused"), ("operator:clerk", "event.birth", "ok"),
         ("operator:clerk", "copy.preview", "ok"), ("operator:clerk", "copy.issue", "ok"),
+        ("operator:clerk", "event.move-out", "refused"), ("operator:clerk", "event.move-out", "ok"),
         ("web:clerk", "web.signout", "ok"),
     ):  # fmt: skip
         assert entry in rows, entry

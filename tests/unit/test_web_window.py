@@ -148,6 +148,23 @@ def test_a_refusal_is_shown_next_to_the_field_it_names(sentence: str, field: str
     assert field_of(EventRefused(sentence)) == field
 
 
+@pytest.mark.parametrize(
+    ("sentence", "field"),
+    [
+        ("A move-out needs the destination (転出先).", "destination"),
+        ("A move-out is notified at most 14 days before the planned date.", "moved"),
+        ("The head of household leaves while others stay: name the new head of household.",
+         "new_head"),
+        ("All persons of this event must belong to the same household.", "persons"),
+        ("The same person is named twice.", "persons"),
+        ("The notification date (2999-01-01) is in the future.", "notified"),
+    ],
+)  # fmt: skip
+def test_a_move_out_refusal_is_shown_next_to_its_field(sentence: str, field: str) -> None:
+    assert field_of(EventRefused(sentence), "move-out") == field
+    assert field_of(ResidentNotFound("No resident holds code 1."), "move-out") == "persons"
+
+
 def test_a_missing_parent_is_the_parent_fields() -> None:
     assert field_of(ResidentNotFound("No resident of this municipality holds code 1.")) == "parent"
 

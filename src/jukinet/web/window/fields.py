@@ -29,12 +29,28 @@ _NAMED = (
 )
 
 
-def field_of(exc: JukinetError) -> str | None:
-    """The field of the birth form ``exc`` is about, or None (then: the whole form)."""
+MOVE_OUT_FIELDS = ("persons", "destination", "abroad", "moved", "new_head", "notified")
+
+_MOVE_OUT_NAMED = (
+    ("destination", "destination"),
+    ("14 days", "moved"),
+    ("cannot move out before", "moved"),
+    ("notification", "notified"),
+    ("head", "new_head"),
+    ("household", "persons"),
+    ("twice", "persons"),
+    ("no person", "persons"),
+    ("code", "persons"),
+)
+
+
+def field_of(exc: JukinetError, form: str = "birth") -> str | None:
+    """The field of the form (``birth`` or ``move-out``) ``exc`` is about, or None (then:
+    the whole form)."""
     if isinstance(exc, (ResidentNotFound, InvalidResidentCode)):
-        return "parent"
+        return "parent" if form == "birth" else "persons"
     text = exc.message
-    for words, field in _NAMED:
+    for words, field in _NAMED if form == "birth" else _MOVE_OUT_NAMED:
         if words in text:
             return field
     return None

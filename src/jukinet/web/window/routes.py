@@ -56,7 +56,7 @@ def router(window: Window) -> APIRouter:
         return page(request, "find.html", found=found, **context)
 
     @api.get("/resident/{code}")
-    async def resident(request: Request, code: str, born: str = "") -> Response:
+    async def resident(request: Request, code: str, born: str = "", moved: str = "") -> Response:
         session = clerk_of(window, request)
         try:
             record = await asyncio.to_thread(service.show_resident, store, session, code)
@@ -68,7 +68,7 @@ def router(window: Window) -> APIRouter:
             return page(request, "find.html", status=404, code=code, name="", born="",
                         errors={"code": str(exc)})  # fmt: skip
         return page(request, "resident.html", record=record, versions=versions,
-                    household=household, born_event=born,
+                    household=household, born_event=born, moved_event=moved,
                     reason_name=lambda c: reason(c).name_ja)  # fmt: skip
 
     @api.get("/birth")
@@ -166,6 +166,64 @@ def router(window: Window) -> APIRouter:
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+    async def move_out_page(
+        request: Request, code: str, values: dict[str, Any], errors: dict[str, str],
+        status: int = 200,
+    ) -> Response:  # fmt: skip
+        session = clerk_of(window, request)
+        record = await asyncio.to_thread(service.show_resident, store, session, code)
+        household = await asyncio.to_thread(
+            service.show_household, store, session, record.household_id
+        )
+        return page(request, "move_out.html", status=status, record=record,
+                    household=household, values=values, errors=errors,
+                    focus=next(iter(errors), ""))  # fmt: skip
+
+    @api.get("/resident/{code}/move-out")
+    async def move_out_form(request: Request, code: str) -> Response:
+        values = {"persons": [code.strip()], "destination": "", "abroad": "", "moved": "",
+                  "new_head": "", "notified": ""}  # fmt: skip
+        try:
+            return await move_out_page(request, code, values, {})
+        except JukinetError as exc:
+            return page(request, "find.html", status=404, code=code, name="", born="",
+                        errors={"code": str(exc)})  # fmt: skip
+
+    @api.post("/resident/{code}/move-out")
+    async def move_out(
+        request: Request, code: str, persons: list[str] = Form([]),
+        destination: str = Form(""), abroad: str = Form(""), moved: str = Form(""),
+        new_head: str = Form(""), notified: str = Form(""),
+    ) -> Response:  # fmt: skip
+        session = clerk_of(window, request)
+        values = {"persons": persons, "destination": destination, "abroad": abroad,
+                  "moved": moved, "new_head": new_head, "notified": notified}  # fmt: skip
+        parsing: list[str] = []
+
+        def build() -> ev.Event:
+            parsing[:] = ["moved"]
+            on = parse_date(moved.strip())
+            parsing[:] = ["notified"]
+            told = parse_date(notified.strip()) if notified.strip() else date.today()
+            parsing.clear()
+            head = new_head.strip() or None
+            return ev.MoveOut(tuple(persons), destination, bool(abroad), on, told, head)
+
+        def record() -> service.Receipt:
+            # As ``jukinet event move-out``: a form that does not parse is an audited refusal.
+            with service.audited(store, session.actor, "event.move-out", "new"):
+                event = build()
+            return service.record_event(store, session, event, date.today())
+
+        try:
+            receipt = await asyncio.to_thread(record)
+        except JukinetError as exc:
+            field = parsing[0] if parsing else field_of(exc, "move-out")
+            return await move_out_page(request, code, values, {field or "form": str(exc)},
+                                       status=422)  # fmt: skip
+        return RedirectResponse(f"/resident/{code.strip()}?moved={receipt.event_id}",
+                                status_code=303)  # fmt: skip
 
     @api.get("/audit")
     async def trail(request: Request, operator: str = "") -> Response:

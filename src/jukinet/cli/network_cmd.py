@@ -61,6 +61,11 @@ def init(
     console_port: int | None = typer.Option(
         None, min=1024, max=65535, help="The network console's HTTPS port (default: a free one)."
     ),
+    windows: bool = typer.Option(
+        True,
+        "--windows/--no-windows",
+        help="Give each municipality a window app (its own port; `network up` serves it).",
+    ),
 ) -> None:
     """Create the CA, every node's key, certificate, configuration and database."""
     with Places() as places:
@@ -73,6 +78,7 @@ def init(
             report=lambda line: console.print(f"  {line}"),
             directory_lifetime=directory_lifetime,
             console_port=console_port,
+            windows=windows,
         )
     write_topology(layout, topology)
     console.print(f"Network {topo.name!r} created in {directory}: {len(topo.nodes())} nodes.")
@@ -114,6 +120,7 @@ def _up(layout: NetworkLayout) -> None:
     if console_port is not None:
         services.append(Child(CONSOLE, home, ("web", "serve")))
     windows = window_urls(layout, topo)
+    window_ports = {m: int(url.rstrip("/").rsplit(":", 1)[1]) for m, url in windows.items()}
     services += [Child(window_service(m), layout.node(m), ("window", "serve")) for m in windows]
 
     def healthy(name: str) -> bool:
@@ -121,8 +128,7 @@ def _up(layout: NetworkLayout) -> None:
             return _listening(topo.national.host, console_port or 0)
         if name.startswith("window:"):
             m = name.removeprefix("window:")
-            port = int(windows[m].rsplit(":", 1)[1].rstrip("/"))
-            return _listening(specs[m].host, port)
+            return _listening(specs[m].host, window_ports[m])
         return asyncio.run(monitor.healthy(layout, specs[name]))
 
     supervisor = Supervisor(layout, list(specs), healthy=healthy, services=services)

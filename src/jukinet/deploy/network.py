@@ -157,6 +157,7 @@ def init_network(
     legal_table: LegalTable | None = None,
     directory_lifetime: float = DIRECTORY_LIFETIME,
     console_port: int | None = None,
+    windows: bool = True,
 ) -> NetworkLayout:
     """Create the whole network of ``topology`` under ``root`` (which must not hold one).
 
@@ -165,6 +166,9 @@ def init_network(
 
     ``console_port`` is the national node's network console's HTTPS port (docs/ui.md);
     default: a free one on this machine, drawn as local networks' ports are.
+
+    ``windows``: each municipality gets a window app (docs/ui.md), with a free port of
+    its own; ``network up`` runs one more process per municipality for it.
 
     ``legal_table`` (default: the shipped one, which every new node uses) decides which
     node each agency calls.
@@ -269,7 +273,8 @@ def init_network(
             )
             finish(home, m, cfg, topology.prefecture_of(m.code).url)
             card_keys.make_window(home, m.code, card_issuers[m.code], terminal_ca, issuer_publics)
-            _window(web_ca, topology.name, home, m, _window_port(window_ports))
+            if windows:
+                _window(web_ca, topology.name, home, m, _window_port(window_ports))
             write_secret(
                 layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n"
             )

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 
 from jukinet import config
 from jukinet.audit import log as audit
-from jukinet.documents.signing import DocumentSigner
 from jukinet.domain.access import Session
 from jukinet.domain.copies import Issuer
 from jukinet.errors import ConfigurationError
@@ -26,17 +26,29 @@ from jukinet.web.common.site import Site
 from jukinet.web.window.accounts import WindowAccounts
 from jukinet.web.window.messages import WINDOW
 
+if TYPE_CHECKING:
+    from jukinet.documents.signing import DocumentSigner
+
 CERT_FILE, KEY_FILE = "window.pem", "window.key"
 HERE = Path(__file__).parent
 
 
-@dataclass(frozen=True)
+@dataclass
 class Window:
     home: Path
     store: RegisterStore
     accounts: WindowAccounts
-    signer: DocumentSigner
     issuer: Issuer
+    _signer: DocumentSigner | None = None
+
+    def signer(self) -> DocumentSigner:
+        """The municipality's document signer, loaded at the first copy: pyHanko and
+        the signing key stay out of a window process that issues none (≈20 MB)."""
+        if self._signer is None:
+            from jukinet.documents import signing  # here, not at start: see above
+
+            self._signer = signing.DocumentSigner.load(self.home)
+        return self._signer
 
 
 class BrowserSession:
@@ -84,7 +96,7 @@ def create_window_app(home: Path) -> FastAPI:
     def audit_entry(actor: str, action: str, target: str, outcome: str, detail: str) -> None:
         store.audit_alone(audit.Draft(actor, action, target, outcome, detail))
 
-    window = Window(home, store, accounts, DocumentSigner.load(home), issuer_of(cfg, store))
+    window = Window(home, store, accounts, issuer_of(cfg, store))
     site = Site(
         name="window.title",
         catalogue=Catalogue(COMMON, WINDOW),

@@ -20,7 +20,7 @@ from jukinet.domain.reasons import reason
 from jukinet.domain.record import Name
 from jukinet.errors import AccessDenied, InvalidInput, JukinetError
 from jukinet.nodes.municipality import service
-from jukinet.nodes.municipality.copies import issue_copy
+from jukinet.nodes.municipality.copies import IssuedCopy, issue_copy
 from jukinet.nodes.municipality.copy_preview import preview_copy
 from jukinet.nodes.municipality.operator_trail import operator_trail
 from jukinet.nodes.municipality.resident_search import find_residents
@@ -150,13 +150,16 @@ def router(window: Window) -> APIRouter:
     ) -> Response:  # fmt: skip
         session = clerk_of(window, request)
         options = _options(household, relationship, domicile, with_code)
-        from jukinet.documents.render import render_copy
+
+        def issue() -> IssuedCopy:
+            # In the worker thread: the first copy loads the signer (pyHanko) there.
+            from jukinet.documents.render import render_copy
+
+            return issue_copy(store, session, window.signer(), window.issuer, code, options,
+                              date.today(), render_copy)  # fmt: skip
 
         try:
-            issued = await asyncio.to_thread(
-                issue_copy, store, session, window.signer, window.issuer, code, options,
-                date.today(), render_copy,
-            )  # fmt: skip
+            issued = await asyncio.to_thread(issue)
         except JukinetError as exc:
             return page(request, "find.html", status=422, code=code, name="", born="",
                         errors={"code": str(exc)})  # fmt: skip

@@ -162,12 +162,12 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         page.goto(window.enrol("clerk"))
         expect(page.locator("h1")).to_have_text("操作者カードの登録")
         accessible_in_both_languages(page)
-        page.locator("#password").focus()  # where the page puts it (autofocus)
+        assert page.evaluate("document.activeElement.id") == "password"  # autofocus
         page.keyboard.type(CLERK_PW)
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/signin\?enrolled=1$"))
         accessible_in_both_languages(page)
-        page.locator("#username").focus()
+        assert page.evaluate("document.activeElement.id") == "username"  # autofocus
         page.keyboard.type("clerk")
         page.keyboard.press("Tab")
         page.keyboard.type(CLERK_PW)
@@ -175,7 +175,7 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         page.wait_for_url(re.compile(r"/signin/card$"))
         accessible_in_both_languages(page)
         shot(page, "window-signin-card")
-        page.locator("#card-signin").focus()
+        assert page.evaluate("document.activeElement.id") == "card-signin"  # autofocus
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/$"))
 
@@ -198,7 +198,7 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         page.get_by_role("link", name="出生届を記録する（この住民の子）").click()
         expect(page.get_by_label("親の住民票コード")).to_have_value(code)
         accessible_in_both_languages(page)
-        page.get_by_label("子の氏").focus()
+        assert page.evaluate("document.activeElement.id") == "family_name"  # autofocus
         child_born = date.today().replace(day=1).isoformat()
         for text in (full_name.split()[0], "陽菜", "やまだ", "ヒナ"):
             page.keyboard.type(text)

@@ -269,6 +269,19 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         expect(page.locator("#record")).to_contain_text("除票")
         expect(page.locator("#household tr", has_text="陽菜")).to_contain_text("世帯主")
 
+        # The death form of the new head: a date in the future is refused under its field.
+        page.locator("#household tr", has_text="陽菜").get_by_role("link").click()
+        page.get_by_role("link", name="死亡届を記録する").click()
+        accessible_in_both_languages(page)
+        assert page.evaluate("document.activeElement.id") == "died"  # autofocus
+        page.keyboard.type("2999-01-01")
+        page.keyboard.press("Enter")
+        expect(page.locator("#died-error")).to_have_text(
+            "The date of death (2999-01-01) is in the future."
+        )
+        assert axe_violations(page) == [], page.url
+        shot(page, "window-death-refused")
+
         # The audit trail is for auditors: a clerk is refused in the register's words.
         page.get_by_role("link", name="操作記録").click()
         page.get_by_label("操作者の利用者名").fill("clerk")

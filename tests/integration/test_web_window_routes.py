@@ -10,6 +10,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -19,13 +20,13 @@ from fastapi import FastAPI
 from jukinet.deploy.network import init_network
 from jukinet.deploy.seeding import seed_all
 from jukinet.network.topology import free_port_block, load_topology
-from jukinet.nodes.municipality import operators
+from jukinet.nodes.municipality import operators, service
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.seed.places import Places
 from jukinet.web.common.sessions import COOKIE
 from jukinet.web.window.app import create_window_app
 from tests import asgi
-from tests.helpers import counts
+from tests.helpers import TODAY, arrival, card_session, counts, person
 
 CHIYODA = "municipality:131016"
 
@@ -131,3 +132,26 @@ def test_a_bad_code_and_a_role_that_may_not_read_are_one_sentence_each(
     admin = counter.signed_in("admin")  # an administrator reads no record (R10)
     refused = counter.go(admin, "GET", "/?name=%E5%B1%B1%E7%94%B0&born=1980-01-01")
     assert refused.status == 422 and "may not read a resident record" in _text(refused)
+
+
+def test_a_death_refused_under_its_field_then_recorded(counter: Counter) -> None:
+    """R1, R12: the death form records through ``service.record_event``, as ``jukinet
+    event death``; the record becomes 除票."""
+    store = open_register(counter.home)
+    try:
+        clerk = card_session(store, "clerk")
+        receipt = service.record_event(store, clerk, arrival(person(born=date(1950, 2, 3))), TODAY)
+    finally:
+        store.close()
+    code = str(receipt.records[0].resident_code)
+    cookie = counter.signed_in("clerk")
+    assert 'id="died"' in _text(counter.go(cookie, "GET", f"/resident/{code}/death"))
+    future = counter.go(cookie, "POST", f"/resident/{code}/death", {"died": "2999-01-01"})
+    assert future.status == 422
+    assert re.search(r'id="died-error"[^>]*>The date of death \(2999-01-01\) is in the future',
+                     _text(future))  # fmt: skip
+    done = counter.go(cookie, "POST", f"/resident/{code}/death", {"died": TODAY.isoformat()})
+    assert done.status == 303
+    assert done.headers["location"].startswith(f"/resident/{code}?died=")
+    shown = _text(counter.go(cookie, "GET", f"/resident/{code}"))
+    assert "除票" in shown and f"/resident/{code}/death" not in shown

@@ -165,6 +165,20 @@ def test_a_move_out_refusal_is_shown_next_to_its_field(sentence: str, field: str
     assert field_of(ResidentNotFound("No resident holds code 1."), "move-out") == "persons"
 
 
+@pytest.mark.parametrize(
+    ("sentence", "field"),
+    [
+        ("The date of death (2999-01-01) is in the future.", "died"),
+        ("The date of death is before the date of birth.", "died"),
+        ("The head of household leaves while others stay: name the new head of household.",
+         "new_head"),
+        ("The notification (2020-01-01) cannot precede the event (2021-01-01).", "notified"),
+    ],
+)  # fmt: skip
+def test_a_death_refusal_is_shown_next_to_its_field(sentence: str, field: str) -> None:
+    assert field_of(EventRefused(sentence), "death") == field
+
+
 def test_a_missing_parent_is_the_parent_fields() -> None:
     assert field_of(ResidentNotFound("No resident of this municipality holds code 1.")) == "parent"
 

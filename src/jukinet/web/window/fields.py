@@ -44,13 +44,26 @@ _MOVE_OUT_NAMED = (
 )
 
 
+DEATH_FIELDS = ("died", "new_head", "notified")
+
+_DEATH_NAMED = (
+    ("date of death", "died"),
+    ("became a resident on", "died"),
+    ("notification", "notified"),
+    ("head", "new_head"),
+)
+
+_FORMS = {"birth": _NAMED, "move-out": _MOVE_OUT_NAMED, "death": _DEATH_NAMED}
+_PERSON_FIELD = {"birth": "parent", "move-out": "persons", "death": "form"}
+
+
 def field_of(exc: JukinetError, form: str = "birth") -> str | None:
-    """The field of the form (``birth`` or ``move-out``) ``exc`` is about, or None (then:
-    the whole form)."""
+    """The field of the form (``birth``, ``move-out``, ``death``) ``exc`` is about, or
+    None (then: the whole form)."""
     if isinstance(exc, (ResidentNotFound, InvalidResidentCode)):
-        return "parent" if form == "birth" else "persons"
+        return _PERSON_FIELD[form]
     text = exc.message
-    for words, field in _NAMED if form == "birth" else _MOVE_OUT_NAMED:
+    for words, field in _FORMS[form]:
         if words in text:
             return field
     return None

@@ -56,7 +56,9 @@ def router(window: Window) -> APIRouter:
         return page(request, "find.html", found=found, **context)
 
     @api.get("/resident/{code}")
-    async def resident(request: Request, code: str, born: str = "", moved: str = "") -> Response:
+    async def resident(
+        request: Request, code: str, born: str = "", moved: str = "", died: str = ""
+    ) -> Response:
         session = clerk_of(window, request)
         try:
             record = await asyncio.to_thread(service.show_resident, store, session, code)
@@ -69,6 +71,7 @@ def router(window: Window) -> APIRouter:
                         errors={"code": str(exc)})  # fmt: skip
         return page(request, "resident.html", record=record, versions=versions,
                     household=household, born_event=born, moved_event=moved,
+                    died_event=died,
                     reason_name=lambda c: reason(c).name_ja)  # fmt: skip
 
     @api.get("/birth")
@@ -226,6 +229,58 @@ def router(window: Window) -> APIRouter:
             return await move_out_page(request, code, values, {field or "form": str(exc)},
                                        status=422)  # fmt: skip
         return RedirectResponse(f"/resident/{code.strip()}?moved={receipt.event_id}",
+                                status_code=303)  # fmt: skip
+
+    async def death_page(
+        request: Request, code: str, values: dict[str, str], errors: dict[str, str],
+        status: int = 200,
+    ) -> Response:  # fmt: skip
+        session = clerk_of(window, request)
+        record = await asyncio.to_thread(service.show_resident, store, session, code)
+        household = await asyncio.to_thread(
+            service.show_household, store, session, record.household_id
+        )
+        return page(request, "death.html", status=status, record=record, household=household,
+                    values=values, errors=errors, focus=next(iter(errors), ""))  # fmt: skip
+
+    @api.get("/resident/{code}/death")
+    async def death_form(request: Request, code: str) -> Response:
+        try:
+            return await death_page(request, code, {"died": "", "new_head": "", "notified": ""}, {})
+        except JukinetError as exc:
+            return page(request, "find.html", status=404, code=code, name="", born="",
+                        errors={"code": str(exc)})  # fmt: skip
+
+    @api.post("/resident/{code}/death")
+    async def death(
+        request: Request, code: str, died: str = Form(""), new_head: str = Form(""),
+        notified: str = Form(""),
+    ) -> Response:  # fmt: skip
+        session = clerk_of(window, request)
+        values = {"died": died, "new_head": new_head, "notified": notified}
+        parsing: list[str] = []
+
+        def build() -> ev.Event:
+            parsing[:] = ["died"]
+            on = parse_date(died.strip())
+            parsing[:] = ["notified"]
+            told = parse_date(notified.strip()) if notified.strip() else date.today()
+            parsing.clear()
+            return ev.Death(code.strip(), on, told, new_head.strip() or None)
+
+        def record() -> service.Receipt:
+            # As ``jukinet event death``: a form that does not parse is an audited refusal.
+            with service.audited(store, session.actor, "event.death", code.strip()):
+                event = build()
+            return service.record_event(store, session, event, date.today())
+
+        try:
+            receipt = await asyncio.to_thread(record)
+        except JukinetError as exc:
+            field = parsing[0] if parsing else field_of(exc, "death")
+            return await death_page(request, code, values, {field or "form": str(exc)},
+                                    status=422)  # fmt: skip
+        return RedirectResponse(f"/resident/{code.strip()}?died={receipt.event_id}",
                                 status_code=303)  # fmt: skip
 
     @api.get("/audit")

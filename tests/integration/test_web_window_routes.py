@@ -126,6 +126,8 @@ def test_a_bad_code_and_a_role_that_may_not_read_are_one_sentence_each(
     counter: Counter,
 ) -> None:
     cookie = counter.signed_in("clerk")
+    by_code = counter.go(cookie, "GET", "/?code=%2F%2Fexample.com")
+    assert by_code.status == 303 and by_code.headers["location"] == "/resident/%2F%2Fexample.com"
     bad = counter.go(cookie, "GET", "/resident/12")
     assert bad.status == 404 and 'id="code-error"' in _text(bad)
     assert "Traceback" not in _text(bad)

@@ -1,7 +1,8 @@
 """The window's pages. Each calls the service function the CLI's command calls
 (``service.show_resident``/``resident_history``/``show_household`` as ``jukinet resident``
-and ``household``, ``service.record_event`` as ``jukinet event``, ``copies.issue_copy``
-as ``jukinet copy issue``), so each read and write leaves the CLI's audit entry; a
+and ``household``, ``service.record_event`` as ``jukinet event birth/move-out/death``,
+``copies.issue_copy`` as ``jukinet copy issue``, ``operator_trail`` with the permission of
+``jukinet audit show``), so each read and write leaves the CLI's audit entry; a
 refusal is the domain's own sentence, next to the field it concerns (``fields.py``)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -38,7 +40,7 @@ def router(window: Window) -> APIRouter:
         session = clerk_of(window, request)
         context: dict[str, Any] = {"code": code, "name": name, "born": born}
         if code.strip():
-            return RedirectResponse(f"/resident/{code.strip()}", status_code=303)
+            return RedirectResponse(f"/resident/{quote(code.strip(), safe='')}", status_code=303)
         if not (name.strip() or born.strip()):
             return page(request, "find.html", **context)
         try:

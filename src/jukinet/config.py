@@ -85,6 +85,10 @@ class NetworkSettings(BaseModel):
     portal_port: int | None = Field(default=None, ge=1, le=65535)
     portal_host: str = "localhost"
     portal_card_agent: str = "http://127.0.0.1:47315"
+    # A municipality's window app (docs/ui.md, "The window app"): its own HTTPS port for
+    # the municipality's terminals, and the host name their browsers use.
+    window_port: int | None = Field(default=None, ge=1, le=65535)
+    window_host: str = "localhost"
 
 
 class NodeConfig(BaseModel):
@@ -198,6 +202,7 @@ def write(config: NodeConfig) -> None:
             "firewall_sources",
             "console_port",
             "portal_port",
+            "window_port",
         }  # when set
         document["network"] = {k: v for k, v in config.network.model_dump().items()
                                if v not in (None, [], {}) or k not in unset}  # fmt: skip

@@ -55,6 +55,14 @@ def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path:
     assert "portal:131016 is up" in text
     with urllib.request.urlopen(portal.group(1) + "signin", context=trusted) as page:
         assert page.status == 200 and "マイナンバーカードでサインイン" in page.read().decode()
+    # The first municipality's window app, its demo clerk and the card's link (docs/ui.md).
+    window = re.search(r"Window app of 東京都千代田区: (https://localhost:\d+/)", text)
+    assert window, text
+    assert re.search(rf"clerk: password \S+; register the operator card once at "
+                     rf"{window.group(1)}enrol/\S+", text), text  # fmt: skip
+    assert "window:municipality:131016 is up" in text
+    with urllib.request.urlopen(window.group(1) + "signin", context=trusted) as page:
+        assert page.status == 200 and "住民記録 窓口" in page.read().decode()
     # The pension fund's agency console, its member of staff and their link (docs/ui.md).
     agency = re.search(r"Agency console \(日本年金機構.*?\): (https://localhost:\d+/)", text)
     assert agency, text

@@ -87,6 +87,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "ids": LazyCommand("ids_cmd", "app", "Intrusion detection: alerts, the hotlist (R7)."),
     "web": LazyCommand("web_cmd", "app", "The network console (web)."),
     "portal": LazyCommand("portal_cmd", "app", "A municipality's resident portal (web)."),
+    "window": LazyCommand("window_cmd", "app", "The municipality's window app (web)."),
     "report": LazyCommand("report_cmd", "app", "Reports for the advisory committee (R25)."),
     "identity": LazyCommand(
         "identity_cmd", "app", "Identity information of this node: load, retention."

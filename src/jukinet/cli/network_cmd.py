@@ -62,6 +62,11 @@ def init(
     console_port: int | None = typer.Option(
         None, min=1024, max=65535, help="The network console's HTTPS port (default: a free one)."
     ),
+    windows: bool = typer.Option(
+        True,
+        "--windows/--no-windows",
+        help="Give each municipality a window app (its own port; `network up` serves it).",
+    ),
 ) -> None:
     """Create the CA, every node's key, certificate, configuration and database."""
     with Places() as places:
@@ -74,6 +79,7 @@ def init(
             report=lambda line: console.print(f"  {line}"),
             directory_lifetime=directory_lifetime,
             console_port=console_port,
+            windows=windows,
         )
     write_topology(layout, topology)
     console.print(f"Network {topo.name!r} created in {directory}: {len(topo.nodes())} nodes.")
@@ -120,6 +126,9 @@ def _up(layout: NetworkLayout) -> None:
     portals = _portals(layout, topo)
     services.extend(Child(name, layout.node(m.node_id), ("portal", "serve"))
                     for name, (m, _port) in portals.items())  # fmt: skip
+    windows = window_urls(layout, topo)
+    window_ports = {m: int(url.rstrip("/").rsplit(":", 1)[1]) for m, url in windows.items()}
+    services += [Child(window_service(m), layout.node(m), ("window", "serve")) for m in windows]
 
     def healthy(name: str) -> bool:
         if name == CONSOLE:
@@ -129,6 +138,9 @@ def _up(layout: NetworkLayout) -> None:
         if name in portals:
             spec, port = portals[name]
             return _listening(spec.host, port)
+        if name.startswith("window:"):
+            m = name.removeprefix("window:")
+            return _listening(specs[m].host, window_ports[m])
         return asyncio.run(monitor.healthy(layout, specs[name]))
 
     supervisor = Supervisor(layout, list(specs), healthy=healthy, services=services)
@@ -146,6 +158,7 @@ def _up(layout: NetworkLayout) -> None:
                 f"\nResident portal of {m.name}: {portal_url(layout.node(m.node_id))}"
                 for m, _port in portals.values()
             )
+            + "".join(f"\nWindow app of {m}: {url}" for m, url in windows.items())
         ),
     )
 
@@ -178,6 +191,21 @@ def _portals(layout: NetworkLayout, topo: Topology) -> dict[str, tuple[NodeSpec,
         net = config.load(layout.node(m.node_id)).network
         if net is not None and net.portal_port is not None:
             found[f"portal:{m.code}"] = (m, net.portal_port)
+    return found
+
+
+def window_service(municipality: str) -> str:
+    """The supervisor's name of a municipality's window app (docs/ui.md)."""
+    return f"window:{municipality}"
+
+
+def window_urls(layout: NetworkLayout, topo: Topology) -> dict[str, str]:
+    """Where each municipality's window app is (docs/ui.md, "The window app"), by node id."""
+    found: dict[str, str] = {}
+    for m in topo.municipalities:
+        net = config.load(layout.node(m.node_id)).network
+        if net is not None and net.window_port is not None:
+            found[m.node_id] = f"https://{net.window_host}:{net.window_port}/"
     return found
 
 
@@ -454,6 +482,7 @@ def demo(
     _demo_console(layout, topo)
     _demo_agency_console(layout, topo)
     _demo_portal(layout, topo)
+    _demo_window(layout, topo)
     first = topo.municipalities[0]
     clerk = (layout.secrets / f"{folder_name(first.node_id)}-clerk.txt").read_text().split()
     pension = layout.client("agency:pension-fund")
@@ -527,3 +556,20 @@ def _demo_portal(layout: NetworkLayout, topo: Topology) -> None:
         f"`card-agent --allow-origin {url.rstrip('/')}`; docs/ui.md)",
         soft_wrap=True,
     )
+
+
+def _demo_window(layout: NetworkLayout, topo: Topology) -> None:
+    """The first municipality's window app (docs/ui.md): where it is, its demo clerk's
+    password, and a one-time link to register the clerk's operator card."""
+    from jukinet.cli.window_cmd import enrol_operator
+
+    first = topo.municipalities[0]
+    url = window_urls(layout, topo).get(first.node_id)
+    if url is None:
+        return
+    secret = layout.secrets / f"{folder_name(first.node_id)}-clerk.txt"
+    clerk, password = secret.read_text().split()
+    link = enrol_operator(layout.node(first.node_id), clerk)
+    console.print(f"Window app of {first.name}: {url}  (the same web CA)", soft_wrap=True)
+    console.print(f"  {clerk}: password {password}; register the operator card once at {link}",
+                  soft_wrap=True)  # fmt: skip

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -157,6 +158,7 @@ def init_network(
     legal_table: LegalTable | None = None,
     directory_lifetime: float = DIRECTORY_LIFETIME,
     console_port: int | None = None,
+    windows: bool = True,
 ) -> NetworkLayout:
     """Create the whole network of ``topology`` under ``root`` (which must not hold one).
 
@@ -165,6 +167,9 @@ def init_network(
 
     ``console_port`` is the national node's network console's HTTPS port (docs/ui.md);
     default: a free one on this machine, drawn as local networks' ports are.
+
+    ``windows``: each municipality gets a window app (docs/ui.md), with a free port of
+    its own; ``network up`` runs one more process per municipality for it.
 
     ``legal_table`` (default: the shipped one, which every new node uses) decides which
     node each agency calls.
@@ -239,7 +244,8 @@ def init_network(
     finish(home, n, cfg, "")
     web_ca = web_pki.create_web_ca(topology.name)
     web_pki.save_web_ca(web_ca, layout.ca)
-    _console(web_ca, topology.name, home, n, console_port or free_port_block(1))
+    console_port = console_port or free_port_block(1)
+    _console(web_ca, topology.name, home, n, console_port)
     report(f"national node {n.name}")
     national_store = national.open_node(home)
     try:
@@ -251,6 +257,7 @@ def init_network(
             finish(home, p, cfg, n.url)
             report(f"prefecture {p.code} {p.name}")
         layout.secrets.mkdir(mode=0o700, exist_ok=True)
+        app_ports: set[int] = {console_port, *(s.port for s in topology.nodes())}
         for m in topology.municipalities:
             home = layout.node(m.node_id)
             password = secrets.token_urlsafe(12)
@@ -267,7 +274,9 @@ def init_network(
             )
             finish(home, m, cfg, topology.prefecture_of(m.code).url)
             card_keys.make_window(home, m.code, card_issuers[m.code], terminal_ca, issuer_publics)
-            _portal(web_ca, topology.name, home, m, free_port_block(1))
+            _web_app("portal", web_ca, topology.name, home, m, _app_port(app_ports))
+            if windows:
+                _web_app("window", web_ca, topology.name, home, m, _app_port(app_ports))
             write_secret(
                 layout.secrets / f"{m.node_id.replace(':', '-')}.txt", f"{ADMIN} {password}\n"
             )
@@ -363,14 +372,33 @@ def _console(ca: web_pki.WebCA, network: str, home: Path, spec: NodeSpec, port: 
     config.write(cfg.model_copy(update={"network": network_settings}))
 
 
-def _portal(ca: web_pki.WebCA, network: str, home: Path, spec: NodeSpec, port: int) -> None:
-    """A municipality's resident portal (docs/ui.md, "The resident portal"): its own port
-    and server certificate from the web CA, as the national node's console has."""
+def _web_app(
+    app: Literal["portal", "window"],
+    ca: web_pki.WebCA,
+    network: str,
+    home: Path,
+    spec: NodeSpec,
+    port: int,
+) -> None:
+    """One of a municipality's web interfaces (docs/ui.md): its resident portal
+    (``portal``) or its window app for the municipality's terminals (``window``), each
+    with its own port and server certificate from the web CA, as the network console has
+    (``_console``): ``<app>.pem``/``<app>.key`` in the node's home, ``<app>_port`` and
+    ``<app>_host`` in its settings."""
     cfg = config.load(home)
     assert cfg.network is not None
     host = "localhost" if spec.host in ("127.0.0.1", "::1", "localhost") else spec.host
     key, cert = web_pki.issue_web_certificate(ca, network, [host])
-    save_private_key(home / "portal.key", key)
-    (home / "portal.pem").write_bytes(_pem(cert))
-    network_settings = cfg.network.model_copy(update={"portal_port": port, "portal_host": host})
+    save_private_key(home / f"{app}.key", key)
+    (home / f"{app}.pem").write_bytes(_pem(cert))
+    update = {f"{app}_port": port, f"{app}_host": host}
+    network_settings = cfg.network.model_copy(update=update)
     config.write(cfg.model_copy(update={"network": network_settings}))
+
+
+def _app_port(taken: set[int]) -> int:
+    """A free port for a web interface that no node nor other app of the network has."""
+    while (port := free_port_block(1)) in taken:
+        pass
+    taken.add(port)
+    return port

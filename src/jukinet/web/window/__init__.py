@@ -1,0 +1,1 @@
+"""The window app of a municipality node (docs/ui.md, "The window app")."""

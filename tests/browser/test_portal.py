@@ -64,6 +64,7 @@ from tests.e2e.faults import wait_for
 from tests.helpers import TODAY, arrival, person
 from tests.integration.card.agent_kit import running_agent
 from tests.integration.card.conftest import SLOT_READER, pcscd_or_fail
+from tests.topologies import PENSION_FUND, three_nodes
 
 CHIYODA = "municipality:131016"
 PIN = "2580"
@@ -71,22 +72,7 @@ PINS = CardPins(jpki_auth=PIN, jpki_sign="SIGNPASS1", resident="5678", municipal
 
 
 def topology(base: int) -> str:
-    return f"""
-[network]
-name = "e2e-portal"
-[national]
-port = {base}
-[[prefectures]]
-code = "130001"
-port = {base + 1}
-[[municipalities]]
-code = "131016"
-port = {base + 2}
-residents = 5
-[[agencies]]
-code = "pension-fund"
-name = "日本年金機構"
-"""
+    return three_nodes(base, "e2e-portal", residents=5, agencies=[PENSION_FUND])
 
 
 @dataclass

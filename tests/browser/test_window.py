@@ -43,6 +43,7 @@ from tests.e2e.conftest import (
     node_id_of,
     running_network,
 )
+from tests.topologies import three_nodes
 
 CHIYODA = "municipality:131016"
 CLERK_PW = "clerk-password-1"  # what ``clerk_session`` sets
@@ -51,19 +52,7 @@ AUDITOR_PW = "auditor-password-1"
 
 def topology(base: int) -> str:
     """The small network, with a few residents in Chiyoda to find."""
-    return f"""
-[network]
-name = "e2e-window"
-[national]
-port = {base}
-[[prefectures]]
-code = "130001"
-port = {base + 1}
-[[municipalities]]
-code = "131016"
-port = {base + 2}
-residents = 6
-"""
+    return three_nodes(base, "e2e-window", residents=6)
 
 
 @dataclass

@@ -51,6 +51,7 @@ from jukinet.nodes.municipality import service, staff
 from jukinet.nodes.municipality.setup import open_register
 from jukinet.seed.places import Places
 from tests.e2e.r3 import KEYLOG, Recorder
+from tests.topologies import TOKYO_WELFARE, three_nodes
 
 TODAY = date.today()
 SHINJUKU = Address(LocalGovernmentCode("131041"), "東京都新宿区", "西新宿", "二丁目8番1号")
@@ -98,22 +99,7 @@ name = "千代田区 保険年金課"
 
 def small_topology_text(base: int) -> str:
     """Three nodes and one agency, no residents: a network a test may spoil."""
-    return f"""
-[network]
-name = "e2e-small"
-[national]
-port = {base}
-[[prefectures]]
-code = "130001"
-port = {base + 1}
-[[municipalities]]
-code = "131016"
-port = {base + 2}
-residents = 0
-[[agencies]]
-code = "tokyo-pref"
-name = "東京都 福祉局"
-"""
+    return three_nodes(base, "e2e-small", agencies=[TOKYO_WELFARE])
 
 
 def jukinet(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -47,6 +47,7 @@ from tests.conftest import UrlFactory
 from tests.integration.provision.nodes import Node
 from tests.integration.test_batch_resume import Cut, node_app
 from tests.mtls import identities, serving
+from tests.topologies import PENSION_FUND, three_nodes
 
 EXE = Path(sys.executable).with_name("jukinet")
 NATIONAL = "national:national"
@@ -79,29 +80,11 @@ class Net:
         return int(rows), int(entries)
 
 
+AGENCIES = [("onkyu", "総務省 恩給"), ("mutual-aid", "国家公務員共済組合連合会"), PENSION_FUND]
+
+
 def _topology(base: int) -> str:
-    return f"""
-[network]
-name = "console"
-[national]
-port = {base}
-[[prefectures]]
-code = "130001"
-port = {base + 1}
-[[municipalities]]
-code = "131016"
-port = {base + 2}
-residents = 0
-[[agencies]]
-code = "onkyu"
-name = "総務省 恩給"
-[[agencies]]
-code = "mutual-aid"
-name = "国家公務員共済組合連合会"
-[[agencies]]
-code = "pension-fund"
-name = "日本年金機構"
-"""
+    return three_nodes(base, "console", agencies=AGENCIES)
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -28,6 +28,7 @@ from jukinet.network.client import NodeClient, NodeIdentity
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.signatures import sign_request
 from jukinet.network.topology import free_port_block
+from tests.topologies import TOKYO_WELFARE, three_nodes
 
 # The attacks leave the attacker's own sockets half-closed when the node cuts them off
 # (asyncio then warns about them when collected); that is the test's client, not the node.
@@ -77,22 +78,7 @@ class Net:
 
 
 def _topology(base: int) -> str:
-    return f"""
-[network]
-name = "hostile"
-[national]
-port = {base}
-[[prefectures]]
-code = "130001"
-port = {base + 1}
-[[municipalities]]
-code = "131016"
-port = {base + 2}
-residents = 0
-[[agencies]]
-code = "tokyo-pref"
-name = "東京都 福祉局"
-"""
+    return three_nodes(base, "hostile", agencies=[TOKYO_WELFARE])
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,10 @@
 The ruleset has one table, ``inet jukinet``. Its input chain sends every new
 connection to a node port through the ``links`` chain, which accepts exactly the
 (caller → callee) links given and drops everything else; traffic to any other
-port of the machine is left alone, so loading the rules never locks out SSH.
+port of the machine is left alone, so loading the rules never locks out SSH. Each web
+interface's HTTPS port (console, window, portal: ``WebPort``, docs/ui.md) goes through
+the ``web`` chain, which accepts the source networks its node's settings give and drops
+everyone else; a web port may not be a node port, so no link admits a peer to it.
 Loading the file again replaces the table (``nft -f``). ``standard_links`` derives
 the links from the endpoint table (``network/endpoints.py``), the same rows the
 peer check admits callers by.

@@ -89,6 +89,12 @@ class NetworkSettings(BaseModel):
     # the municipality's terminals, and the host name their browsers use.
     window_port: int | None = Field(default=None, ge=1, le=65535)
     window_host: str = "localhost"
+    # Who the host's firewall admits to each web port (networks, docs/operations.md): by
+    # default the console and the window from loopback only, the portal from anywhere;
+    # e.g. window_sources = ["10.1.2.0/24"] for the municipality's terminal LAN.
+    console_sources: list[str] = ["127.0.0.0/8", "::1/128"]
+    window_sources: list[str] = ["127.0.0.0/8", "::1/128"]
+    portal_sources: list[str] = ["0.0.0.0/0", "::/0"]
 
 
 class NodeConfig(BaseModel):

@@ -9,6 +9,7 @@ directory, or a member on a link the table does not list, gets no TCP connection
 A node revoked in the next directory loses its links when that directory's rules
 are loaded. An isolated node (an emergency order the directory carries, R9) or a node
 the hotlist blocks (R7) loses its links the same way, loaded by each host's running job.
+A web port (here the window) admits its source network only, no peer node.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from jukinet.network import pki
 from jukinet.network.directory import DirectoryView, sign_directory
 from jukinet.network.emergency import cosign, new_order
 from jukinet.network.endpoints import Member
-from jukinet.network.firewall import nftables_rules, standard_links
+from jukinet.network.firewall import WebPort, nftables_rules, standard_links
 from jukinet.network.messages import Directory, DirectoryEntry, SignedDirectory
 from jukinet.network.messages_emergency import CarriedOrder
 from jukinet.network.messages_hotlist import HotlistEntry
@@ -284,3 +285,32 @@ def test_a_running_node_reapplies_its_firewall_and_isolation_closes_the_links(
                 await asyncio.gather(*jobs, return_exceptions=True)
 
         asyncio.run(main())
+
+
+def test_the_window_port_admits_its_terminal_network_only() -> None:
+    """A terminal inside ``window_sources`` connects to the window port; a host outside
+    it, and a peer node, get no TCP connection (R7, docs/ui.md)."""
+    names = [host for host, _, _ in NODES]
+    with _network() as (hosts, ip, ports):
+        window = free_port() + 100
+        listener = subprocess.Popen(
+            hosts.exec("chiyoda", "python3", "-c", LISTEN, ip["chiyoda"], str(window)),
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert listener.stdout is not None and listener.stdout.readline() == "ready\n"
+            target = [(ip["chiyoda"], window)]
+            assert hosts.reachable("outsider", target, timeout=0.5) == set(target)
+            directory = _directory(ip, ports, 1)
+            terminals = (f"{ip['outsider']}/32",)  # the terminal LAN: this one host
+            web = [WebPort("window", window, terminals)]
+            _load(hosts, names, nftables_rules(directory, standard_links(directory, _no_agency),
+                                               web=web))  # fmt: skip
+            assert hosts.reachable("outsider", target, timeout=0.5) == set(target)
+            for peer in ("tokyo", "kita", "national"):
+                assert hosts.reachable(peer, target, timeout=0.5) == set()
+        finally:
+            listener.kill()
+            listener.wait()
+            if listener.stdout is not None:
+                listener.stdout.close()

@@ -17,7 +17,7 @@ from jukinet.domain.legal_parse import load_shipped_legal_table
 from jukinet.errors import DirectoryRefused, DirectoryRolledBack, InvalidInput
 from jukinet.network import pki
 from jukinet.network.directory import DirectoryView, canonical, sign_directory, verify_directory
-from jukinet.network.firewall import legal_table_serves, nftables_rules, standard_links
+from jukinet.network.firewall import WebPort, legal_table_serves, nftables_rules, standard_links
 from jukinet.network.messages import Directory, DirectoryEntry, SignedDirectory
 from jukinet.nodes.runtime import refresh_directory
 
@@ -239,7 +239,7 @@ def _accepts(ruleset: str) -> set[tuple[str, str, int, str]]:
     found = set()
     for line in ruleset.splitlines():
         words = line.split()
-        if "accept" in words and "saddr" in words:
+        if "accept" in words and "daddr" in words:
             comment = line.split('comment "', 1)[1].rstrip('"')
             found.add((words[2], words[5], int(words[8]), comment))
     return found
@@ -273,6 +273,60 @@ def test_a_client_without_url_needs_a_source_address() -> None:
     directory = _signed(1, NATIONAL_ENTRY, PASSPORT).directory
     with pytest.raises(InvalidInput, match="sources"):
         nftables_rules(directory, [("agency:mofa-passport", "national:national")])
+
+
+def _web_accepts(ruleset: str) -> set[tuple[str, int, str]]:
+    """(source network, port, comment) of every accept line of the web chain."""
+    chain = ruleset.split("\tchain web {", 1)[1].split("\t}", 1)[0]
+    return {(w[2], int(w[5]), line.split('comment "', 1)[1].rstrip('"'))
+            for line in chain.splitlines() if "accept" in (w := line.split())}  # fmt: skip
+
+
+def test_each_web_port_admits_its_sources_and_no_peer_by_the_links() -> None:
+    """The console, window and portal ports are stated, each with its sources (R7)."""
+    directory = _signed(1, NATIONAL_ENTRY, TOKYO, CHIYODA).directory
+    web = [WebPort("console", 8443, ("127.0.0.0/8",)),
+           WebPort("window", 8444, ("10.1.2.0/24", "::1/128")),
+           WebPort("portal", 8445, ("0.0.0.0/0",))]  # fmt: skip
+    ruleset = nftables_rules(directory, [("municipality:131016", "prefecture:130001")], web=web)
+
+    assert "\t\ttcp dport { 8443, 8444, 8445 } jump web" in ruleset
+    assert "\t\ttcp dport { 7400, 7410, 7420 } jump links" in ruleset
+    assert "ip saddr @blocked4 tcp dport { 7400, 7410, 7420, 8443, 8444, 8445 } drop" in ruleset
+    assert _web_accepts(ruleset) == {
+        ("127.0.0.0/8", 8443, "console"), ("10.1.2.0/24", 8444, "window"),
+        ("::1/128", 8444, "window"), ("0.0.0.0/0", 8445, "portal"),
+    }  # fmt: skip
+    assert 'log prefix "jukinet web refused: " drop' in ruleset
+    assert {port for _, _, port, _ in _accepts(ruleset) if port >= 8443} == set()
+
+
+def test_a_node_without_web_ports_gets_no_web_rule() -> None:
+    directory = _signed(1, NATIONAL_ENTRY, TOKYO, CHIYODA).directory
+    ruleset = nftables_rules(directory, [("municipality:131016", "prefecture:130001")])
+    assert "web" not in ruleset and "tcp dport { 7400, 7410, 7420 } drop" in ruleset
+
+
+def test_a_web_port_that_is_a_node_port_or_a_bad_source_is_refused() -> None:
+    directory = _signed(1, NATIONAL_ENTRY, TOKYO).directory
+    with pytest.raises(InvalidInput, match="also a node port"):
+        nftables_rules(directory, [], web=[WebPort("window", 7410, ("10.1.2.0/24",))])
+    with pytest.raises(InvalidInput, match="not a network"):
+        nftables_rules(directory, [], web=[WebPort("window", 8444, ("terminals",))])
+
+
+def test_the_web_sources_default_to_loopback_and_the_portal_to_anywhere() -> None:
+    from jukinet.config import NetworkSettings
+    from jukinet.nodes.firewall_job import web_ports
+
+    settings = NetworkSettings(node_id="municipality:131016", host="127.0.0.1", port=7420,
+                               national_url="https://127.0.0.1:7400",
+                               upstream_url="https://127.0.0.1:7410",
+                               window_port=8444, portal_port=8445)  # fmt: skip
+    assert web_ports(settings) == [
+        WebPort("window", 8444, ("127.0.0.0/8", "::1/128")),
+        WebPort("portal", 8445, ("0.0.0.0/0", "::/0")),
+    ]
 
 
 def test_the_standard_links_follow_the_endpoint_table(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from jukinet.cli.portal_cmd import portal_url
 from jukinet.deploy.network import init_network, revoke_node, write_topology
 from jukinet.errors import ConfigurationError, JukinetError
 from jukinet.network import monitor
-from jukinet.network.firewall import legal_table_serves, network_ruleset
+from jukinet.network.firewall import WebPort, legal_table_serves, network_ruleset
 from jukinet.network.layout import NetworkLayout, folder_name
 from jukinet.network.messages import NodeStatus, SignedDirectory
 from jukinet.network.server import serve
@@ -340,10 +340,17 @@ def firewall(
         (layout.node(topo.national.node_id) / config.DIRECTORY_FILE).read_bytes()
     )
     sources = dict(item.split("=", 1) for item in source if "=" in item)
+    from jukinet.nodes.firewall_job import web_ports
     from jukinet.nodes.identity.provision import load_table
 
     serves = legal_table_serves(load_table(layout.node(topo.national.node_id)))
-    ruleset, unplaced = network_ruleset(signed.directory, serves, sources)
+    web: list[
+        WebPort
+    ] = []  # every node's web ports with their sources (each host loads the same rules)
+    for spec in topo.nodes():
+        net = config.load(layout.node(spec.node_id)).network
+        web += web_ports(net) if net is not None else []
+    ruleset, unplaced = network_ruleset(signed.directory, serves, sources, web=web)
     for node in unplaced:
         sys.stdout.write(f"# {node} has no known address: add --source {node}=ADDRESS\n")
     sys.stdout.write(ruleset)

@@ -3,7 +3,10 @@
 The ruleset has one table, ``inet jukinet``. Its input chain sends every new
 connection to a node port through the ``links`` chain, which accepts exactly the
 (caller → callee) links given and drops everything else; traffic to any other
-port of the machine is left alone, so loading the rules never locks out SSH.
+port of the machine is left alone, so loading the rules never locks out SSH. Each web
+interface's HTTPS port (console, window, portal: ``WebPort``, docs/ui.md) goes through
+the ``web`` chain, which accepts the source networks its node's settings give and drops
+everyone else; a web port may not be a node port, so no link admits a peer to it.
 Loading the file again replaces the table (``nft -f``). ``standard_links`` derives
 the links from the endpoint table (``network/endpoints.py``), the same rows the
 peer check admits callers by.
@@ -22,7 +25,8 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -32,9 +36,45 @@ from jukinet.network.emergency import in_force
 from jukinet.network.endpoints import ENDPOINTS, Endpoint, EndpointTable, Member, Scope, Serves
 from jukinet.network.messages import Directory, DirectoryEntry
 
-__all__ = ["closed_nodes", "network_ruleset", "nftables_rules", "standard_links"]
+__all__ = ["WebPort", "closed_nodes", "network_ruleset", "nftables_rules", "standard_links"]
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class WebPort:
+    """A web interface's HTTPS port (docs/ui.md) and the networks admitted to it: the
+    console and the window from loopback by default, the portal from anywhere."""
+
+    name: str  # "console", "window", "portal"
+    port: int
+    sources: tuple[str, ...]
+
+
+def _web_rules(web: Sequence[WebPort], node_ports: set[int]) -> list[str]:
+    """One accept rule per (web port, source network); a web port is never a node port,
+    so the links chain never admits a peer to it (nor the web chain a peer to a node)."""
+    rules: list[str] = []
+    seen: dict[int, WebPort] = {}
+    for item in web:
+        if item.port in node_ports:
+            raise InvalidInput(f"the {item.name} port {item.port} is also a node port.")
+        if item.port in seen and seen[item.port].sources != item.sources:
+            raise InvalidInput(f"port {item.port} has two web interfaces with other sources.")
+        seen[item.port] = item
+        for text in item.sources:
+            try:
+                network = ipaddress.ip_network(text)
+            except ValueError:
+                raise InvalidInput(
+                    f"{text!r}, a source of the {item.name}, is not a network (e.g. 10.1.2.0/24)."
+                ) from None
+            family = "ip" if network.version == 4 else "ip6"
+            rule = (f"{family} saddr {network} tcp dport {item.port} "
+                    f'accept comment "{item.name}"')  # fmt: skip
+            if rule not in rules:
+                rules.append(rule)
+    return rules
 
 
 def _address(text: str, what: str) -> _Address:
@@ -100,12 +140,14 @@ def nftables_rules(
     links: Iterable[tuple[str, str]],
     sources: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    web: Sequence[WebPort] = (),
 ) -> str:
     """An nftables ruleset admitting exactly ``links`` (caller node id, callee node id).
 
     Links from or to a node that is revoked, not in the directory, isolated or blocked
     by the hotlist (``closed_nodes``) get no rule; the hotlist's blocked addresses are
-    dropped on every node port, established connections too.
+    dropped on every node port and web port, established connections too. Each web
+    port (``web``) admits its sources only, by port: the host that loads it serves it.
     """
     at = now or datetime.now(UTC)
     addresses = dict(sources or {})
@@ -113,6 +155,8 @@ def nftables_rules(
     closed = closed_nodes(directory, at)
     active = {node for node, entry in by_id.items() if entry.status == "active"} - set(closed)
     ports = sorted({_endpoint(entry)[1] for entry in directory.entries if entry.url})
+    web_rules = _web_rules(web, set(ports))
+    web_ports = sorted({item.port for item in web})
     rules: list[str] = []
     for caller, callee in links:
         if caller not in active or callee not in active:
@@ -142,15 +186,22 @@ def nftables_rules(
         "\tchain input {",
         "\t\ttype filter hook input priority filter; policy accept;",
     ]
-    if ports:
-        listed = f"tcp dport {{ {', '.join(map(str, ports))} }}"
-        lines += [f"\t\tip saddr @blocked4 {listed} drop", f"\t\tip6 saddr @blocked6 {listed} drop"]
+    every = sorted({*ports, *web_ports})
+    if every:
+        shut = f"tcp dport {{ {', '.join(map(str, every))} }}"
+        lines += [f"\t\tip saddr @blocked4 {shut} drop", f"\t\tip6 saddr @blocked6 {shut} drop"]
     lines.append("\t\tct state established,related accept")
     if ports:
-        lines.append(f"\t\t{listed} jump links")
+        lines.append(f"\t\ttcp dport {{ {', '.join(map(str, ports))} }} jump links")
+    if web_ports:
+        lines.append(f"\t\ttcp dport {{ {', '.join(map(str, web_ports))} }} jump web")
     lines += ["\t}", "\tchain links {"]
     lines += [f"\t\t{rule}" for rule in rules]
-    lines += ['\t\tlog prefix "jukinet refused: " drop', "\t}", "}"]
+    lines += ['\t\tlog prefix "jukinet refused: " drop', "\t}"]
+    if web_ports:
+        lines += ["\tchain web {", *(f"\t\t{rule}" for rule in web_rules),
+                  '\t\tlog prefix "jukinet web refused: " drop', "\t}"]  # fmt: skip
+    lines.append("}")
     return "\n".join(lines) + "\n"
 
 
@@ -159,6 +210,7 @@ def network_ruleset(
     serves: Serves,
     sources: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    web: Sequence[WebPort] = (),
 ) -> tuple[str, list[str]]:
     """The ruleset of the whole network (every host loads the same: each rule names its
     destination) and the callers left out because their address is unknown (agencies,
@@ -171,7 +223,7 @@ def network_ruleset(
             links.append((caller, callee))
         else:
             unplaced.add(caller)
-    return nftables_rules(directory, links, known, now), sorted(unplaced)
+    return nftables_rules(directory, links, known, now, web), sorted(unplaced)
 
 
 def standard_links(

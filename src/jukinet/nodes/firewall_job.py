@@ -20,14 +20,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jukinet.config import NetworkSettings
 from jukinet.network.directory import DirectoryView
 from jukinet.network.endpoints import Serves
-from jukinet.network.firewall import closed_nodes, legal_table_serves, network_ruleset
+from jukinet.network.firewall import WebPort, closed_nodes, legal_table_serves, network_ruleset
 from jukinet.nodes.runtime import NodeRuntime
 
-__all__ = ["firewall_job", "keep_firewall", "write_firewall"]
+__all__ = ["firewall_job", "keep_firewall", "web_ports", "write_firewall"]
 
 log = logging.getLogger("jukinet.network")
+
+
+def web_ports(settings: NetworkSettings) -> list[WebPort]:
+    """The node's web interfaces (docs/ui.md) with the sources its settings admit."""
+    named = (("console", settings.console_port, settings.console_sources),
+             ("window", settings.window_port, settings.window_sources),
+             ("portal", settings.portal_port, settings.portal_sources))  # fmt: skip
+    return [WebPort(name, port, tuple(sources)) for name, port, sources in named if port]
 
 
 def write_firewall(
@@ -36,9 +45,10 @@ def write_firewall(
     path: Path,
     apply: Sequence[str] = (),
     sources: Mapping[str, str] | None = None,
+    web: Sequence[WebPort] = (),
 ) -> str:
     """Write the ruleset of ``view`` to ``path`` and run ``apply`` on it; the ruleset."""
-    ruleset, _ = network_ruleset(view.directory, serves, sources, datetime.now(UTC))
+    ruleset, _ = network_ruleset(view.directory, serves, sources, datetime.now(UTC), web)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(ruleset, encoding="utf-8")
     os.replace(tmp, path)
@@ -65,6 +75,7 @@ async def keep_firewall(
     apply: Sequence[str] = (),
     sources: Mapping[str, str] | None = None,
     every: float = 1.0,
+    web: Sequence[WebPort] = (),
 ) -> None:
     """Rewrite (and apply) the firewall whenever ``_state`` changes, until cancelled."""
     written: tuple[int, tuple[str, ...], tuple[str, ...]] | None = None
@@ -72,7 +83,7 @@ async def keep_firewall(
         state = _state(view)
         if state != written:
             try:
-                await asyncio.to_thread(write_firewall, view, serves, path, apply, sources)
+                await asyncio.to_thread(write_firewall, view, serves, path, apply, sources, web)
             except Exception as exc:  # keep the rules loaded; try again next round
                 log.warning("firewall not updated: %s: %s", type(exc).__name__, exc)
             else:
@@ -93,4 +104,4 @@ def firewall_job(runtime: NodeRuntime) -> Coroutine[Any, Any, None]:
     path = runtime.config.home / settings.firewall_file
     every = min(settings.directory_refresh, 5.0)
     return keep_firewall(runtime.directory, serves, path, settings.firewall_apply,
-                         settings.firewall_sources, every)  # fmt: skip
+                         settings.firewall_sources, every, web_ports(settings))  # fmt: skip

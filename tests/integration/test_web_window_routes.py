@@ -10,7 +10,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,7 +26,7 @@ from jukinet.seed.places import Places
 from jukinet.web.common.sessions import COOKIE
 from jukinet.web.window.app import create_window_app
 from tests import asgi
-from tests.helpers import TODAY, arrival, card_session, counts, person
+from tests.helpers import MARUNOUCHI, TODAY, arrival, card_session, counts, person
 
 CHIYODA = "municipality:131016"
 
@@ -157,3 +157,47 @@ def test_a_death_refused_under_its_field_then_recorded(counter: Counter) -> None
     assert done.headers["location"].startswith(f"/resident/{code}?died=")
     shown = _text(counter.go(cookie, "GET", f"/resident/{code}"))
     assert "除票" in shown and f"/resident/{code}/death" not in shown
+
+
+def test_a_move_in_refused_under_its_field_then_recorded(counter: Counter) -> None:
+    """R1, R12: the move-in form records through ``service.record_event``, as ``jukinet
+    event move-in-abroad``; a town not of this municipality is refused under the town's
+    field, audited, and changes nothing; the record is shown afterwards."""
+    form = {"abroad": "1", "code": "", "family_name": "佐藤", "given_name": "次郎",
+            "family_kana": "サトウ", "given_kana": "ジロウ", "sex": "male",
+            "born": "1990-04-01", "relationship": "世帯主",
+            "domicile": "東京都千代田区丸の内一丁目1番",
+            "domicile_head": "佐藤次郎", "town": "どこにもない町", "block": "1-1",
+            "building": "", "previous": "アメリカ合衆国", "issuer": "",
+            "moved": (TODAY - timedelta(days=3)).isoformat(), "notified": ""}  # fmt: skip
+    cookie = counter.signed_in("clerk")
+    assert 'id="town"' in _text(counter.go(cookie, "GET", "/move-in"))
+    store = open_register(counter.home)
+    try:
+        before = counts(store)
+        refused = counter.go(cookie, "POST", "/move-in", form)
+        assert refused.status == 422
+        assert re.search(r'id="town-error"[^>]*>[^<]*is not a town', _text(refused)), _text(refused)
+        after = counts(store)
+        assert after["audit_log"] == before["audit_log"] + 1
+        assert {k: v for k, v in after.items() if k != "audit_log"} == {
+            k: v for k, v in before.items() if k != "audit_log"
+        }
+        done = counter.go(cookie, "POST", "/move-in", form | {"town": MARUNOUCHI.town})
+        assert done.status == 303, _text(done)
+        location = done.headers["location"]
+        assert "?arrived=" in location
+        shown = _text(counter.go(cookie, "GET", location))
+        assert "佐藤 次郎" in shown or "佐藤次郎" in shown
+        last = (
+            store.engine.connect()
+            .exec_driver_sql(
+                "select outcome from audit_log where operation = 'event.move-in-abroad'"
+                " order by seq"
+            )
+            .fetchall()
+        )
+    finally:
+        store.close()
+    assert [row[0] for row in last][-1] == "ok"  # the CLI's entry, after the refusal's
+    assert len(last) == 2

@@ -215,3 +215,14 @@ def test_an_auditor_reads_an_operators_own_trail_and_a_clerk_may_not(
         operator_trail(store, clerk, "clerk")
     with pytest.raises(OperatorNotFound):
         operator_trail(store, auditor, "nobody")
+
+
+def test_a_move_in_refusal_is_shown_under_its_field() -> None:
+    """R12: the move-in form's refusals name their field (the town, the reading, the code)."""
+    from jukinet.errors import InvalidInput
+    from jukinet.web.window.fields import field_of
+
+    assert field_of(InvalidInput("'x' is not a town (町字) of 千代田区."), "move-in") == "town"
+    assert field_of(InvalidInput("The reading of the given name must be katakana."),
+                    "move-in") == "given_kana"  # fmt: skip
+    assert field_of(InvalidInput("Something else entirely."), "move-in") is None

@@ -23,11 +23,11 @@ from jukinet.cli._common import (
 from jukinet.cli.render import receipt_lines
 from jukinet.domain import events as ev
 from jukinet.domain.checks import parse_sex
-from jukinet.domain.record import HEAD, Address, Name
+from jukinet.domain.record import HEAD, Name
 from jukinet.errors import InvalidInput
 from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality.addresses import town_address
 from jukinet.nodes.municipality.store import RegisterStore
-from jukinet.seed.places import Places
 
 app = typer.Typer(
     help="Record events at the window (clerks and supervisors).", no_args_is_help=True
@@ -62,15 +62,6 @@ def _record(operator: str | None, kind: str, build: Callable[[RegisterStore], ev
         console.print(line)
     if receipt.pool_warning:
         err_console.print(f"[yellow]warning:[/] {receipt.pool_warning}")
-
-
-def _address(store: RegisterStore, town: str, block: str, building: str) -> Address:
-    """An address of this municipality; the town must be one of its real towns."""
-    with Places() as places:
-        known = {t.name for t in places.towns(store.code)}
-    if known and town not in known:
-        raise InvalidInput(f"{town!r} is not a town (町字) of {store.name}.")
-    return Address(store.code, store.name, town, block, building)
 
 
 def _rels(items: list[str]) -> dict[str, str]:
@@ -140,7 +131,7 @@ def _move_in(
         person = ev.NewPerson(
             name, day(born), parse_sex(sex), relationship, domicile, domicile_head, code or None
         )
-        address = _address(store, town, block, building)
+        address = town_address(store, town, block, building)
         if abroad:
             return ev.MoveInFromAbroad(
                 (person,), address, previous, day(moved), _today(notified), join
@@ -233,7 +224,7 @@ def move_within(
         operator,
         "move-within",
         lambda store: ev.MoveWithin(
-            household, _address(store, town, block, building), day(moved), _today(notified)
+            household, town_address(store, town, block, building), day(moved), _today(notified)
         ),
     )
 

@@ -104,7 +104,7 @@ def create_window_app(home: Path) -> FastAPI:
         accounts=accounts,
         origin=url,
         rp_id=host,
-        nav=(("/", "nav.find"), ("/audit", "nav.audit")),
+        nav=(("/", "nav.find"), ("/move-in", "nav.move_in"), ("/audit", "nav.audit")),
         audit=audit_entry,
     )
     from jukinet.web.window.routes import router

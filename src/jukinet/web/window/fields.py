@@ -53,12 +53,36 @@ _DEATH_NAMED = (
     ("head", "new_head"),
 )
 
-_FORMS = {"birth": _NAMED, "move-out": _MOVE_OUT_NAMED, "death": _DEATH_NAMED}
-_PERSON_FIELD = {"birth": "parent", "move-out": "persons", "death": "form"}
+MOVE_IN_FIELDS = ("code", "family_name", "given_name", "family_kana", "given_kana", "sex",
+                  "born", "relationship", "domicile", "domicile_head", "town", "block",
+                  "building", "previous", "issuer", "abroad", "moved", "notified")  # fmt: skip
+
+_MOVE_IN_NAMED = (
+    ("reading of the family name", "family_kana"),
+    ("reading of the given name", "given_kana"),
+    ("family name", "family_name"),
+    ("given name", "given_name"),
+    ("date of birth", "born"),
+    ("is not a town", "town"),
+    ("issuer", "issuer"),
+    ("certificate", "code"),
+    ("notification", "notified"),
+    ("moved", "moved"),
+    ("relationship", "relationship"),
+    ("世帯主", "relationship"),
+    ("is not a sex", "sex"),
+    ("domicile", "domicile"),
+    ("resident code", "code"),
+    ("code", "code"),
+)
+
+_FORMS = {"birth": _NAMED, "move-out": _MOVE_OUT_NAMED, "death": _DEATH_NAMED,
+          "move-in": _MOVE_IN_NAMED}  # fmt: skip
+_PERSON_FIELD = {"birth": "parent", "move-out": "persons", "death": "form", "move-in": "code"}
 
 
 def field_of(exc: JukinetError, form: str = "birth") -> str | None:
-    """The field of the form (``birth``, ``move-out``, ``death``) ``exc`` is about, or
+    """The field of the form (``birth``, ``move-out``, ``death``, ``move-in``) ``exc`` is about, or
     None (then: the whole form)."""
     if isinstance(exc, (ResidentNotFound, InvalidResidentCode)):
         return _PERSON_FIELD[form]

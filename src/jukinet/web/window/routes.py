@@ -1,6 +1,6 @@
 """The window's pages. Each calls the service function the CLI's command calls
 (``service.show_resident``/``resident_history``/``show_household`` as ``jukinet resident``
-and ``household``, ``service.record_event`` as ``jukinet event birth/move-out/death``,
+and ``household``, ``service.record_event`` as ``jukinet event birth/move-in/move-out/death``,
 ``copies.issue_copy`` as ``jukinet copy issue``, ``operator_trail`` with the permission of
 ``jukinet audit show``), so each read and write leaves the CLI's audit entry; a
 refusal is the domain's own sentence, next to the field it concerns (``fields.py``)."""
@@ -19,16 +19,17 @@ from jukinet.domain import events as ev
 from jukinet.domain.checks import parse_date, parse_sex
 from jukinet.domain.copies import CopyOptions
 from jukinet.domain.reasons import reason
-from jukinet.domain.record import Name
+from jukinet.domain.record import HEAD, Name
 from jukinet.errors import AccessDenied, InvalidInput, JukinetError
 from jukinet.nodes.municipality import service
+from jukinet.nodes.municipality.addresses import town_address
 from jukinet.nodes.municipality.copies import IssuedCopy, issue_copy
 from jukinet.nodes.municipality.copy_preview import preview_copy
 from jukinet.nodes.municipality.operator_trail import operator_trail
 from jukinet.nodes.municipality.resident_search import find_residents
 from jukinet.web.common.app import page
 from jukinet.web.window.app import Window, clerk_of
-from jukinet.web.window.fields import BIRTH_FIELDS, field_of
+from jukinet.web.window.fields import BIRTH_FIELDS, MOVE_IN_FIELDS, field_of
 
 
 def router(window: Window) -> APIRouter:
@@ -59,7 +60,12 @@ def router(window: Window) -> APIRouter:
 
     @api.get("/resident/{code}")
     async def resident(
-        request: Request, code: str, born: str = "", moved: str = "", died: str = ""
+        request: Request,
+        code: str,
+        born: str = "",
+        moved: str = "",
+        died: str = "",
+        arrived: str = "",
     ) -> Response:
         session = clerk_of(window, request)
         try:
@@ -73,7 +79,7 @@ def router(window: Window) -> APIRouter:
                         errors={"code": str(exc)})  # fmt: skip
         return page(request, "resident.html", record=record, versions=versions,
                     household=household, born_event=born, moved_event=moved,
-                    died_event=died,
+                    died_event=died, arrived_event=arrived,
                     reason_name=lambda c: reason(c).name_ja)  # fmt: skip
 
     @api.get("/birth")
@@ -284,6 +290,56 @@ def router(window: Window) -> APIRouter:
                                     status=422)  # fmt: skip
         return RedirectResponse(f"/resident/{code.strip()}?died={receipt.event_id}",
                                 status_code=303)  # fmt: skip
+
+    @api.get("/move-in")
+    async def move_in_form(request: Request) -> Response:
+        clerk_of(window, request)
+        values = {f: "" for f in MOVE_IN_FIELDS} | {"relationship": HEAD}
+        return page(request, "move_in.html", values=values, errors={}, focus="")
+
+    @api.post("/move-in")
+    async def move_in(request: Request) -> Response:
+        session = clerk_of(window, request)
+        form = await request.form()
+        values = {f: str(form.get(f, "")) for f in MOVE_IN_FIELDS}
+        v = {k: x.strip() for k, x in values.items()}
+        abroad = bool(v["abroad"])
+        parsing: list[str] = []
+
+        def build() -> ev.Event:
+            # As ``jukinet event move-in`` / ``move-in-abroad`` build their event.
+            parsing[:] = ["sex"]
+            chosen_sex = parse_sex(v["sex"])
+            parsing[:] = ["born"]
+            born = parse_date(v["born"])
+            parsing[:] = ["moved"]
+            moved = parse_date(v["moved"])
+            parsing[:] = ["notified"]
+            told = parse_date(v["notified"]) if v["notified"] else date.today()
+            parsing[:] = ["town"]
+            address = town_address(store, v["town"], v["block"], v["building"])
+            parsing.clear()
+            name = Name(v["family_name"], v["given_name"], v["family_kana"], v["given_kana"])
+            person = ev.NewPerson(name, born, chosen_sex, v["relationship"], v["domicile"],
+                                  v["domicile_head"], v["code"] or None)  # fmt: skip
+            if abroad:
+                return ev.MoveInFromAbroad((person,), address, v["previous"], moved, told)
+            return ev.DomesticMoveIn((person,), address, v["previous"], v["issuer"], moved, told)
+
+        def record() -> service.Receipt:
+            kind = "event.move-in-abroad" if abroad else "event.move-in"
+            with service.audited(store, session.actor, kind, "new"):
+                event = build()
+            return service.record_event(store, session, event, date.today())
+
+        try:
+            receipt = await asyncio.to_thread(record)
+        except JukinetError as exc:
+            field = parsing[0] if parsing else field_of(exc, "move-in")
+            return page(request, "move_in.html", status=422, values=values,
+                        errors={field or "form": str(exc)}, focus=field or "")  # fmt: skip
+        code = receipt.records[0].resident_code
+        return RedirectResponse(f"/resident/{code}?arrived={receipt.event_id}", status_code=303)
 
     @api.get("/audit")
     async def trail(request: Request, operator: str = "") -> Response:

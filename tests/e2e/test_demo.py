@@ -12,10 +12,26 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import free_port_block, topology_text
 
 
-def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path: Path) -> None:
+def _stop(demo: subprocess.Popen[str]) -> None:
+    """A demo a failed assertion left running is stopped as Ctrl-C stops it (the nodes
+    run in sessions of their own: only the demo stops them), killed if it hangs."""
+    if demo.poll() is None:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait(timeout=30)
+
+
+def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     topo = tmp_path / "small.toml"
     topo.write_text(topology_text(free_port_block(6)))
     exe = Path(sys.executable).with_name("jukinet")
@@ -25,6 +41,7 @@ def test_the_demo_builds_seeds_and_runs_a_network_then_stops_on_ctrl_c(tmp_path:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
+    request.addfinalizer(lambda: _stop(demo))
     assert demo.stdout is not None
     seen: list[str] = []
     for line in demo.stdout:

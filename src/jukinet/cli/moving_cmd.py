@@ -195,14 +195,15 @@ def card(
     """転入 with the card: mutual authentication and PIN, then the move-in of everyone on
     the move-out certificate information the old municipality sent."""
     from jukinet.cli.card_window_cmd import _pin_pad
-    from jukinet.cli.event_cmd import _address, _rels
+    from jukinet.cli.event_cmd import _rels
     from jukinet.nodes.municipality import card_window, moving_in, service
+    from jukinet.nodes.municipality.addresses import town_address
     from jukinet.nodes.municipality.card_keys import load_window
 
     with register() as store:
         session = login(store, operator)
         with service.audited(store, session.actor, "event.move-in-card", "card in the reader"):
-            address = _address(store, town, block, building)
+            address = town_address(store, town, block, building)
             relationships = _rels(rel)
             window = load_window(state.home, store.code)
             with card_window.terminal(reader) as t:

@@ -116,17 +116,14 @@ def _now() -> str:
 def _decode_header(raw: bytes) -> tuple[str, str]:
     """The first line as text, and its encoding: UTF-8 (BOM dropped), else cp932."""
     line = raw.rstrip(b"\r\n")
-    try:
-        return line.decode("utf-8").lstrip(BOM), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return line.decode("cp932"), "cp932"
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            "The file's first line is neither UTF-8 nor Shift_JIS text: save the file as "
-            "CSV (UTF-8)."
-        ) from None
+    for encoding in ("utf-8", "cp932"):
+        try:
+            return line.decode(encoding).lstrip(BOM), encoding
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(
+        "The file's first line is neither UTF-8 nor Shift_JIS text: save the file as CSV (UTF-8)."
+    )
 
 
 def _cells(text: str) -> list[str]:

@@ -398,7 +398,8 @@ def _web_app(
 
 def _app_port(taken: set[int]) -> int:
     """A free port for a web interface that no node nor other app of the network has."""
-    while (port := free_port_block(1)) in taken:
-        pass
+    port = free_port_block(1)
+    while port in taken:
+        port = free_port_block(1)
     taken.add(port)
     return port

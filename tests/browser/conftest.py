@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import tomli_w
@@ -30,6 +30,9 @@ from jukinet import config
 from jukinet.network.layout import NetworkLayout
 from jukinet.network.topology import free_port_block
 from tests.e2e.conftest import Network, jukinet, running_network, small_topology_text
+
+if TYPE_CHECKING:
+    from tests.browser.window_kit import WindowNet
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -128,3 +131,30 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="package")
+def window(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WindowNet]:
+    """The window apps' network, shared by every test module of the window app
+    (``window_kit.py``)."""
+    from tests.browser.window_kit import CHIYODA, WindowNet
+    from tests.e2e.conftest import clerk_session
+    from tests.topologies import three_nodes
+
+    root = tmp_path_factory.mktemp("browser-window") / "e2e-window"
+    base = free_port_block(4)
+    topology = three_nodes(base, "e2e-window", residents=6, shinjuku=3)
+    with running_network(root, topology, base, seed=True) as net:
+        clerk_session(net.home(CHIYODA))  # the demo clerk gets the password the tests know
+        yield WindowNet(net)
+
+
+@pytest.fixture(scope="module")
+def window_browser(window: WindowNet) -> Iterator[Browser]:
+    """Chromium trusting both window apps' certificates."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=[f"--ignore-certificate-errors-spki-list={window.spki}"]
+        )
+        yield chromium
+        chromium.close()

@@ -11,104 +11,25 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from jukinet import config
 from jukinet.domain.access import Role
-from jukinet.network.layout import NetworkLayout
-from jukinet.network.topology import free_port_block
-from jukinet.nodes.municipality import service, staff
-from jukinet.nodes.municipality.setup import open_register
-from tests.browser.conftest import (
-    CHROMIUM,
-    REPORTED,
-    _spki,
-    axe_violations,
-    new_operator_page,
-    shot,
-)
+from tests.browser.conftest import REPORTED, axe_violations, new_operator_page, shot
+from tests.browser.window_kit import WindowNet, accessible_in_both_languages, add_operator
 from tests.documents_kit import nss_database, pdfsig
-from tests.e2e.conftest import (
-    Network,
-    card_reader,
-    clerk_session,
-    jukinet,
-    node_id_of,
-    running_network,
-)
-from tests.topologies import three_nodes
 
-CHIYODA = "municipality:131016"
 CLERK_PW = "clerk-password-1"  # what ``clerk_session`` sets
 AUDITOR_PW = "auditor-password-1"
 
 
-def topology(base: int) -> str:
-    """The small network, with a few residents in Chiyoda to find."""
-    return three_nodes(base, "e2e-window", residents=6)
-
-
-@dataclass
-class WindowNet:
-    net: Network
-    url: str
-    spki: str
-
-    @property
-    def home(self) -> Path:
-        return self.net.home(CHIYODA)
-
-    def enrol(self, operator: str) -> str:
-        """A one-time registration link for the register's ``operator`` (``window enrol``)."""
-        said = jukinet("--home", str(self.home), "window", "enrol", operator)
-        assert said.returncode == 0, said.stdout + said.stderr
-        found = re.search(r"(https://\S+/enrol/\S+)", said.stdout.replace("\n", ""))
-        assert found, said.stdout
-        return found.group(1)
-
-
 @pytest.fixture(scope="module")
-def window(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WindowNet]:
-    root = tmp_path_factory.mktemp("browser-window") / "e2e-window"
-    base = free_port_block(3)
-    with running_network(root, topology(base), base, seed=True) as net:
-        home = net.home(CHIYODA)
-        clerk_session(home)  # the demo clerk gets the password the test knows
-        network = config.load(home).network
-        assert network is not None and network.window_port is not None
-        url = f"https://{network.window_host}:{network.window_port}"
-        yield WindowNet(net, url, _spki(home / "window.pem"))
-
-
-@pytest.fixture(scope="module")
-def browser(window: WindowNet) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=[f"--ignore-certificate-errors-spki-list={window.spki}"]
-        )
-        yield chromium
-        chromium.close()
-
-
-def accessible_in_both_languages(page: Page) -> None:
-    """No serious or critical axe-core violation, in Japanese, then in English (and back
-    to the same address: the language switch keeps the path, not the query)."""
-    assert axe_violations(page) == [], page.url
-    here = page.url
-    page.get_by_role("link", name="English", exact=True).click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-    assert axe_violations(page) == [], page.url + " (English)"
-    page.get_by_role("link", name="日本語", exact=True).click()
-    expect(page.locator("html")).to_have_attribute("lang", "ja")
-    if page.url != here:
-        page.goto(here)
+def browser(window_browser: Browser) -> Browser:
+    return window_browser
 
 
 def a_head_of_household(home: Path) -> tuple[str, str, str, str]:
@@ -325,24 +246,10 @@ def test_a_clerk_records_a_birth_and_issues_a_copy(
         assert entry in rows, entry
 
 
-def add_auditor(home: Path) -> None:
-    """An auditor of the register (``jukinet operator add``), made by its administrator."""
-    layout, node = NetworkLayout(home.parent.parent), node_id_of(home)
-    username, password = (layout.secrets / f"{home.name}.txt").read_text().split()
-    store = open_register(home)
-    try:
-        admin = service.login(store, username, password, card_reader(layout.operator_card(node)))
-        staff.add(store, admin, username="auditor", full_name="監査 担当", role=Role.AUDITOR,
-                  password=AUDITOR_PW, trained_on=date.today(),
-                  pledge_signed_on=date.today())  # fmt: skip
-    finally:
-        store.close()
-
-
 def test_an_auditor_reads_the_clerks_audit_trail(window: WindowNet, browser: Browser) -> None:
     """R12, R13: an auditor of the register signs in with both factors and reads the
     clerk's own entries, newest first."""
-    add_auditor(window.home)
+    add_operator(window.home, "auditor", AUDITOR_PW, Role.AUDITOR)
     context, page = new_operator_page(browser)
     try:
         page.goto(window.enrol("auditor"))

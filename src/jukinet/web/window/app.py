@@ -107,9 +107,12 @@ def create_window_app(home: Path) -> FastAPI:
         nav=(("/", "nav.find"), ("/move-in", "nav.move_in"), ("/audit", "nav.audit")),
         audit=audit_entry,
     )
-    from jukinet.web.window.routes import router
+    # Each screen's routes, a module each (``router(window)``); here, not at the top:
+    # they import this module's ``Window`` and ``clerk_of``.
+    from jukinet.web.window import routes
 
-    return web_app(site, router(window))
+    screens = (routes,)
+    return web_app(site, *(screen.router(window) for screen in screens))
 
 
 def serve_window(home: Path) -> None:

@@ -24,7 +24,7 @@ import pytest
 import tomli_w
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from jukinet import config
 from jukinet.network.layout import NetworkLayout
@@ -40,6 +40,9 @@ SHOTS = ROOT / "docs" / "ui"
 CHROMIUM = "/usr/bin/chromium"
 NATIONAL = "national:national"
 REPORTED: list[str] = []  # the browser's console messages and page errors, all pages
+# An assertion on the page waits up to 20 s (Playwright's default is 5 s): on two cores
+# busy with a network of node processes, a page that is right can take longer to show it.
+expect.set_options(timeout=20_000)
 
 
 @dataclass
